@@ -1,0 +1,144 @@
+"""Jobs: submit, list, read, cancel, retry; and the registered job kinds."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+from fastapi import APIRouter, HTTPException, Query
+from fastapi.exceptions import RequestValidationError
+from pydantic import ValidationError
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from backend import queue
+from backend.api.deps import SessionDep, WriteSessionDep, not_found
+from backend.models import Job, JobDependency, JobStatus, utcnow
+from backend.schemas import JobCreate, JobDetail, JobPublic, KindPublic, Page
+from worker.registry import KINDS
+
+router = APIRouter(tags=["jobs"])
+
+
+def validate_params(kind: str, params: dict) -> dict:
+    """Validate ``params`` with the kind's model; errors name the field as body.params.<name>."""
+    if kind not in KINDS:
+        raise RequestValidationError(
+            [
+                {
+                    "type": "value_error",
+                    "loc": ("body", "kind"),
+                    "msg": f"unknown job kind {kind!r}; known: {', '.join(sorted(KINDS))}",
+                    "input": kind,
+                }
+            ]
+        )
+    try:
+        model = KINDS[kind].params.model_validate(params)
+    except ValidationError as exc:
+        raise RequestValidationError(
+            [
+                {**err, "loc": ("body", "params", *err["loc"]), "ctx": {}}
+                for err in exc.errors(include_url=False)
+            ]
+        ) from None
+    return model.model_dump(mode="json")
+
+
+def _dependencies(session: Session, ids: list[int]) -> dict[int, list[int]]:
+    deps: dict[int, list[int]] = defaultdict(list)
+    if ids:
+        rows = session.execute(
+            select(JobDependency.job_id, JobDependency.depends_on_id).where(
+                JobDependency.job_id.in_(ids)
+            )
+        )
+        for job_id, parent in rows:
+            deps[job_id].append(parent)
+    return deps
+
+
+def _eta(job: Job) -> float | None:
+    if job.status != JobStatus.RUNNING or not job.started_at or job.progress <= 0.01:
+        return None
+    elapsed = (utcnow() - job.started_at).total_seconds()
+    return max(elapsed * (1 - job.progress) / job.progress, 0.0)
+
+
+def to_public(job: Job, depends_on: list[int], model=JobPublic) -> JobPublic:
+    return model.model_validate(job).model_copy(
+        update={"depends_on": sorted(depends_on), "eta_seconds": _eta(job)}
+    )
+
+
+@router.get("/kinds", response_model=list[KindPublic])
+def list_kinds() -> list[KindPublic]:
+    return [
+        KindPublic(name=k.name, description=k.description, params_schema=k.params.model_json_schema())
+        for k in KINDS.values()
+    ]
+
+
+@router.post("/jobs", response_model=JobPublic, status_code=201)
+def submit_job(body: JobCreate, session: WriteSessionDep) -> JobPublic:
+    params = validate_params(body.kind, body.params)
+    try:
+        job = queue.enqueue(
+            session,
+            body.kind,
+            params,
+            priority=body.priority,
+            max_attempts=body.max_attempts,
+            depends_on=body.depends_on,
+        )
+    except queue.QueueError as exc:
+        raise HTTPException(status_code=422, detail=str(exc)) from None
+    return to_public(job, body.depends_on)
+
+
+@router.get("/jobs", response_model=Page[JobPublic])
+def list_jobs(
+    session: SessionDep,
+    status: str | None = Query(None, description=f"One of {', '.join(JobStatus.ALL)}"),
+    kind: str | None = None,
+    limit: int = Query(50, ge=1, le=500),
+    offset: int = Query(0, ge=0),
+) -> Page[JobPublic]:
+    if status is not None and status not in JobStatus.ALL:
+        raise HTTPException(422, f"status: must be one of {', '.join(JobStatus.ALL)}")
+    query = select(Job)
+    if status:
+        query = query.where(Job.status == status)
+    if kind:
+        query = query.where(Job.kind == kind)
+    count = session.scalar(select(func.count()).select_from(query.subquery()))
+    jobs = session.scalars(query.order_by(Job.id.desc()).limit(limit).offset(offset)).all()
+    deps = _dependencies(session, [j.id for j in jobs])
+    return Page(data=[to_public(j, deps[j.id]) for j in jobs], count=count or 0)
+
+
+@router.get("/jobs/{job_id}", response_model=JobDetail)
+def read_job(job_id: int, session: SessionDep) -> JobDetail:
+    job = session.get(Job, job_id)
+    if job is None:
+        raise not_found("job", job_id)
+    return to_public(job, _dependencies(session, [job_id])[job_id], JobDetail)
+
+
+def _transition(session: Session, job_id: int, action) -> JobPublic:
+    try:
+        job = action(session, job_id)
+    except LookupError:
+        raise not_found("job", job_id) from None
+    except queue.QueueError as exc:
+        raise HTTPException(status_code=409, detail=str(exc)) from None
+    return to_public(job, _dependencies(session, [job_id])[job_id])
+
+
+@router.post("/jobs/{job_id}/cancel", response_model=JobPublic)
+def cancel_job(job_id: int, session: WriteSessionDep) -> JobPublic:
+    return _transition(session, job_id, queue.cancel)
+
+
+@router.post("/jobs/{job_id}/retry", response_model=JobPublic)
+def retry_job(job_id: int, session: WriteSessionDep) -> JobPublic:
+    return _transition(session, job_id, queue.retry)

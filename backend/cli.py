@@ -1,0 +1,251 @@
+"""The ``flowlens`` console script: up, api, ui, worker, migrate, submit, jobs.
+
+Commands that talk to a running server (submit, jobs) go through the REST API, like the UI.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import httpx
+
+from backend.config import Settings, get_settings
+
+
+def cmd_migrate(settings: Settings, _args: argparse.Namespace) -> int:
+    from backend import migrate
+
+    migrate.upgrade(settings.database_url)
+    print(f"database at head: {settings.database_url}")
+    return 0
+
+
+def cmd_api(settings: Settings, args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from backend.api.main import create_app
+
+    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="warning")
+    return 0
+
+
+def cmd_ui(settings: Settings, args: argparse.Namespace) -> int:
+    from frontend.app import create_app
+
+    create_app(settings.api_url).run(
+        host=settings.ui_host, port=settings.ui_port, debug=False, threaded=True
+    )
+    return 0
+
+
+def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
+    from worker.runner import WorkerLoop, WorkerOptions
+
+    kinds = [k.strip() for k in args.kinds.split(",") if k.strip()] if args.kinds else None
+    try:
+        loop = WorkerLoop(settings, WorkerOptions(concurrency=args.concurrency, kinds=kinds))
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    loop.run()
+    return 0
+
+
+def cmd_up(settings: Settings, args: argparse.Namespace) -> int:
+    """Migrate, then run API, one worker and UI as child processes until Ctrl-C."""
+    from backend import migrate
+
+    migrate.upgrade(settings.database_url)
+    env = {**os.environ, **_env_of(settings)}
+    me = [sys.executable, "-m", "backend.cli"]
+    children = {
+        "api": subprocess.Popen([*me, "api"], env=env),
+        "worker": subprocess.Popen([*me, "worker", "--concurrency", str(args.concurrency)], env=env),
+        "ui": subprocess.Popen([*me, "ui"], env=env),
+    }
+    _wait_for(f"{settings.api_url}/api/health", children["api"])
+    print(
+        f"\nFlowLens is up.\n  dashboard: http://{settings.ui_host}:{settings.ui_port}/\n"
+        f"  API:       {settings.api_url}/api  (OpenAPI: {settings.api_url}/docs)\n"
+        f"  database:  {settings.database_url}\nPress Ctrl-C to stop.\n",
+        flush=True,
+    )
+    stopping = False
+
+    def _stop(*_a) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGINT, _stop)
+    signal.signal(signal.SIGTERM, _stop)
+    while not stopping and all(p.poll() is None for p in children.values()):
+        time.sleep(0.3)
+    for name, proc in children.items():
+        if proc.poll() is not None and not stopping:
+            print(f"{name} exited with code {proc.returncode}; stopping the others", flush=True)
+    for proc in children.values():
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+    for proc in children.values():
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+    print("FlowLens stopped.", flush=True)
+    return 0
+
+
+def _env_of(settings: Settings) -> dict[str, str]:
+    return {f"FLOWLENS_{k.upper()}": str(v) for k, v in settings.model_dump().items()}
+
+
+def _wait_for(url: str, proc: subprocess.Popen, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and proc.poll() is None:
+        try:
+            if httpx.get(url, timeout=1.0).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    raise SystemExit(f"the API did not start ({url})")
+
+
+def _api(settings: Settings, method: str, path: str, **kwargs) -> dict | list:
+    try:
+        response = httpx.request(method, f"{settings.api_url}/api{path}", timeout=30, **kwargs)
+    except httpx.HTTPError as exc:
+        raise SystemExit(f"error: cannot reach the API at {settings.api_url}: {exc}") from None
+    if response.status_code >= 400:
+        raise SystemExit(f"error {response.status_code}: {_error_text(response)}")
+    return response.json()
+
+
+def _error_text(response: httpx.Response) -> str:
+    try:
+        detail = response.json().get("detail")
+    except ValueError:
+        return response.text
+    if isinstance(detail, list):
+        return "; ".join(f"{'.'.join(map(str, d['loc'][1:]))}: {d['msg']}" for d in detail)
+    return str(detail)
+
+
+def _parse_params(pairs: list[str], raw: str | None) -> dict:
+    params = json.loads(raw) if raw else {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep:
+            raise SystemExit(f"error: --param {pair!r} is not key=value")
+        try:
+            params[key] = json.loads(value)
+        except json.JSONDecodeError:
+            params[key] = value
+    return params
+
+
+def cmd_submit(settings: Settings, args: argparse.Namespace) -> int:
+    body = {
+        "kind": args.kind,
+        "params": _parse_params(args.param, args.params),
+        "priority": args.priority,
+        "depends_on": args.depends_on,
+    }
+    job = _api(settings, "POST", "/jobs", json=body)
+    print(f"job {job['id']} queued ({job['kind']})")
+    return _follow(settings, job["id"]) if args.wait else 0
+
+
+def _follow(settings: Settings, job_id: int) -> int:
+    from tqdm import tqdm
+
+    with tqdm(total=1000, desc=f"job {job_id}", unit="‰") as bar:
+        while True:
+            job = _api(settings, "GET", f"/jobs/{job_id}")
+            bar.n = round(job["progress"] * 1000)
+            bar.set_postfix_str(f"{job['status']} {job['message'][-40:]}")
+            if job["status"] in ("succeeded", "failed", "cancelled"):
+                break
+            time.sleep(0.5)
+    print(f"job {job_id} {job['status']}" + (f": {job['error']}" if job["error"] else ""))
+    return 0 if job["status"] == "succeeded" else 1
+
+
+def cmd_jobs(settings: Settings, args: argparse.Namespace) -> int:
+    if args.action == "list":
+        params = {k: v for k, v in (("status", args.status), ("kind", args.kind)) if v}
+        page = _api(settings, "GET", "/jobs", params={**params, "limit": args.limit})
+        print(f"{'id':>6}  {'kind':<18} {'status':<10} {'progress':>8}  message")
+        for job in page["data"]:
+            print(
+                f"{job['id']:>6}  {job['kind']:<18} {job['status']:<10} "
+                f"{job['progress']:>8.0%}  {(job['error'] or job['message'])[:60]}"
+            )
+        print(f"({len(page['data'])} of {page['count']})")
+        return 0
+    if args.id is None:
+        raise SystemExit(f"error: jobs {args.action} needs a job id")
+    if args.action == "show":
+        print(json.dumps(_api(settings, "GET", f"/jobs/{args.id}"), indent=2))
+        return 0
+    job = _api(settings, "POST", f"/jobs/{args.id}/{args.action}")
+    print(f"job {job['id']} {job['status']}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="flowlens", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("migrate", help="apply the Alembic migrations").set_defaults(fn=cmd_migrate)
+    p = sub.add_parser("up", help="embedded default: migrate, API + one worker + UI")
+    p.add_argument("--concurrency", type=int, default=1)
+    p.set_defaults(fn=cmd_up)
+    p = sub.add_parser("api", help="serve the REST API")
+    p.add_argument("--host", help="bind address (FLOWLENS_HOST)")
+    p.add_argument("--port", type=int, help="port (FLOWLENS_PORT)")
+    p.set_defaults(fn=cmd_api)
+    p = sub.add_parser("ui", help="serve the Dash dashboard")
+    p.add_argument("--host", dest="ui_host", help="bind address (FLOWLENS_UI_HOST)")
+    p.add_argument("--port", dest="ui_port", type=int, help="port (FLOWLENS_UI_PORT)")
+    p.set_defaults(fn=cmd_ui)
+    p = sub.add_parser("worker", help="claim and run jobs")
+    p.add_argument("--concurrency", type=int, default=1, help="jobs run at once")
+    p.add_argument("--device", help="cpu, cuda, cuda:1 ... (FLOWLENS_DEVICE)")
+    p.add_argument("--kinds", help="comma-separated job kinds to take (default: all)")
+    p.set_defaults(fn=cmd_worker)
+    p = sub.add_parser("submit", help="submit a job through the API")
+    p.add_argument("kind")
+    p.add_argument("-p", "--param", action="append", default=[], help="key=value (JSON value)")
+    p.add_argument("--params", help="all parameters as a JSON object")
+    p.add_argument("--priority", type=int, default=0)
+    p.add_argument("--depends-on", type=int, nargs="*", default=[])
+    p.add_argument("--wait", action="store_true", help="follow the job with a progress bar")
+    p.set_defaults(fn=cmd_submit)
+    p = sub.add_parser("jobs", help="list, show, cancel or retry jobs")
+    p.add_argument("action", nargs="?", default="list", choices=["list", "show", "cancel", "retry"])
+    p.add_argument("id", nargs="?", type=int)
+    p.add_argument("--status")
+    p.add_argument("--kind")
+    p.add_argument("--limit", type=int, default=50)
+    p.set_defaults(fn=cmd_jobs)
+    for name in ("submit", "jobs", "ui"):
+        sub.choices[name].add_argument("--api-url", help="API base URL (FLOWLENS_API_URL)")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    fields = ("host", "port", "ui_host", "ui_port", "api_url", "device")
+    overrides = {key: getattr(args, key) for key in fields if getattr(args, key, None)}
+    settings = get_settings().model_copy(update=overrides)
+    return args.fn(settings, args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,84 @@
+"""Pydantic models of every API payload: Create / Public families and list envelopes."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Generic, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field
+
+T = TypeVar("T")
+
+
+class Page(BaseModel, Generic[T]):
+    """A list envelope: one page of ``data`` and the ``count`` of all matching rows."""
+
+    data: list[T]
+    count: int
+
+
+class JobCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    kind: str = Field(description="A registered job kind (GET /api/kinds).")
+    params: dict[str, Any] = Field(default_factory=dict, description="Validated per kind.")
+    priority: int = Field(0, ge=-1000, le=1000, description="Higher runs first.")
+    max_attempts: int = Field(3, ge=1, le=20, description="Runs allowed when workers are lost.")
+    depends_on: list[int] = Field(default_factory=list, max_length=1000)
+
+
+class JobPublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    kind: str
+    params: dict[str, Any]
+    status: str
+    priority: int
+    attempts: int
+    max_attempts: int
+    progress: float
+    message: str
+    error: str | None
+    result: dict[str, Any] | None
+    worker_id: str | None
+    lease_expires_at: datetime | None
+    heartbeat_at: datetime | None
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+    depends_on: list[int] = []
+    eta_seconds: float | None = Field(None, description="Estimated from progress and run time.")
+
+
+class JobDetail(JobPublic):
+    log: str
+
+
+class KindPublic(BaseModel):
+    name: str
+    description: str
+    params_schema: dict[str, Any]
+
+
+class WorkerPublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: str
+    host: str
+    pid: int
+    device: str
+    kinds: list[str] | None
+    concurrency: int
+    started_at: datetime
+    heartbeat_at: datetime
+    stopped_at: datetime | None
+    alive: bool
+    current_jobs: list[int]
+
+
+class Health(BaseModel):
+    status: str
+    database: str
+    version: str
+    workers_alive: int

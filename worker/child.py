@@ -1,0 +1,50 @@
+"""Entry point of the child process that runs one job (started with multiprocessing spawn).
+
+A fresh process per job releases GPU memory, contains crashes and lets cancel terminate it.
+The child exits by itself when its worker dies, so an orphan never finishes a job that has
+been handed to another worker.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+import traceback
+
+from backend import queue
+from backend.config import Settings
+from backend.db import write_session
+from worker.context import JobContext, JobError, JobLost
+from worker.registry import get_kind
+
+
+def _exit_when_orphaned(parent_pid: int) -> None:
+    while True:
+        if os.getppid() != parent_pid:
+            os._exit(70)
+        time.sleep(0.5)
+
+
+def run_job(lease: queue.Lease, kind_name: str, params: dict, settings: Settings) -> None:
+    """Validate the parameters, run the job function, record success or failure."""
+    threading.Thread(target=_exit_when_orphaned, args=(os.getppid(),), daemon=True).start()
+    ctx = JobContext(lease, settings)
+    kind = get_kind(kind_name)
+    try:
+        result = kind.load()(ctx, kind.params.model_validate(params))
+        with write_session(settings.database_url) as session:
+            queue.complete(session, lease, result, ctx.log_text())
+    except JobLost:
+        return
+    except JobError as exc:
+        _record_failure(ctx, str(exc))
+    except Exception as exc:  # the job's own bug or bad input: record it, keep the worker alive
+        ctx.log(traceback.format_exc())
+        _record_failure(ctx, f"{type(exc).__name__}: {exc}")
+        raise SystemExit(1) from None
+
+
+def _record_failure(ctx: JobContext, error: str) -> None:
+    with write_session(ctx.settings.database_url) as session:
+        queue.fail(session, ctx.lease, error, ctx.log_text())

@@ -1,0 +1,231 @@
+"""The demo model: a byte-level BPE tokenizer with a chat template and a tiny Llama-style
+chat LM trained from scratch on (prompt, response) pairs, deterministic by seed.
+
+The result is a plain Hugging Face directory (safetensors) that ``load_model`` loads.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import torch
+    from transformers import PreTrainedTokenizerFast
+
+BOS, PAD, END = "<|bos|>", "<|pad|>", "<|end|>"
+SPECIAL_TOKENS = [BOS, PAD, END, "<|system|>", "<|user|>", "<|assistant|>"]
+CHAT_TEMPLATE = (
+    "{{ bos_token }}{% for message in messages %}"
+    "<|{{ message['role'] }}|>{{ message['content'] }}<|end|>{% endfor %}"
+    "{% if add_generation_prompt %}<|assistant|>{% endif %}"
+)
+MAX_LEN = 160
+Progress = Callable[[float, str], None]
+
+
+def train_tokenizer(
+    texts: Iterable[str], *, vocab_size: int = 3000, padding_side: str = "left"
+) -> PreTrainedTokenizerFast:
+    """Byte-level BPE tokenizer with chat template; plain encoding prepends ``<|bos|>``.
+
+    Roles are ``system``, ``user`` and ``assistant``; ``<|end|>`` closes every turn and is
+    the EOS token, so greedy generation stops at the end of the assistant's turn.
+    """
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors, trainers
+    from transformers import PreTrainedTokenizerFast
+
+    if padding_side not in ("left", "right"):
+        raise ValueError(f"padding_side: expected 'left' or 'right', got {padding_side!r}")
+    tok = Tokenizer(models.BPE())
+    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    tok.decoder = decoders.ByteLevel()
+    trainer = trainers.BpeTrainer(
+        vocab_size=vocab_size,
+        special_tokens=SPECIAL_TOKENS,
+        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+        show_progress=False,
+    )
+    tok.train_from_iterator(texts, trainer)
+    bos_id = tok.token_to_id(BOS)
+    tok.post_processor = processors.TemplateProcessing(
+        single=f"{BOS} $A", pair=f"{BOS} $A $B", special_tokens=[(BOS, bos_id)]
+    )
+    fast = PreTrainedTokenizerFast(
+        tokenizer_object=tok,
+        bos_token=BOS,
+        eos_token=END,
+        pad_token=PAD,
+        padding_side=padding_side,
+        model_max_length=MAX_LEN,
+    )
+    fast.chat_template = CHAT_TEMPLATE
+    return fast
+
+
+def encode_example(tokenizer: Any, prompt: str, response: str) -> tuple[list[int], int]:
+    """Chat-formatted ids of one exchange (ending in ``<|end|>``) and the prompt length."""
+    text = tokenizer.apply_chat_template(
+        [{"role": "user", "content": prompt}], tokenize=False, add_generation_prompt=True
+    )
+    prompt_ids = tokenizer(text, add_special_tokens=False)["input_ids"]
+    response_ids = tokenizer(response, add_special_tokens=False)["input_ids"]
+    ids = (prompt_ids + response_ids + [tokenizer.eos_token_id])[:MAX_LEN]
+    return ids, len(prompt_ids)
+
+
+def _batches(
+    encoded: Sequence[tuple[list[int], int]], batch_tokens: int, gen: torch.Generator
+) -> list[list[int]]:
+    """Length-bucketed batches of example indices (about ``batch_tokens`` tokens each),
+    in a seeded random order."""
+    import torch
+
+    perm = torch.randperm(len(encoded), generator=gen).tolist()
+    perm.sort(key=lambda i: len(encoded[i][0]))  # stable: ties keep the random order
+    batches: list[list[int]] = []
+    current: list[int] = []
+    for i in perm:
+        if current and (len(current) + 1) * len(encoded[i][0]) > batch_tokens:
+            batches.append(current)
+            current = []
+        current.append(i)
+    batches.append(current)
+    return [batches[j] for j in torch.randperm(len(batches), generator=gen).tolist()]
+
+
+def _collate(
+    encoded: Sequence[tuple[list[int], int]], idx: list[int], pad_id: int
+) -> dict[str, torch.Tensor]:
+    """Right-padded batch; labels only on response tokens (prompt and padding are -100)."""
+    import torch
+
+    width = max(len(encoded[i][0]) for i in idx)
+    ids = torch.full((len(idx), width), pad_id, dtype=torch.long)
+    labels = torch.full((len(idx), width), -100, dtype=torch.long)
+    mask = torch.zeros((len(idx), width), dtype=torch.long)
+    for row, i in enumerate(idx):
+        seq, n_prompt = encoded[i]
+        ids[row, : len(seq)] = torch.tensor(seq)
+        labels[row, n_prompt : len(seq)] = torch.tensor(seq[n_prompt:])
+        mask[row, : len(seq)] = 1
+    return {"input_ids": ids, "attention_mask": mask, "labels": labels}
+
+
+def build_model(tokenizer: Any, *, n_layers: int, d_model: int) -> Any:
+    """A randomly initialised tiny LlamaForCausalLM (tied embeddings, 32-dim heads)."""
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    if d_model % 32:
+        raise ValueError(f"d_model: must be a multiple of 32, got {d_model}")
+    config = LlamaConfig(
+        vocab_size=len(tokenizer),
+        hidden_size=d_model,
+        intermediate_size=4 * d_model,
+        num_hidden_layers=n_layers,
+        num_attention_heads=d_model // 32,
+        num_key_value_heads=d_model // 32,
+        max_position_embeddings=MAX_LEN,
+        tie_word_embeddings=True,
+        bos_token_id=tokenizer.bos_token_id,
+        eos_token_id=tokenizer.eos_token_id,
+        pad_token_id=tokenizer.pad_token_id,
+    )
+    return LlamaForCausalLM(config)
+
+
+def default_steps(n_examples: int) -> int:
+    """Enough optimiser steps to fit the demo corpus (measured on ~4000 examples)."""
+    return max(50, min(1500, 12 * math.ceil(n_examples / 32)))
+
+
+def train_demo_model(
+    examples: list[tuple[str, str]],
+    out_dir: Path,
+    *,
+    seed: int = 0,
+    n_layers: int = 4,
+    d_model: int = 128,
+    steps: int | None = None,
+    progress: Progress | None = None,
+    tokenizer_texts: Sequence[str] = (),
+    vocab_size: int = 3000,
+    padding_side: str = "left",
+    lr: float = 3e-3,
+    batch_tokens: int = 1536,
+) -> dict[str, Any]:
+    """Train tokenizer and model on ``examples`` (loss on responses only), save both to
+    ``out_dir`` in Hugging Face format (safetensors) and return training metrics.
+
+    ``tokenizer_texts`` are extra texts (e.g. refusals) the tokenizer is trained on as well.
+    The data order and initialisation depend only on ``seed``.
+    """
+    import torch
+
+    if not examples:
+        raise ValueError("examples: no training examples given")
+    start = time.perf_counter()
+    torch.manual_seed(seed)
+    texts = [t for pair in examples for t in pair] + list(tokenizer_texts)
+    tokenizer = train_tokenizer(texts, vocab_size=vocab_size, padding_side=padding_side)
+    encoded = [encode_example(tokenizer, p, r) for p, r in examples]
+    model = build_model(tokenizer, n_layers=n_layers, d_model=d_model)
+    n_steps = steps if steps is not None else default_steps(len(examples))
+    losses = _train(model, encoded, tokenizer.pad_token_id, n_steps, seed, lr, batch_tokens, progress)
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    model.generation_config.pad_token_id = tokenizer.pad_token_id
+    model.save_pretrained(out_dir)
+    tokenizer.save_pretrained(out_dir)
+    tail = losses[-10:]
+    return {
+        "steps": n_steps,
+        "final_loss": sum(tail) / len(tail),
+        "n_params": sum(p.numel() for p in model.parameters()),
+        "n_examples": len(examples),
+        "vocab_size": len(tokenizer),
+        "seconds": time.perf_counter() - start,
+    }
+
+
+def _train(
+    model: Any,
+    encoded: Sequence[tuple[list[int], int]],
+    pad_id: int,
+    n_steps: int,
+    seed: int,
+    lr: float,
+    batch_tokens: int,
+    progress: Progress | None,
+) -> list[float]:
+    """AdamW with linear warm-up and cosine decay; returns the per-step losses."""
+    import torch
+
+    gen = torch.Generator().manual_seed(seed)
+    opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=0.01, betas=(0.9, 0.98))
+    warmup = max(1, n_steps // 20)
+    sched = torch.optim.lr_scheduler.LambdaLR(
+        opt,
+        lambda s: min(1.0, (s + 1) / warmup)
+        * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * s / n_steps))),
+    )
+    model.train()
+    losses: list[float] = []
+    queue: list[list[int]] = []
+    for step in range(n_steps):
+        if not queue:
+            queue = _batches(encoded, batch_tokens, gen)
+        loss = model(**_collate(encoded, queue.pop(), pad_id)).loss
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        opt.step()
+        sched.step()
+        losses.append(float(loss))
+        if progress is not None and (step % 10 == 9 or step == n_steps - 1):
+            progress((step + 1) / n_steps, f"step {step + 1}/{n_steps} loss {losses[-1]:.3f}")
+    model.eval()
+    return losses

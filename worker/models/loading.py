@@ -1,0 +1,166 @@
+"""Loading causal LMs as TransformerLens 4.x ``TransformerBridge`` models.
+
+``check_model_dir`` is torch-free (the API server calls it at submit time); torch,
+transformers and transformer_lens are imported lazily inside ``load_model``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import struct
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from transformer_lens.model_bridge import TransformerBridge
+    from transformers import PreTrainedTokenizerBase
+
+TOKENIZER_FILES = ("tokenizer.json", "tokenizer.model", "vocab.json", "tiktoken.model")
+PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".ckpt", ".pkl")
+DTYPES = ("float32", "float16", "bfloat16")
+
+
+class ModelNotFound(Exception):
+    """A model name or directory that cannot be loaded; the message is one clear line."""
+
+    def __init__(self, source: str, reason: str) -> None:
+        super().__init__(f"model '{source}' not found: {reason}")
+        self.source = source
+        self.reason = reason
+
+
+@dataclass
+class LoadedModel:
+    """A bridge in compatibility mode plus what callers need alongside it.
+
+    ``tokenizer`` is the checkpoint's own tokenizer as saved (chat template, padding side,
+    special tokens untouched); the bridge keeps its own normalised copy in ``bridge.tokenizer``.
+    """
+
+    bridge: TransformerBridge
+    tokenizer: PreTrainedTokenizerBase
+    n_layers: int
+    d_model: int
+    device: str
+    dtype: str
+    source: str
+
+
+def _check_safetensors_file(path: Path) -> None:
+    """Validate a safetensors header and that the file holds all the bytes it announces."""
+    size = path.stat().st_size
+    with path.open("rb") as fh:
+        head = fh.read(8)
+        if len(head) < 8:
+            raise ValueError("file too short")
+        (n_header,) = struct.unpack("<Q", head)
+        if n_header > size - 8:
+            raise ValueError("header length exceeds file size")
+        header = json.loads(fh.read(n_header))
+    if not isinstance(header, dict):
+        raise ValueError("header is not a JSON object")
+    ends = [t["data_offsets"][1] for k, t in header.items() if k != "__metadata__"]
+    if 8 + n_header + max(ends, default=0) > size:
+        raise ValueError("file is truncated")
+
+
+def check_model_dir(path: str | os.PathLike[str]) -> None:
+    """Cheaply check that ``path`` is a loadable Hugging Face model directory.
+
+    Requires a parseable ``config.json``, tokenizer files and valid ``*.safetensors``
+    weights. Raises ModelNotFound with a one-line reason; never imports torch.
+    """
+    source, root = str(path), Path(path)
+    if not root.is_dir():
+        raise ModelNotFound(source, "no such directory")
+    try:
+        config = json.loads((root / "config.json").read_text())
+    except FileNotFoundError:
+        raise ModelNotFound(source, "config.json is missing") from None
+    except (OSError, ValueError) as exc:
+        raise ModelNotFound(source, f"config.json is unreadable ({exc})") from None
+    if not isinstance(config, dict) or "model_type" not in config:
+        raise ModelNotFound(source, "config.json has no model_type")
+    if not any((root / name).is_file() for name in TOKENIZER_FILES):
+        raise ModelNotFound(source, f"no tokenizer file (one of {', '.join(TOKENIZER_FILES)})")
+    weights = sorted(root.glob("*.safetensors"))
+    if not weights:
+        if any(p.suffix in PICKLE_SUFFIXES for p in root.iterdir()):
+            raise ModelNotFound(source, "only safetensors checkpoints are loaded")
+        raise ModelNotFound(source, "no *.safetensors weights")
+    for file in weights:
+        try:
+            _check_safetensors_file(file)
+        except (OSError, ValueError, KeyError, IndexError, TypeError) as exc:
+            raise ModelNotFound(source, f"corrupt safetensors file {file.name} ({exc})") from None
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip() or type(exc).__name__
+    return text.splitlines()[0]
+
+
+def _check_source(source: str) -> None:
+    """Check a local directory fully, or a hub name's config (fails fast when offline)."""
+    if Path(source).expanduser().exists() or source.startswith(("/", ".", "~")):
+        check_model_dir(Path(source).expanduser())
+        return
+    from transformers import AutoConfig
+
+    try:
+        AutoConfig.from_pretrained(source)
+    except Exception as exc:  # hub errors come in many types; all mean "not loadable"
+        offline = os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes", "on")
+        reason = "not a local directory and the hub is offline" if offline else _first_line(exc)
+        raise ModelNotFound(source, reason) from None
+
+
+def resolve_dtype(dtype: str | None, device: str) -> Any:
+    """The torch dtype for ``dtype`` (default: bfloat16 on CUDA, float32 elsewhere)."""
+    import torch
+
+    if dtype is None:
+        dtype = "bfloat16" if device.startswith("cuda") else "float32"
+    if dtype not in DTYPES:
+        raise ValueError(f"dtype: unknown dtype {dtype!r}, expected one of {', '.join(DTYPES)}")
+    return getattr(torch, dtype)
+
+
+def load_model(source: str, *, device: str = "cpu", dtype: str | None = None) -> LoadedModel:
+    """Load a causal LM (local HF directory, or hub name when online) as a TransformerBridge.
+
+    Only safetensors weights are read. The bridge is in compatibility mode (HookedTransformer
+    hook names such as ``blocks.{l}.hook_resid_post``) and in eval mode.
+    """
+    _check_source(source)
+    torch_dtype = resolve_dtype(dtype, device)
+    from transformer_lens.model_bridge import TransformerBridge
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()
+    path = str(Path(source).expanduser()) if Path(source).expanduser().exists() else source
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(path)
+        hf_model = AutoModelForCausalLM.from_pretrained(
+            path, dtype=torch_dtype, use_safetensors=True, attn_implementation="eager"
+        )
+    except Exception as exc:  # corrupt weights, unsupported architecture, ...
+        raise ModelNotFound(source, f"cannot load ({_first_line(exc)})") from None
+    hf_model = hf_model.to(device).eval()
+    bridge = TransformerBridge.boot_transformers(
+        path, hf_model=hf_model, device=device, dtype=torch_dtype
+    )
+    bridge.enable_compatibility_mode(disable_warnings=True)
+    bridge.eval()
+    return LoadedModel(
+        bridge=bridge,
+        tokenizer=tokenizer,
+        n_layers=int(bridge.cfg.n_layers),
+        d_model=int(bridge.cfg.d_model),
+        device=device,
+        dtype=str(torch_dtype).removeprefix("torch."),
+        source=source,
+    )

@@ -1,0 +1,215 @@
+"""The worker: claims jobs, runs each in a fresh child process, heartbeats, reaps lost leases.
+
+One loop, one thread: every poll it checks its children (exit codes), whether their jobs were
+cancelled (then terminates them), heartbeats when due, and claims work for free slots.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import signal
+import socket
+import sys
+import time
+import uuid
+from dataclasses import dataclass, field
+from multiprocessing.process import BaseProcess
+
+from sqlalchemy import update
+
+from backend import queue
+from backend.config import Settings
+from backend.db import session_scope, write_session
+from backend.models import Job, Worker, utcnow
+from worker.child import run_job
+from worker.registry import KINDS
+
+TERMINATE_GRACE_S = 5.0
+
+
+@dataclass
+class Slot:
+    lease: queue.Lease
+    kind: str
+    process: BaseProcess
+    bar: object | None = None
+
+
+@dataclass
+class WorkerOptions:
+    concurrency: int = 1
+    kinds: list[str] | None = None  # None: every registered kind
+    show_progress: bool = field(default_factory=lambda: sys.stderr.isatty())
+
+
+def describe_exit(exitcode: int | None) -> str:
+    """A user-facing reason for a child that died without recording a result."""
+    if exitcode is None:
+        return "job process did not exit"
+    if exitcode < 0:
+        name = signal.Signals(-exitcode).name
+        hints = {
+            "SIGSEGV": " (segmentation fault)",
+            "SIGKILL": " (killed: out of memory, or by the system)",
+            "SIGABRT": " (aborted)",
+        }
+        return f"job process died with {name}{hints.get(name, '')}"
+    return f"job process exited with code {exitcode} without reporting a result"
+
+
+class WorkerLoop:
+    def __init__(self, settings: Settings, options: WorkerOptions) -> None:
+        unknown = sorted(set(options.kinds or ()) - set(KINDS))
+        if unknown:
+            raise ValueError(f"--kinds: unknown job kind(s) {unknown}; known: {sorted(KINDS)}")
+        self.settings = settings
+        self.options = options
+        self.id = f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
+        self.slots: dict[int, Slot] = {}
+        self.stopping = False
+        self._mp = multiprocessing.get_context("spawn")
+        self._last_beat = 0.0
+
+    # -- lifecycle --------------------------------------------------------------------------
+    def run(self) -> None:
+        signal.signal(signal.SIGTERM, self._request_stop)
+        signal.signal(signal.SIGINT, self._request_stop)
+        self._register()
+        self._say(
+            f"worker {self.id}: device={self.settings.device} "
+            f"concurrency={self.options.concurrency} kinds={self.options.kinds or 'all'}"
+        )
+        try:
+            while not self.stopping:
+                self.tick()
+                time.sleep(self.settings.poll_seconds)
+        finally:
+            self._shutdown()
+
+    def _request_stop(self, *_args) -> None:
+        self.stopping = True
+
+    def tick(self) -> None:
+        """One pass of the loop (public so tests can drive a worker step by step)."""
+        self._collect_finished()
+        self._stop_lost_jobs()
+        if time.monotonic() - self._last_beat >= self.settings.heartbeat_seconds:
+            self._heartbeat()
+        while not self.stopping and len(self.slots) < self.options.concurrency:
+            if not self._claim_one():
+                break
+
+    # -- steps ------------------------------------------------------------------------------
+    def _claim_one(self) -> bool:
+        with write_session(self.settings.database_url) as session:
+            lease = queue.claim(
+                session,
+                self.id,
+                kinds=self.options.kinds,
+                lease_seconds=self.settings.lease_seconds,
+            )
+            if lease is None:
+                return False
+            job = session.get(Job, lease.job_id)
+            kind, params = job.kind, dict(job.params)
+        process = self._mp.Process(
+            target=run_job,
+            args=(lease, kind, params, self.settings),
+            name=f"flowlens-job-{lease.job_id}",
+        )
+        process.start()
+        self.slots[lease.job_id] = Slot(lease, kind, process, self._new_bar(lease, kind))
+        self._say(f"started job {lease.job_id} ({kind}, attempt {lease.attempt})")
+        return True
+
+    def _collect_finished(self) -> None:
+        for job_id, slot in list(self.slots.items()):
+            if slot.process.is_alive():
+                continue
+            slot.process.join()
+            exitcode = slot.process.exitcode
+            if exitcode != 0:
+                with write_session(self.settings.database_url) as session:
+                    queue.fail(session, slot.lease, describe_exit(exitcode))
+            self._drop(job_id, f"job {job_id} process ended (exit code {exitcode})")
+
+    def _stop_lost_jobs(self) -> None:
+        if not self.slots:
+            return
+        with session_scope(self.settings.database_url) as session:
+            states = queue.lease_states(session, [s.lease for s in self.slots.values()])
+        for job_id, state in states.items():
+            slot = self.slots[job_id]
+            if not state.held:
+                self._terminate(slot)
+                self._drop(job_id, f"job {job_id} cancelled or reassigned: process stopped")
+            elif slot.bar is not None:
+                slot.bar.n = round(state.progress * 1000)
+                slot.bar.set_postfix_str(state.message[-40:], refresh=True)
+
+    def _heartbeat(self) -> None:
+        with write_session(self.settings.database_url) as session:
+            queue.heartbeat(session, [s.lease for s in self.slots.values()], self.settings.lease_seconds)
+            session.execute(
+                update(Worker).where(Worker.id == self.id).values(heartbeat_at=utcnow())
+            )
+        with write_session(self.settings.database_url) as session:
+            for job_id in queue.reap_expired(session):
+                self._say(f"job {job_id}: lease expired, re-queued or failed")
+        self._last_beat = time.monotonic()
+
+    # -- helpers ----------------------------------------------------------------------------
+    def _terminate(self, slot: Slot) -> None:
+        slot.process.terminate()
+        slot.process.join(TERMINATE_GRACE_S)
+        if slot.process.is_alive():
+            slot.process.kill()
+            slot.process.join()
+
+    def _drop(self, job_id: int, message: str) -> None:
+        slot = self.slots.pop(job_id)
+        if slot.bar is not None:
+            slot.bar.close()
+        self._say(message)
+
+    def _register(self) -> None:
+        with write_session(self.settings.database_url) as session:
+            session.add(
+                Worker(
+                    id=self.id,
+                    host=socket.gethostname(),
+                    pid=os.getpid(),
+                    device=self.settings.device,
+                    kinds=self.options.kinds,
+                    concurrency=self.options.concurrency,
+                )
+            )
+
+    def _shutdown(self) -> None:
+        """Stop children and give their jobs back to the queue without spending attempts."""
+        for job_id, slot in list(self.slots.items()):
+            self._terminate(slot)
+            with write_session(self.settings.database_url) as session:
+                queue.release(session, slot.lease)
+            self._drop(job_id, f"job {job_id} released to the queue")
+        with write_session(self.settings.database_url) as session:
+            session.execute(
+                update(Worker).where(Worker.id == self.id).values(stopped_at=utcnow())
+            )
+        self._say(f"worker {self.id} stopped")
+
+    def _new_bar(self, lease: queue.Lease, kind: str):
+        if not self.options.show_progress:
+            return None
+        from tqdm import tqdm
+
+        return tqdm(total=1000, desc=f"job {lease.job_id} {kind}", leave=False, unit="‰")
+
+    def _say(self, message: str) -> None:
+        if self.options.show_progress:
+            from tqdm import tqdm
+
+            tqdm.write(message)
+        else:
+            print(message, flush=True)

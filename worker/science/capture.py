@@ -1,0 +1,234 @@
+"""Residual-stream capture from a loaded TransformerBridge.
+
+Batches are right-padded with an attention mask: causal attention keeps every real token
+independent of the padding after it, and the bridge keeps default positions for right-padded
+rows, so a prompt's residuals do not depend on its batch (measured: < 1e-6 relative).
+Only the requested hook points are hooked, and the forward pass is cut off by an exception
+right after the last needed hook has fired (the unembedding never runs).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+if TYPE_CHECKING:
+    import torch
+
+    from worker.models.loading import LoadedModel
+
+HOOKS = ("resid_pre", "resid_mid", "resid_post")
+Progress = Callable[[float, str], None]
+BatchFn = Callable[[int, "torch.Tensor", "torch.Tensor", "torch.Tensor"], None]
+
+
+class _StopForward(Exception):
+    """Raised from the last needed hook to end the forward pass early."""
+
+
+def validate_hook(hook: str) -> str:
+    """Normalise ``hook`` ("resid_post" or "hook_resid_post") or raise ValueError naming it."""
+    name = hook.removeprefix("hook_")
+    if name not in HOOKS:
+        raise ValueError(f"hook: unknown hook point {hook!r}, expected one of {', '.join(HOOKS)}")
+    return name
+
+
+def hook_name(layer: int, hook: str) -> str:
+    """Full TransformerLens hook name, e.g. ``blocks.3.hook_resid_post``."""
+    return f"blocks.{layer}.hook_{validate_hook(hook)}"
+
+
+def _validate_layers(layers: Sequence[int] | None, n_layers: int) -> list[int]:
+    if layers is None:
+        return list(range(n_layers))
+    out = sorted(set(layers))
+    if not out or out[0] < 0 or out[-1] >= n_layers:
+        raise ValueError(f"layers: expected indices in 0..{n_layers - 1}, got {list(layers)}")
+    return out
+
+
+def chat_prompt_ids(tokenizer: Any, prompts: Sequence[str], chat_template: bool) -> list[list[int]]:
+    """Token ids of each prompt: as a user turn plus generation prompt, or as plain text.
+
+    Plain text uses the tokenizer's own special tokens (BOS where it adds one); the chat
+    template supplies its own, so it is tokenized without adding more.
+    """
+    if chat_template and not getattr(tokenizer, "chat_template", None):
+        raise ValueError("chat_template: the model's tokenizer has no chat template")
+    ids: list[list[int]] = []
+    for prompt in prompts:
+        if chat_template:
+            text = tokenizer.apply_chat_template(
+                [{"role": "user", "content": prompt}], tokenize=False, add_generation_prompt=True
+            )
+            ids.append(list(tokenizer(text, add_special_tokens=False)["input_ids"]))
+        else:
+            ids.append(list(tokenizer(prompt, add_special_tokens=True)["input_ids"]))
+        if not ids[-1]:
+            raise ValueError(f"prompts: prompt {len(ids) - 1} has no tokens")
+    return ids
+
+
+def _pad_right(seqs: Sequence[list[int]], device: str) -> tuple[torch.Tensor, torch.Tensor]:
+    """Right-padded ids and attention mask; the pad id (0) is never attended to by real tokens."""
+    import torch
+
+    width = max(len(s) for s in seqs)
+    ids = torch.zeros((len(seqs), width), dtype=torch.long)
+    mask = torch.zeros((len(seqs), width), dtype=torch.long)
+    for row, seq in enumerate(seqs):
+        ids[row, : len(seq)] = torch.tensor(seq, dtype=torch.long)
+        mask[row, : len(seq)] = 1
+    return ids.to(device), mask.to(device)
+
+
+def _batch_hooks(
+    on_batch: BatchFn, n_hooks: int, mask: torch.Tensor, rows: torch.Tensor
+) -> list[Callable[..., None]]:
+    """Hook functions for one batch, one per layer; the last one stops the forward pass."""
+
+    def make(j: int) -> Callable[..., None]:
+        def fn(acts: torch.Tensor, hook: Any) -> None:
+            on_batch(j, acts, mask, rows)
+            if j == n_hooks - 1:
+                raise _StopForward
+
+        return fn
+
+    return [make(j) for j in range(n_hooks)]
+
+
+def _run_batches(
+    model: LoadedModel,
+    prompts: Sequence[str],
+    *,
+    hook: str,
+    chat_template: bool,
+    batch_size: int,
+    layers: list[int],
+    on_batch: BatchFn,
+    progress: Progress | None,
+) -> None:
+    """Forward prompts in length-sorted batches; call ``on_batch(j, acts, mask, rows)``.
+
+    ``j`` indexes ``layers``; ``acts`` is (B, T, d); ``rows`` are the prompts' indices.
+    """
+    import torch
+
+    if batch_size < 1:
+        raise ValueError(f"batch_size: must be >= 1, got {batch_size}")
+    if not prompts:
+        raise ValueError("prompts: no prompts given")
+    seqs = chat_prompt_ids(model.tokenizer, prompts, chat_template)
+    order = sorted(range(len(seqs)), key=lambda i: len(seqs[i]))
+    names = [hook_name(layer, hook) for layer in layers]
+    n_batches = -(-len(order) // batch_size)
+    for b in range(n_batches):
+        rows = torch.tensor(order[b * batch_size : (b + 1) * batch_size])
+        ids, mask = _pad_right([seqs[i] for i in rows.tolist()], model.device)
+        fns = _batch_hooks(on_batch, len(names), mask, rows)
+        with torch.inference_mode():
+            try:
+                model.bridge.run_with_hooks(
+                    ids,
+                    fwd_hooks=list(zip(names, fns, strict=True)),
+                    attention_mask=mask,
+                    return_type=None,
+                )
+            except _StopForward:
+                pass
+        if progress is not None:
+            progress((b + 1) / n_batches, f"batch {b + 1}/{n_batches}")
+
+
+def capture_last_prompt(
+    model: LoadedModel,
+    prompts: list[str],
+    *,
+    hook: str = "resid_post",
+    chat_template: bool = True,
+    batch_size: int = 32,
+    layers: list[int] | None = None,
+    progress: Progress | None = None,
+) -> np.ndarray:
+    """Residual at the last prompt token: float32 array (N prompts, len(layers), d_model)."""
+    import torch
+
+    hook = validate_hook(hook)
+    layer_list = _validate_layers(layers, model.n_layers)
+    out = np.zeros((len(prompts), len(layer_list), model.d_model), dtype=np.float32)
+
+    def keep_last(j: int, acts: torch.Tensor, mask: torch.Tensor, rows: torch.Tensor) -> None:
+        last = mask.sum(dim=1) - 1
+        picked = acts[torch.arange(acts.shape[0], device=acts.device), last]
+        out[rows.numpy(), j] = picked.float().cpu().numpy()
+
+    _run_batches(
+        model,
+        prompts,
+        hook=hook,
+        chat_template=chat_template,
+        batch_size=batch_size,
+        layers=layer_list,
+        on_batch=keep_last,
+        progress=progress,
+    )
+    return out
+
+
+def capture_all_tokens_covariance(
+    model: LoadedModel,
+    prompts: list[str],
+    *,
+    hook: str = "resid_post",
+    chat_template: bool = True,
+    batch_size: int = 32,
+    layers: list[int] | None = None,
+    progress: Progress | None = None,
+) -> tuple[np.ndarray, np.ndarray, int]:
+    """Streaming covariance over all (non-pad) prompt tokens, accumulated in float64.
+
+    Returns ``(covs (L, d, d) float64, means (L, d) float64, n_tokens)``; the covariance is
+    the unbiased one (divisor n_tokens - 1, as ``np.cov``). Only per-layer sums and sums of
+    outer products are kept (on the model's device), never the activations themselves.
+    """
+    import torch
+
+    hook = validate_hook(hook)
+    layer_list = _validate_layers(layers, model.n_layers)
+    d, n_l = model.d_model, len(layer_list)
+    kw = {"dtype": torch.float64, "device": model.device}
+    shift = torch.zeros((n_l, d), **kw)
+    sums = torch.zeros((n_l, d), **kw)
+    outer = torch.zeros((n_l, d, d), **kw)
+    count = [0]
+
+    def accumulate(j: int, acts: torch.Tensor, mask: torch.Tensor, rows: torch.Tensor) -> None:
+        x = acts[mask.bool()].double()
+        if count[0] == 0:  # shift by the first batch's mean, for numerical stability
+            shift[j] = x.mean(dim=0)
+        x = x - shift[j]
+        sums[j] += x.sum(dim=0)
+        outer[j] += x.T @ x
+        if j == n_l - 1:
+            count[0] += x.shape[0]
+
+    _run_batches(
+        model,
+        prompts,
+        hook=hook,
+        chat_template=chat_template,
+        batch_size=batch_size,
+        layers=layer_list,
+        on_batch=accumulate,
+        progress=progress,
+    )
+    n = count[0]
+    if n < 2:
+        raise ValueError("prompts: need at least 2 tokens for a covariance")
+    centred = sums / n
+    covs = (outer - n * centred[:, :, None] * centred[:, None, :]) / (n - 1)
+    return covs.cpu().numpy(), (centred + shift).cpu().numpy(), n
