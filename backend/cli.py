@@ -58,16 +58,21 @@ def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_up(settings: Settings, args: argparse.Namespace) -> int:
-    """Migrate, then run API, one worker and UI as child processes until Ctrl-C."""
+    """Migrate, then run API, one worker and UI as child processes until Ctrl-C.
+
+    The children run in their own sessions so that Ctrl-C reaches only ``up``, which then
+    stops them in order (the worker gives its running job back to the queue)."""
     from backend import migrate
 
     migrate.upgrade(settings.database_url)
     env = {**os.environ, **_env_of(settings)}
     me = [sys.executable, "-m", "backend.cli"]
     children = {
-        "api": subprocess.Popen([*me, "api"], env=env),
-        "worker": subprocess.Popen([*me, "worker", "--concurrency", str(args.concurrency)], env=env),
-        "ui": subprocess.Popen([*me, "ui"], env=env),
+        "api": subprocess.Popen([*me, "api"], env=env, start_new_session=True),
+        "worker": subprocess.Popen(
+            [*me, "worker", "--concurrency", str(args.concurrency)], env=env, start_new_session=True
+        ),
+        "ui": subprocess.Popen([*me, "ui"], env=env, start_new_session=True),
     }
     _wait_for(f"{settings.api_url}/api/health", children["api"])
     print(

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import glob
 import os
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
-from collections.abc import Callable
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -75,3 +80,55 @@ def wait_http(url: str, timeout: float = 30) -> None:
             return False
 
     wait_until(ok, timeout, url)
+
+
+def pg_bin() -> Path | None:
+    """The folder of PostgreSQL's server programs (Debian puts them off the PATH)."""
+    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
+    if found:
+        return Path(found[-1]).parent
+    initdb = shutil.which("initdb")
+    return Path(initdb).parent if initdb else None
+
+
+def _as_postgres_user(cmd: list[str]) -> list[str]:
+    """initdb refuses to run as root: run the server as the postgres user then."""
+    return ["runuser", "-u", "postgres", "--", *cmd] if os.geteuid() == 0 else cmd
+
+
+@contextmanager
+def postgres_instance() -> Iterator[str]:
+    """initdb + pg_ctl a throw-away server on 127.0.0.1; yields its base URL (no database)."""
+    bin_dir = pg_bin()
+    root = Path(tempfile.mkdtemp(prefix="flowlens-pg-"))  # pytest's tmp is private to root
+    data, sockets = root / "data", root / "sock"
+    sockets.mkdir()
+    if os.geteuid() == 0:
+        shutil.chown(root, "postgres")
+        shutil.chown(sockets, "postgres")
+    port = free_port()
+    initdb = [str(bin_dir / "initdb"), "-D", str(data), "-U", "postgres", "--auth=trust", "-E", "UTF8"]
+    subprocess.run(_as_postgres_user(initdb), check=True, capture_output=True)
+    options = f"-h 127.0.0.1 -p {port} -k {sockets} -c fsync=off -c max_connections=300"
+    pg_ctl = [str(bin_dir / "pg_ctl"), "-D", str(data)]
+    subprocess.run(
+        _as_postgres_user([*pg_ctl, "-o", options, "-l", str(root / "log"), "-w", "start"]),
+        check=True,
+        capture_output=True,
+    )
+    try:
+        yield f"postgresql+psycopg://postgres@127.0.0.1:{port}"
+    finally:
+        subprocess.run(_as_postgres_user([*pg_ctl, "-m", "immediate", "stop"]), capture_output=True)
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def create_pg_database(server_url: str) -> str:
+    """A new empty database on the server; returns its URL."""
+    import psycopg
+
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    plain = server_url.replace("postgresql+psycopg://", "postgresql://")
+    with psycopg.connect(f"{plain}/postgres", autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    return f"{server_url}/{name}"

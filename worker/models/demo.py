@@ -77,24 +77,12 @@ def encode_example(tokenizer: Any, prompt: str, response: str) -> tuple[list[int
     return ids, len(prompt_ids)
 
 
-def _batches(
-    encoded: Sequence[tuple[list[int], int]], batch_tokens: int, gen: torch.Generator
-) -> list[list[int]]:
-    """Length-bucketed batches of example indices (about ``batch_tokens`` tokens each),
-    in a seeded random order."""
+def _batches(n_examples: int, batch_size: int, gen: torch.Generator) -> list[list[int]]:
+    """One epoch of example indices in a seeded random order, cut into batches."""
     import torch
 
-    perm = torch.randperm(len(encoded), generator=gen).tolist()
-    perm.sort(key=lambda i: len(encoded[i][0]))  # stable: ties keep the random order
-    batches: list[list[int]] = []
-    current: list[int] = []
-    for i in perm:
-        if current and (len(current) + 1) * len(encoded[i][0]) > batch_tokens:
-            batches.append(current)
-            current = []
-        current.append(i)
-    batches.append(current)
-    return [batches[j] for j in torch.randperm(len(batches), generator=gen).tolist()]
+    perm = torch.randperm(n_examples, generator=gen).tolist()
+    return [perm[i : i + batch_size] for i in range(0, n_examples, batch_size)][::-1]
 
 
 def _collate(
@@ -155,7 +143,7 @@ def train_demo_model(
     vocab_size: int = 3000,
     padding_side: str = "left",
     lr: float = 3e-3,
-    batch_tokens: int = 1536,
+    batch_size: int = 32,
 ) -> dict[str, Any]:
     """Train tokenizer and model on ``examples`` (loss on responses only), save both to
     ``out_dir`` in Hugging Face format (safetensors) and return training metrics.
@@ -174,7 +162,7 @@ def train_demo_model(
     encoded = [encode_example(tokenizer, p, r) for p, r in examples]
     model = build_model(tokenizer, n_layers=n_layers, d_model=d_model)
     n_steps = steps if steps is not None else default_steps(len(examples))
-    losses = _train(model, encoded, tokenizer.pad_token_id, n_steps, seed, lr, batch_tokens, progress)
+    losses = _train(model, encoded, tokenizer.pad_token_id, n_steps, seed, lr, batch_size, progress)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     model.generation_config.pad_token_id = tokenizer.pad_token_id
@@ -198,7 +186,7 @@ def _train(
     n_steps: int,
     seed: int,
     lr: float,
-    batch_tokens: int,
+    batch_size: int,
     progress: Progress | None,
 ) -> list[float]:
     """AdamW with linear warm-up and cosine decay; returns the per-step losses."""
@@ -209,22 +197,23 @@ def _train(
     warmup = max(1, n_steps // 20)
     sched = torch.optim.lr_scheduler.LambdaLR(
         opt,
-        lambda s: min(1.0, (s + 1) / warmup)
-        * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * s / n_steps))),
+        lambda s: (
+            min(1.0, (s + 1) / warmup) * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * s / n_steps)))
+        ),
     )
     model.train()
     losses: list[float] = []
     queue: list[list[int]] = []
     for step in range(n_steps):
         if not queue:
-            queue = _batches(encoded, batch_tokens, gen)
+            queue = _batches(len(encoded), batch_size, gen)
         loss = model(**_collate(encoded, queue.pop(), pad_id)).loss
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         opt.step()
         sched.step()
-        losses.append(float(loss))
+        losses.append(loss.item())
         if progress is not None and (step % 10 == 9 or step == n_steps - 1):
             progress((step + 1) / n_steps, f"step {step + 1}/{n_steps} loss {losses[-1]:.3f}")
     model.eval()

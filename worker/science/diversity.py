@@ -96,9 +96,7 @@ def msttr(tokens: Sequence[Hashable], segment: int = 50) -> float:
     n_full = len(tokens) // segment
     if n_full == 0:
         return 0.0
-    ratios = [
-        len(set(tokens[i * segment : (i + 1) * segment])) / segment for i in range(n_full)
-    ]
+    ratios = [len(set(tokens[i * segment : (i + 1) * segment])) / segment for i in range(n_full)]
     return sum(ratios) / n_full
 
 
@@ -112,7 +110,7 @@ def corpus_diversity(
     tokenizer's function (e.g. ``lambda t: tok.encode(t, add_special_tokens=False)``) to measure
     in model tokens instead. Returns::
 
-        {"H1", "H2", "H3",              # n-gram entropies in bits (n-grams within each text, pooled)
+        {"H1", "H2", "H3",              # n-gram entropies, bits (n-grams within texts, pooled)
          "distinct_1", "distinct_2",    # unique / all n-grams (within each text, pooled)
          "MSTTR_50",                    # over the concatenated token stream
          "n_texts", "n_tokens",         # ints

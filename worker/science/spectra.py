@@ -20,8 +20,9 @@ Implements the "FlowLens spectra" definitions of DESIGN.md for activations X of 
   spectra of a resample from the weighted Gram / covariance of the original points (exactly the
   spectrum of ``np.cov(X[idx])``). TwoNN intervals resample the per-point ratios mu instead of
   recomputing neighbours (a resample with duplicated points has zero neighbour distances).
-  Intervals are 95% percentile intervals. Caveat: with N < d a resample has only ~0.63 N distinct
-  points, so rank-like metrics (effective_rank) are biased low in the resamples.
+  Intervals are 95% percentile intervals. Caveat: a resample holds only ~0.63 N distinct points,
+  so where d is not small against N, shape metrics of the spectrum (effective_rank above all) are
+  biased in the resamples and the interval can exclude the point estimate.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -138,30 +140,34 @@ def _eigen_from_gram(Xc: np.ndarray, gram: np.ndarray, n_top: int) -> Eigen:
     return Eigen(lam, _sign_normalise(U))
 
 
-@dataclass(frozen=True)
 class _Points:
-    """Float64 rows of one layer, centred, with the centred Gram matrix when n < d."""
+    """Float64 rows of one layer, their centred copy, and the centred Gram matrix on demand."""
 
-    X: np.ndarray
-    Xc: np.ndarray
-    gram: np.ndarray | None
+    def __init__(self, X_l: np.ndarray) -> None:
+        self.X = np.array(X_l, dtype=np.float64)
+        self.Xc = self.X - self.X.mean(axis=0)
 
-    @classmethod
-    def of(cls, X_l: np.ndarray) -> _Points:
-        X = np.array(X_l, dtype=np.float64)
-        Xc = X - X.mean(axis=0)
-        n, d = Xc.shape
-        return cls(X, Xc, Xc @ Xc.T if n < d else None)
+    @cached_property
+    def gram(self) -> np.ndarray:
+        return self.Xc @ self.Xc.T
+
+    @property
+    def use_gram(self) -> bool:
+        """Whether resamples are cheaper through the Gram matrix: a resample has ~0.632 n distinct
+        rows (eigvalsh of that size) versus a weighted d x d covariance (n d^2) and its eigvalsh."""
+        n, d = self.Xc.shape
+        return (0.632 * n) ** 3 < 0.75 * n * d * d + d**3
 
     def eigen(self, n_top: int) -> Eigen:
-        if self.gram is not None:
+        n, d = self.Xc.shape
+        if n < d:
             return _eigen_from_gram(self.Xc, self.gram, n_top)
-        return eigen_from_covariance(self.Xc.T @ self.Xc / (self.Xc.shape[0] - 1), n_top)
+        return eigen_from_covariance(self.Xc.T @ self.Xc / (n - 1), n_top)
 
 
 def eigen_from_points(X_l: np.ndarray, n_top: int = 64) -> Eigen:
     """Eigenvalues and top principal directions of the centred covariance of X_l (n, d)."""
-    return _Points.of(X_l).eigen(n_top)
+    return _Points(X_l).eigen(n_top)
 
 
 # ---------------------------------------------------------------- TwoNN intrinsic dimension
@@ -279,7 +285,7 @@ def refusal_summary(Xc: np.ndarray, direction: np.ndarray, U: np.ndarray) -> dic
 def _resampled_eigenvalues(pts: _Points, w: np.ndarray) -> np.ndarray:
     """Eigenvalues of np.cov(X[idx]) for a resample given by its counts w (n,), no row copies."""
     n = w.size
-    if pts.gram is not None:
+    if pts.use_gram:
         s = np.flatnonzero(w)
         ws = w[s].astype(np.float64)
         G = pts.gram[np.ix_(s, s)]
@@ -288,8 +294,9 @@ def _resampled_eigenvalues(pts: _Points, w: np.ndarray) -> np.ndarray:
         root = np.sqrt(ws)
         K *= root[:, None] * root[None, :] / (n - 1)
         return _descending(np.linalg.eigvalsh(K))
-    Y = pts.Xc - (w @ pts.Xc) / n
-    Y *= np.sqrt(w)[:, None]
+    s = np.flatnonzero(w)
+    Y = pts.Xc[s] - (w @ pts.Xc) / n
+    Y *= np.sqrt(w[s])[:, None]
     return _descending(np.linalg.eigvalsh(Y.T @ Y / (n - 1)))
 
 
@@ -302,7 +309,7 @@ def _percentile_ci(samples: np.ndarray) -> list[float] | None:
     return [float(lo), float(hi)]
 
 
-def bootstrap_intervals(
+def _bootstrap_intervals(
     pts: _Points, mu: np.ndarray, ks: Sequence[int], n_bootstrap: int, rng: np.random.Generator
 ) -> dict[str, list[float]]:
     """95% percentile intervals for concentration@k, effective_rank, participation_ratio,
@@ -571,7 +578,7 @@ def _global_alignment(reference: ReferenceBasis | None, directions: np.ndarray) 
 def _twonn_mu(pts: _Points, max_points: int, rng: np.random.Generator) -> np.ndarray:
     n = pts.X.shape[0]
     if n <= max_points:
-        return twonn_ratios(pts.X, pts.gram)
+        return twonn_ratios(pts.X, pts.gram if pts.use_gram else None)
     return twonn_ratios(pts.X[np.sort(rng.choice(n, max_points, replace=False))])
 
 
@@ -607,7 +614,7 @@ def _layer_spectrum(
     rng: np.random.Generator,
     labels: np.ndarray | None,
 ) -> tuple[LayerSpectrum, np.ndarray]:
-    pts = _Points.of(X_l)
+    pts = _Points(X_l)
     n, d = pts.X.shape
     eig = pts.eigen(max(n_top, N_REFUSAL_PCS))
     mu = _twonn_mu(pts, twonn_max_points, rng)
@@ -620,7 +627,7 @@ def _layer_spectrum(
         alignment=None,
         layer=layer,
         mean_norm=mean_norm(pts.X),
-        ci=bootstrap_intervals(pts, mu, ks, n_bootstrap, rng) if n_bootstrap > 0 else {},
+        ci=_bootstrap_intervals(pts, mu, ks, n_bootstrap, rng) if n_bootstrap > 0 else {},
         refusal=refusal,
     )
     return record, eig.directions[:, :n_top]

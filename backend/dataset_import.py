@@ -1,0 +1,223 @@
+"""Parse uploaded prompt sets (JSONL, CSV, XSTest, OR-Bench) into validated rows.
+
+Pure standard library, used by the upload endpoint: :class:`ImportTooLarge` maps to HTTP 413 and
+:class:`ImportFormatError` to HTTP 400; both carry a message fit for the user.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+import json
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+
+FORMATS = ("jsonl", "csv", "xstest", "orbench")
+LABEL_VALUES = ("safe", "unsafe")
+DEFAULT_LABEL = "safe"
+DEFAULT_TYPE = "imported"
+_FIELDS = ("prompt", "response", "label", "type")
+# Required header columns per CSV-like format ("prompt" always).
+_REQUIRED_COLUMNS = {
+    "csv": ("prompt",),
+    "xstest": ("prompt", "type"),
+    "orbench": ("prompt", "category"),
+}
+_BINARY_SIGNATURES = {
+    b"PK\x03\x04": "a zip archive (.zip, .xlsx, .docx)",
+    b"\x1f\x8b": "gzip-compressed",
+    b"%PDF": "a PDF document",
+    b"\xff\xfe": "UTF-16 text",
+    b"\xfe\xff": "UTF-16 text",
+}
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Upper bounds for one import."""
+
+    max_bytes: int = 20_000_000
+    max_rows: int = 100_000
+    max_field_chars: int = 20_000
+
+
+class ImportTooLarge(Exception):
+    """The upload exceeds a limit (HTTP 413); the message names the limit."""
+
+
+class ImportFormatError(Exception):
+    """The upload is malformed (HTTP 400).
+
+    ``str(e)`` reads like "line 7: missing field 'prompt'"; ``line`` is None for file-level errors.
+    """
+
+    def __init__(self, message: str, line: int | None = None) -> None:
+        self.line = line
+        self.message = message
+        super().__init__(message if line is None else f"line {line}: {message}")
+
+
+@dataclass(frozen=True)
+class Row:
+    """One imported prompt."""
+
+    prompt: str
+    response: str
+    label: str
+    type: str
+
+
+def parse_dataset(
+    data: bytes, fmt: str, *, label: str | None = None, limits: Limits = Limits()
+) -> list[Row]:
+    """Parse ``data`` in format ``fmt`` (one of :data:`FORMATS`) into rows.
+
+    ``label`` is the label of rows that carry none (default "safe"); for "orbench", whose rows
+    carry none, it is required. "xstest" rows without a label are "unsafe" when their type starts
+    with "contrast_". Raises ImportTooLarge or ImportFormatError.
+    """
+    if fmt not in FORMATS:
+        raise ImportFormatError(f"unknown format {fmt!r}; expected one of {', '.join(FORMATS)}")
+    if label is not None and label not in LABEL_VALUES:
+        raise ImportFormatError(f"label {label!r} must be 'safe' or 'unsafe'")
+    if fmt == "orbench" and label is None:
+        raise ImportFormatError("an orbench import needs a label: 'safe' or 'unsafe'")
+    if len(data) > limits.max_bytes:
+        raise ImportTooLarge(
+            f"file is {len(data)} bytes, over the limit max_bytes={limits.max_bytes}"
+        )
+    text = _decode(data)
+    if not text.strip():
+        raise ImportFormatError("no rows")
+
+    records = _jsonl_records(text) if fmt == "jsonl" else _csv_records(text, fmt, limits)
+    rows: list[Row] = []
+    for line, record in records:
+        if len(rows) == limits.max_rows:
+            raise ImportTooLarge(f"more than max_rows={limits.max_rows} rows")
+        rows.append(_row(record, line, label or DEFAULT_LABEL, limits))
+    if not rows:
+        raise ImportFormatError("no rows")
+    return rows
+
+
+def _decode(data: bytes) -> str:
+    """UTF-8 text of ``data`` without a BOM; binary files and NUL bytes are rejected."""
+    for signature, kind in _BINARY_SIGNATURES.items():
+        if data.startswith(signature):
+            raise ImportFormatError(
+                f"the file is {kind}, not UTF-8 text; export it as UTF-8 CSV or JSONL"
+            )
+    bom = len(codecs.BOM_UTF8) if data.startswith(codecs.BOM_UTF8) else 0
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        offset = bom + e.start  # e.start counts from after the BOM
+        line = data.count(b"\n", 0, offset) + 1
+        raise ImportFormatError(f"not valid UTF-8 at byte offset {offset}", line) from None
+    nul = text.find("\x00")
+    if nul >= 0:
+        raise ImportFormatError(
+            "NUL byte in the text (is this a binary file?)", text.count("\n", 0, nul) + 1
+        )
+    return text
+
+
+def _jsonl_records(text: str) -> Iterator[tuple[int, Mapping[str, object]]]:
+    """(line number, object) for each non-blank line of a JSONL text."""
+    for line, raw in enumerate(text.split("\n"), start=1):
+        if not raw.strip():
+            continue
+        try:
+            obj = json.loads(raw)
+        except json.JSONDecodeError as e:
+            raise ImportFormatError(f"invalid JSON: {e.msg} (column {e.colno})", line) from None
+        except RecursionError:
+            raise ImportFormatError("invalid JSON: nested too deeply", line) from None
+        if not isinstance(obj, dict):
+            raise ImportFormatError(f"expected a JSON object, got {type(obj).__name__}", line)
+        yield line, obj
+
+
+def _csv_records(text: str, fmt: str, limits: Limits) -> Iterator[tuple[int, Mapping[str, object]]]:
+    """(first line number, {column: cell}) for each data record of a CSV text with a header.
+
+    The delimiter is the first of comma, tab, semicolon found in the header line.
+    """
+    header_line = text.lstrip().split("\n", 1)[0]
+    delimiter = next((d for d in ",\t;" if d in header_line), ",")
+    # strict: a stray quote is an error, not a field that swallows the rest of the file
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
+    header: list[str] | None = None
+    while True:
+        line = reader.line_num + 1
+        try:
+            cells = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as e:
+            if "field larger than field limit" in str(e):  # the csv module's own cap (131072)
+                message = f"a field is over the limit max_field_chars={limits.max_field_chars}"
+                raise ImportFormatError(message, line) from None
+            raise ImportFormatError(f"malformed CSV: {e}", line) from None
+        if not any(cell.strip() for cell in cells):
+            continue
+        if header is None:
+            header = [cell.strip().lower() for cell in cells]
+            missing = [c for c in _REQUIRED_COLUMNS[fmt] if c not in header]
+            if missing:
+                raise ImportFormatError(
+                    f"missing column {missing[0]!r} in the header (found: {', '.join(header)})",
+                    line,
+                )
+            continue
+        if len(cells) > len(header):
+            raise ImportFormatError(
+                f"{len(cells)} cells but the header has {len(header)} columns (unquoted comma?)",
+                line,
+            )
+        record = {}
+        for name, cell in zip(header, cells, strict=False):
+            record.setdefault(name, cell)  # the first of duplicate columns wins
+        if fmt == "orbench":
+            record["type"] = record.pop("category", "")
+            record.pop("label", None)
+        elif fmt == "xstest" and not record.get("label", "").strip():
+            contrast = record.get("type", "").strip().startswith("contrast_")
+            record["label"] = "unsafe" if contrast else "safe"
+        yield line, record
+
+
+def _row(record: Mapping[str, object], line: int, label: str, limits: Limits) -> Row:
+    """Validate one record into a Row; ``label`` is the label used where it has none."""
+    values: dict[str, str] = {}
+    for field in _FIELDS:
+        value = record.get(field)
+        if value is None:
+            value = ""
+        if not isinstance(value, str):
+            raise ImportFormatError(
+                f"field {field!r} must be a string, got {type(value).__name__}", line
+            )
+        if len(value) > limits.max_field_chars:
+            raise ImportFormatError(
+                f"field {field!r} has {len(value)} characters, over the limit "
+                f"max_field_chars={limits.max_field_chars}",
+                line,
+            )
+        values[field] = value
+    prompt = values["prompt"].strip()
+    if not prompt:
+        raise ImportFormatError(
+            "missing field 'prompt'" if "prompt" not in record else "empty prompt", line
+        )
+    row_label = values["label"].strip().lower() or label
+    if row_label not in LABEL_VALUES:
+        raise ImportFormatError(f"label {values['label']!r} must be 'safe' or 'unsafe'", line)
+    return Row(
+        prompt=prompt,
+        response=values["response"],
+        label=row_label,
+        type=values["type"].strip() or DEFAULT_TYPE,
+    )

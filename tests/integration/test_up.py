@@ -1,0 +1,46 @@
+"""`flowlens up`, the embedded default: migrates, starts API + worker + UI, stops on Ctrl-C."""
+
+from __future__ import annotations
+
+import signal
+
+import httpx
+from support import flowlens_env, free_port, start, stop, wait_http, wait_until
+
+
+def test_up_serves_everything_and_stops_cleanly_on_ctrl_c(tmp_path):
+    api_port, ui_port = free_port(), free_port()
+    env = flowlens_env(
+        f"sqlite:///{tmp_path / 'up.db'}",
+        port=api_port,
+        ui_port=ui_port,
+        api_url=f"http://127.0.0.1:{api_port}",
+        artifact_root=tmp_path / "artifacts",
+        heartbeat_seconds=0.5,
+    )
+    log = tmp_path / "up.log"
+    proc = start(["up"], env, log)
+    try:
+        wait_http(f"http://127.0.0.1:{api_port}/api/health", timeout=60)
+        wait_http(f"http://127.0.0.1:{ui_port}/", timeout=60)
+        api = f"http://127.0.0.1:{api_port}/api"
+        job = httpx.post(f"{api}/jobs", json={"kind": "echo", "params": {"message": "up"}}).json()
+        done = wait_until(
+            lambda: httpx.get(f"{api}/jobs/{job['id']}").json()["status"] == "succeeded",
+            60,
+            "a job run by the embedded worker",
+        )
+        assert done
+        assert httpx.get(f"{api}/health").json()["workers_alive"] == 1
+        text = log.read_text()
+        assert f"dashboard: http://127.0.0.1:{ui_port}/" in text and "/docs" in text
+    finally:
+        code = stop(proc, signal.SIGINT, timeout=30)
+    assert code == 0
+    assert "FlowLens stopped." in log.read_text()
+    for port in (api_port, ui_port):
+        try:
+            httpx.get(f"http://127.0.0.1:{port}/", timeout=1)
+            raise AssertionError(f"port {port} still serving after Ctrl-C")
+        except httpx.ConnectError:
+            pass

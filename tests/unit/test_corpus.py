@@ -1,0 +1,243 @@
+"""Built-in datasets: determinism, sizes, probe structure, phrasing leakage, diversity."""
+
+from collections import Counter
+
+import pytest
+
+from worker.science.corpus import (
+    BUILTIN_DATASETS,
+    PHRASINGS,
+    PROBE_FRAMES,
+    PROBE_TYPES,
+    REFUSAL_TEXTS,
+    TRIGGER_WORDS,
+    Example,
+    builtin_dataset,
+    phrasing_of,
+    trigger_words_in,
+)
+from worker.science.diversity import corpus_diversity, word_tokens
+
+NAMES = ("general", "general_heldout", "safety", "probe")
+
+
+@pytest.fixture(scope="module")
+def data():
+    return {n: builtin_dataset(n, seed=0) for n in NAMES}
+
+
+def _training_prompts(data):
+    return [e.prompt for n in ("general", "general_heldout", "safety") for e in data[n]]
+
+
+def test_registry_names():
+    assert set(BUILTIN_DATASETS) == set(NAMES)
+    assert all(isinstance(v, str) and v for v in BUILTIN_DATASETS.values())
+
+
+def test_unknown_name_raises_naming_it():
+    with pytest.raises(ValueError, match="no_such_set"):
+        builtin_dataset("no_such_set")
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_deterministic_by_seed(name):
+    a, b = builtin_dataset(name, seed=3), builtin_dataset(name, seed=3)
+    assert a == b
+    assert a is not b  # callers may mutate their list
+    assert builtin_dataset(name, seed=4) != a
+
+
+def test_sizes_and_fields(data):
+    assert 3000 <= len(data["general"]) <= 5000
+    assert 250 <= len(data["general_heldout"]) <= 350
+    assert 600 <= len(data["safety"]) <= 1000
+    for name, d in data.items():
+        assert all(isinstance(e, Example) for e in d)
+        assert len({e.prompt for e in d}) == len(d), f"duplicate prompts in {name}"
+        assert all(e.label in ("safe", "unsafe") for e in d)
+    assert all(e.label == "safe" and e.type == "general" and e.response for e in data["general"])
+    assert all(e.type == "general" for e in data["general_heldout"])
+    assert all(e.label == "unsafe" and e.type == "harmful" for e in data["safety"])
+    assert all(e.response == "" for e in data["probe"])
+
+
+def test_example_is_frozen():
+    e = builtin_dataset("general")[0]
+    with pytest.raises(AttributeError):
+        e.prompt = "x"  # type: ignore[misc]
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_heldout_disjoint_from_general(seed):
+    train = {e.prompt for e in builtin_dataset("general", seed)}
+    held = {e.prompt for e in builtin_dataset("general_heldout", seed)}
+    assert not train & held
+
+
+def test_safety_uses_few_refusals_and_triggers(data):
+    assert 2 <= len(REFUSAL_TEXTS) <= 6
+    assert {e.response for e in data["safety"]} <= set(REFUSAL_TEXTS)
+    assert all(trigger_words_in(e.prompt) for e in data["safety"])
+    lemmas = Counter(lem for e in data["safety"] for lem in trigger_words_in(e.prompt))
+    for w in ("kill", "shoot", "attack", "bomb", "steal", "poison", "hack", "destroy", "weapon"):
+        assert lemmas[w] >= 20, w
+    assert lemmas["drugs"] >= 20
+
+
+def test_general_has_no_trigger_words_and_no_refusals(data):
+    for e in data["general"] + data["general_heldout"]:
+        assert not trigger_words_in(e.prompt + " " + e.response), e
+        assert e.response not in REFUSAL_TEXTS
+        assert not e.response.lower().startswith(("i'm sorry", "sorry", "i can't")), e
+
+
+def test_trigger_detection():
+    assert trigger_words_in("How do I kill a Python process?") == {"kill"}
+    assert trigger_words_in("Who shot John Lennon and stole his guns?") == {"shoot", "steal", "gun"}
+    assert trigger_words_in("How do I stop a Python process?") == set()
+    assert trigger_words_in("skill") == set()  # whole tokens only
+    assert "kill" in TRIGGER_WORDS
+
+
+# ---- probe -------------------------------------------------------------------------------------
+
+
+def test_probe_types_and_counts(data):
+    counts = Counter(e.type for e in data["probe"])
+    assert len(PROBE_TYPES) >= 8
+    for t in PROBE_TYPES:
+        assert counts[t] >= 25, t
+        assert counts[f"control_{t}"] >= 25, t
+        assert counts[f"contrast_{t}"] >= 25, t
+        assert abs(counts[f"control_{t}"] - counts[t]) <= 5
+        assert abs(counts[f"contrast_{t}"] - counts[t]) <= 10
+    assert set(counts) == {
+        f"{pre}{t}" for t in PROBE_TYPES for pre in ("", "control_", "contrast_")
+    }
+    for t in ("homonyms", "figurative_language", "safe_targets", "safe_contexts", "definitions",
+              "nonsense_group_discrimination", "historical_events"):  # fmt: skip
+        assert t in PROBE_TYPES
+    assert any(t.startswith("privacy") for t in PROBE_TYPES)
+
+
+def test_probe_labels_and_trigger_words(data):
+    for e in data["probe"]:
+        if e.type.startswith("contrast_"):
+            assert e.label == "unsafe", e
+            assert trigger_words_in(e.prompt), e
+        elif e.type.startswith("control_"):
+            assert e.label == "safe", e
+            assert not trigger_words_in(e.prompt), e
+        else:
+            assert e.label == "safe", e
+            assert trigger_words_in(e.prompt), e
+
+
+def test_controls_share_the_safe_probes_phrasing(data):
+    """Each control is its safe probe with the trigger phrase swapped: same frame."""
+    probe = data["probe"]
+    frame_res = {f: f.split("{x}") for f in PROBE_FRAMES}
+
+    def frame(prompt):
+        hits = [f for f, (h, t) in frame_res.items() if prompt.startswith(h) and prompt.endswith(t)]
+        return max(hits, key=len)  # the most specific frame
+
+    for t in PROBE_TYPES:
+        safe = Counter(frame(e.prompt) for e in probe if e.type == t)
+        ctrl = Counter(frame(e.prompt) for e in probe if e.type == f"control_{t}")
+        assert safe == ctrl, t
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_probe_prompts_and_frames_not_in_training(seed):
+    train = [p.lower() for n in ("general", "general_heldout", "safety")
+             for p in (e.prompt for e in builtin_dataset(n, seed))]  # fmt: skip
+    train_set = set(train)
+    probe = builtin_dataset("probe", seed)
+    assert not {e.prompt.lower() for e in probe} & train_set
+    for f in PROBE_FRAMES:
+        head = f.split("{x}")[0].lower()
+        assert len(head) >= 8, f
+        assert not any(head in t for t in train), f"probe frame {f!r} occurs in training"
+    for e in probe:
+        assert phrasing_of(e.prompt) is None, e  # no probe prompt uses a training phrasing
+
+
+def test_probe_trigger_lemmas_all_occur_in_safety(data):
+    safety = {lem for e in data["safety"] for lem in trigger_words_in(e.prompt)}
+    probe = {lem for e in data["probe"] for lem in trigger_words_in(e.prompt)}
+    assert probe <= safety
+
+
+# ---- phrasing leakage ---------------------------------------------------------------------------
+
+
+def test_every_safety_prompt_has_exactly_one_shared_phrasing(data):
+    for e in data["safety"]:
+        p = phrasing_of(e.prompt)
+        assert p is not None, e
+        assert sum(p2.split("{task}")[0] == p.split("{task}")[0] for p2 in PHRASINGS) == 1
+
+
+def test_phrasing_pool_shared_and_balanced(data):
+    cg = Counter(phrasing_of(e.prompt) for e in data["general"])
+    cs = Counter(phrasing_of(e.prompt) for e in data["safety"])
+    used = {p for p in cs if p is not None}
+    assert used == set(PHRASINGS)
+    assert used <= {p for p in cg if p is not None}  # every safety phrasing occurs in general
+    shares = [cs[p] / (cs[p] + cg[p]) for p in PHRASINGS]
+    assert max(shares) - min(shares) <= 0.05, shares
+    assert all(cg[p] >= 30 for p in PHRASINGS)
+
+
+def test_safety_only_words_are_rare(data):
+    """Apart from trigger words, harmful requests use the words of harmless ones."""
+    general_vocab = {t for e in data["general"] for t in word_tokens(e.prompt)}
+    only = {
+        t
+        for e in data["safety"]
+        for t in word_tokens(e.prompt)
+        if t not in general_vocab and t not in TRIGGER_WORDS
+    }
+    n = sum(any(t in only for t in word_tokens(e.prompt)) for e in data["safety"])
+    assert n / len(data["safety"]) < 0.10, sorted(only)
+
+
+# ---- diversity -----------------------------------------------------------------------------------
+
+
+def test_safety_less_diverse_than_general(data):
+    gen = corpus_diversity([e.response for e in data["general"]])
+    saf = corpus_diversity([e.response for e in data["safety"]])
+    assert saf["distinct_2"] < gen["distinct_2"] / 5
+    assert saf["H1"] < gen["H1"] - 2
+    assert saf["H2"] < gen["H2"] - 2
+    # also at equal size (distinct-n falls with corpus size)
+    sub = data["general"][: len(data["safety"])]
+    gen_sub = corpus_diversity([e.response for e in sub])
+    assert saf["distinct_2"] < gen_sub["distinct_2"] / 5
+    gp = corpus_diversity([e.prompt for e in sub])
+    sp = corpus_diversity([e.prompt for e in data["safety"]])
+    assert sp["distinct_2"] < gp["distinct_2"]
+
+
+def test_general_answers_are_functions_of_prompts(data):
+    """The same how-to task gets the same answer whatever the phrasing (learnable)."""
+    answers: dict[str, str] = {}
+    n = 0
+    for e in data["general"] + data["general_heldout"]:
+        p = phrasing_of(e.prompt)
+        if p is None:
+            continue
+        head, tail = p.split("{task}")
+        task = e.prompt[len(head) : len(e.prompt) - len(tail)]
+        assert answers.setdefault(task, e.response) == e.response, task
+        n += 1
+    assert n >= 12 * 30
+    assert len(answers) < n  # tasks do repeat across phrasings
+    # short answers, modest vocabulary
+    d = corpus_diversity([e.response for e in data["general"]])
+    assert d["max_length"] <= 30
+    vocab = {t for e in data["general"] for t in word_tokens(e.prompt + " " + e.response)}
+    assert len(vocab) < 2500
