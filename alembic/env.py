@@ -1,7 +1,6 @@
 """Alembic environment: migrates the database named by the settings (or the caller's URL)."""
 
 from alembic import context
-
 from backend.config import get_settings
 from backend.db import get_engine
 from backend.models import Base

@@ -5,7 +5,17 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, Float, ForeignKey, Index, Integer, String, Text, TypeDecorator
+from sqlalchemy import (
+    JSON,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    TypeDecorator,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -98,3 +108,90 @@ class Worker(Base):
     started_at: Mapped[datetime] = mapped_column(default=utcnow)
     heartbeat_at: Mapped[datetime] = mapped_column(default=utcnow)
     stopped_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class Model(Base):
+    """A causal LM: a hub name, a local HF directory, or one produced by a job (demo, fine-tune)."""
+
+    __tablename__ = "models"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(255), unique=True)
+    source: Mapped[str] = mapped_column(String(16))  # hub | local | demo | finetune
+    uri: Mapped[str] = mapped_column(Text)  # hub name, local path, or artifact URI
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("models.id"), default=None)
+    job_id: Mapped[int | None] = mapped_column(ForeignKey("jobs.id", ondelete="SET NULL"))
+    config: Mapped[dict[str, Any]] = mapped_column(default=dict)  # n_layers, d_model, ...
+    lineage: Mapped[dict[str, Any]] = mapped_column(default=dict)  # data mix, all parameters
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Dataset(Base):
+    """A prompt set (with responses for training sets); rows live in ``dataset_rows``."""
+
+    __tablename__ = "datasets"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(255), unique=True)
+    source: Mapped[str] = mapped_column(String(16))  # builtin | upload | hub
+    format: Mapped[str] = mapped_column(String(16))
+    description: Mapped[str] = mapped_column(Text, default="")
+    n_rows: Mapped[int] = mapped_column(Integer, default=0)
+    stats: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)  # diversity
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class DatasetRow(Base):
+    __tablename__ = "dataset_rows"
+    __table_args__ = (Index("ix_dataset_rows_pos", "dataset_id", "idx", unique=True),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    dataset_id: Mapped[int] = mapped_column(ForeignKey("datasets.id", ondelete="CASCADE"))
+    idx: Mapped[int] = mapped_column(Integer)
+    prompt: Mapped[str] = mapped_column(Text)
+    response: Mapped[str] = mapped_column(Text, default="")
+    label: Mapped[str] = mapped_column(String(16), default="safe")  # safe | unsafe
+    type: Mapped[str] = mapped_column(String(64), default="")
+
+
+class Run(Base):
+    """A capture of residual streams of one model on one prompt set, with its spectra."""
+
+    __tablename__ = "runs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    job_id: Mapped[int] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"), unique=True)
+    model_id: Mapped[int] = mapped_column(ForeignKey("models.id"), index=True)
+    dataset_id: Mapped[int] = mapped_column(ForeignKey("datasets.id"), index=True)
+    reference_run_id: Mapped[int | None] = mapped_column(ForeignKey("runs.id"), default=None)
+    hook: Mapped[str] = mapped_column(String(32))
+    position: Mapped[str] = mapped_column(String(16))
+    n_prompts: Mapped[int] = mapped_column(Integer)
+    n_layers: Mapped[int] = mapped_column(Integer)
+    d_model: Mapped[int] = mapped_column(Integer)
+    params: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    global_basis: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
+    activations_uri: Mapped[str | None] = mapped_column(Text, default=None)
+    basis_uri: Mapped[str | None] = mapped_column(Text, default=None)  # for alignment
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class RunLayer(Base):
+    """Spectra of one layer of a run (definitions in DESIGN.md, names as there)."""
+
+    __tablename__ = "run_layers"
+
+    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True)
+    layer: Mapped[int] = mapped_column(Integer, primary_key=True)
+    eigenvalues: Mapped[list[float]] = mapped_column(JSON)  # top 64
+    total_variance: Mapped[float] = mapped_column(Float)
+    evr: Mapped[list[float]] = mapped_column(JSON)
+    concentration: Mapped[dict[str, Any]] = mapped_column()  # {"1": .., "2": .., ...}
+    effective_rank: Mapped[float | None] = mapped_column(Float, default=None)
+    participation_ratio: Mapped[float | None] = mapped_column(Float, default=None)
+    intrinsic_dim: Mapped[float | None] = mapped_column(Float, default=None)
+    mean_norm: Mapped[float | None] = mapped_column(Float, default=None)
+    ci: Mapped[dict[str, Any]] = mapped_column(default=dict)  # metric -> [lo, hi]
+    flow_next: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)  # k -> flow
+    alignment: Mapped[float | None] = mapped_column(Float, default=None)
+    refusal: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)

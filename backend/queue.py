@@ -308,4 +308,3 @@ def _cancel_descendants(session: Session, job_id: int, reason: str) -> None:
     for child in _descendants(session, job_id):
         if child.status not in JobStatus.FINISHED:
             _finish(child, JobStatus.CANCELLED, error=reason)
-

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -82,3 +82,86 @@ class Health(BaseModel):
     database: str
     version: str
     workers_alive: int
+
+
+class ModelCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=255, pattern=r"^[\w.\-/]+$")
+    source: Literal["hub", "local"] = Field(description="A hub name or a local HF directory.")
+    uri: str = Field(min_length=1, max_length=4096, description="Hub name or directory path.")
+
+
+class ModelPublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    name: str
+    source: str
+    uri: str
+    parent_id: int | None
+    job_id: int | None
+    config: dict[str, Any]
+    lineage: dict[str, Any]
+    created_at: datetime
+
+
+class DatasetPublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    name: str
+    source: str
+    format: str
+    description: str
+    n_rows: int
+    stats: dict[str, Any] | None
+    created_at: datetime
+
+
+class DatasetRowPublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    idx: int
+    prompt: str
+    response: str
+    label: str
+    type: str
+
+
+class RunPublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    job_id: int
+    model_id: int
+    dataset_id: int
+    reference_run_id: int | None
+    hook: str
+    position: str
+    n_prompts: int
+    n_layers: int
+    d_model: int
+    params: dict[str, Any]
+    global_basis: dict[str, Any] | None
+    activations_uri: str | None
+    basis_uri: str | None
+    created_at: datetime
+
+
+class RunLayerPublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    layer: int
+    eigenvalues: list[float]
+    total_variance: float
+    evr: list[float]
+    concentration: dict[str, float]
+    effective_rank: float | None
+    participation_ratio: float | None
+    intrinsic_dim: float | None
+    mean_norm: float | None
+    ci: dict[str, list[float | None]]
+    flow_next: dict[str, float] | None
+    alignment: float | None
+    refusal: dict[str, Any] | None

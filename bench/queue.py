@@ -33,7 +33,9 @@ def run(url: str, n_jobs: int, n_workers: int, logdir: Path) -> float:
     try:
         while True:
             with session_scope(url) as s:
-                left = s.query(Job).filter(Job.id.in_(ids), Job.status != JobStatus.SUCCEEDED).count()
+                left = (
+                    s.query(Job).filter(Job.id.in_(ids), Job.status != JobStatus.SUCCEEDED).count()
+                )
             if left == 0:
                 break
             time.sleep(0.05)

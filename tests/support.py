@@ -107,7 +107,16 @@ def postgres_instance() -> Iterator[str]:
         shutil.chown(root, "postgres")
         shutil.chown(sockets, "postgres")
     port = free_port()
-    initdb = [str(bin_dir / "initdb"), "-D", str(data), "-U", "postgres", "--auth=trust", "-E", "UTF8"]
+    initdb = [
+        str(bin_dir / "initdb"),
+        "-D",
+        str(data),
+        "-U",
+        "postgres",
+        "--auth=trust",
+        "-E",
+        "UTF8",
+    ]
     subprocess.run(_as_postgres_user(initdb), check=True, capture_output=True)
     options = f"-h 127.0.0.1 -p {port} -k {sockets} -c fsync=off -c max_connections=300"
     pg_ctl = [str(bin_dir / "pg_ctl"), "-D", str(data)]

@@ -13,7 +13,13 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from worker.params import EchoParams
+from worker.params import (
+    CaptureSpectraParams,
+    DatasetStatsParams,
+    EchoParams,
+    RegisterBuiltinParams,
+    TrainDemoModelParams,
+)
 
 
 @dataclass(frozen=True)
@@ -36,6 +42,30 @@ KINDS: dict[str, JobKind] = {
             EchoParams,
             "worker.jobs.diagnostic:echo",
             "Diagnostic: sleeps, reports progress and echoes a message (tests, health checks).",
+        ),
+        JobKind(
+            "register_builtin",
+            RegisterBuiltinParams,
+            "worker.jobs.datasets:register_builtin",
+            "Register the built-in datasets (general, general_heldout, safety, probe).",
+        ),
+        JobKind(
+            "dataset_stats",
+            DatasetStatsParams,
+            "worker.jobs.datasets:dataset_stats",
+            "Diversity of a dataset: H1-H3, distinct-1/2, MSTTR_50, lengths.",
+        ),
+        JobKind(
+            "train_demo_model",
+            TrainDemoModelParams,
+            "worker.jobs.demo_model:train_demo_model",
+            "Train the tiny Llama-style demo chat model and its tokenizer; register it.",
+        ),
+        JobKind(
+            "capture_spectra",
+            CaptureSpectraParams,
+            "worker.jobs.capture:capture_spectra",
+            "Capture residual streams of a model on a prompt set and compute FlowLens spectra.",
         ),
     )
 }

@@ -150,7 +150,9 @@ class WorkerLoop:
 
     def _heartbeat(self) -> None:
         with write_session(self.settings.database_url) as session:
-            queue.heartbeat(session, [s.lease for s in self.slots.values()], self.settings.lease_seconds)
+            queue.heartbeat(
+                session, [s.lease for s in self.slots.values()], self.settings.lease_seconds
+            )
             session.execute(
                 update(Worker).where(Worker.id == self.id).values(heartbeat_at=utcnow())
             )
@@ -194,9 +196,7 @@ class WorkerLoop:
                 queue.release(session, slot.lease)
             self._drop(job_id, f"job {job_id} released to the queue")
         with write_session(self.settings.database_url) as session:
-            session.execute(
-                update(Worker).where(Worker.id == self.id).values(stopped_at=utcnow())
-            )
+            session.execute(update(Worker).where(Worker.id == self.id).values(stopped_at=utcnow()))
         self._say(f"worker {self.id} stopped")
 
     def _new_bar(self, lease: queue.Lease, kind: str):

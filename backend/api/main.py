@@ -7,7 +7,7 @@ import logging
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
-from backend.api.routes import jobs, system
+from backend.api.routes import datasets, jobs, models, runs, system
 from backend.config import Settings, get_settings
 
 log = logging.getLogger("flowlens.api")
@@ -20,7 +20,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version="0.1.0",
     )
     app.state.settings = settings or get_settings()
-    for router in (system.router, jobs.router):
+    for router in (system.router, jobs.router, models.router, datasets.router, runs.router):
         app.include_router(router, prefix="/api")
 
     @app.exception_handler(Exception)

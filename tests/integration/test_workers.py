@@ -21,9 +21,7 @@ def submit(url: str, **params) -> int:
     depends_on = params.pop("depends_on", ())
     max_attempts = params.pop("max_attempts", 3)
     with write_session(url) as s:
-        return queue.enqueue(
-            s, "echo", params, depends_on=depends_on, max_attempts=max_attempts
-        ).id
+        return queue.enqueue(s, "echo", params, depends_on=depends_on, max_attempts=max_attempts).id
 
 
 def jobs(url: str, ids) -> dict[int, Job]:
@@ -117,7 +115,9 @@ def test_dependency_chain_runs_in_order_and_failure_cancels_children(database_ur
     orphan = submit(database_url, depends_on=[bad])
     grandchild = submit(database_url, depends_on=[orphan])
     workers(concurrency=2)
-    rows = wait_until(lambda: all_finished(database_url, [a, b, c, bad, orphan, grandchild]), 90, "chain")
+    rows = wait_until(
+        lambda: all_finished(database_url, [a, b, c, bad, orphan, grandchild]), 90, "chain"
+    )
     assert [rows[j].status for j in (a, b, c)] == [JobStatus.SUCCEEDED] * 3
     assert rows[a].finished_at <= rows[b].started_at and rows[b].finished_at <= rows[c].started_at
     assert rows[orphan].status == rows[grandchild].status == JobStatus.CANCELLED

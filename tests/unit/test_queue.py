@@ -29,9 +29,9 @@ def job(url: str, job_id: int) -> Job:
 
 
 def test_claim_takes_highest_priority_then_oldest(database_url):
-    low, = add(database_url)
-    high, = add(database_url, priority=5)
-    later_high, = add(database_url, priority=5)
+    (low,) = add(database_url)
+    (high,) = add(database_url, priority=5)
+    (later_high,) = add(database_url, priority=5)
     order = [claim(database_url).job_id for _ in range(3)]
     assert order == [high, later_high, low]
     assert claim(database_url) is None
@@ -65,9 +65,9 @@ def test_concurrent_claims_never_share_a_job(database_url):
 
 
 def test_dependencies_gate_and_failure_cancels_descendants(database_url):
-    a, = add(database_url)
-    b, = add(database_url, depends_on=[a])
-    c, = add(database_url, depends_on=[b])
+    (a,) = add(database_url)
+    (b,) = add(database_url, depends_on=[a])
+    (c,) = add(database_url, depends_on=[b])
     lease = claim(database_url)
     assert lease.job_id == a and claim(database_url) is None  # b waits for a
     with write_session(database_url) as s:
@@ -82,8 +82,8 @@ def test_dependencies_gate_and_failure_cancels_descendants(database_url):
 
 
 def test_success_releases_children_in_order(database_url):
-    a, = add(database_url)
-    b, = add(database_url, depends_on=[a])
+    (a,) = add(database_url)
+    (b,) = add(database_url, depends_on=[a])
     first = claim(database_url)
     with write_session(database_url) as s:
         queue.complete(s, first, {"ok": True})
@@ -91,17 +91,17 @@ def test_success_releases_children_in_order(database_url):
 
 
 def test_enqueue_after_dead_parent_is_cancelled_and_unknown_parent_refused(database_url):
-    a, = add(database_url)
+    (a,) = add(database_url)
     with write_session(database_url) as s:
         queue.cancel(s, a)
-    b, = add(database_url, depends_on=[a])
+    (b,) = add(database_url, depends_on=[a])
     assert job(database_url, b).status == JobStatus.CANCELLED
     with pytest.raises(queue.QueueError, match="depends_on"), write_session(database_url) as s:
         queue.enqueue(s, "echo", {}, depends_on=[999_999])
 
 
 def test_cancel_running_job_loses_its_lease(database_url):
-    a, = add(database_url)
+    (a,) = add(database_url)
     lease = claim(database_url)
     with write_session(database_url) as s:
         queue.cancel(s, a)
@@ -111,7 +111,10 @@ def test_cancel_running_job_loses_its_lease(database_url):
         assert queue.heartbeat(s, [lease], 30) == {a}
         assert not queue.complete(s, lease, {"late": True})
     assert job(database_url, a).status == JobStatus.CANCELLED
-    with pytest.raises(queue.QueueError, match="already cancelled"), write_session(database_url) as s:
+    with (
+        pytest.raises(queue.QueueError, match="already cancelled"),
+        write_session(database_url) as s,
+    ):
         queue.cancel(s, a)
 
 
@@ -123,7 +126,7 @@ def _expire(url: str, job_id: int) -> None:
 
 
 def test_expired_lease_requeues_then_fails_after_max_attempts(database_url):
-    a, = add(database_url, max_attempts=2)
+    (a,) = add(database_url, max_attempts=2)
     first = claim(database_url, "w1")
     _expire(database_url, a)
     with write_session(database_url) as s:
@@ -142,7 +145,7 @@ def test_expired_lease_requeues_then_fails_after_max_attempts(database_url):
 
 
 def test_release_returns_job_without_spending_an_attempt(database_url):
-    a, = add(database_url)
+    (a,) = add(database_url)
     lease = claim(database_url)
     with write_session(database_url) as s:
         assert queue.release(s, lease)

@@ -546,7 +546,10 @@ def _check_labels(labels: np.ndarray | None, n: int) -> np.ndarray | None:
         return None
     labels = np.asarray(labels)
     if labels.shape != (n,) or not np.isin(labels, (0, 1)).all():
-        raise ValueError(f"labels: expected {n} values in {{0, 1}} (1 = unsafe), got {labels!r}")
+        raise ValueError(
+            f"labels: expected {n} values in {{0, 1}} (1 = unsafe), got shape {labels.shape} "
+            f"with values {np.unique(labels)[:5].tolist()}"
+        )
     if labels.min() == labels.max():
         raise ValueError("labels: need at least one safe (0) and one unsafe (1) prompt")
     return labels

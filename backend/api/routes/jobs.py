@@ -73,7 +73,9 @@ def to_public(job: Job, depends_on: list[int], model=JobPublic) -> JobPublic:
 @router.get("/kinds", response_model=list[KindPublic])
 def list_kinds() -> list[KindPublic]:
     return [
-        KindPublic(name=k.name, description=k.description, params_schema=k.params.model_json_schema())
+        KindPublic(
+            name=k.name, description=k.description, params_schema=k.params.model_json_schema()
+        )
         for k in KINDS.values()
     ]
 

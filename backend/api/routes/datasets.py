@@ -1,0 +1,89 @@
+"""Datasets: list, read, rows, and upload (JSONL, CSV, XSTest, OR-Bench) with limits."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, File, Form, HTTPException, Query, UploadFile
+from sqlalchemy import func, select
+
+from backend import queue
+from backend.api.deps import SessionDep, WriteSessionDep, not_found
+from backend.dataset_import import FORMATS, ImportFormatError, ImportTooLarge, Limits, parse_dataset
+from backend.models import Dataset, DatasetRow
+from backend.schemas import DatasetPublic, DatasetRowPublic, Page
+
+router = APIRouter(tags=["datasets"])
+LIMITS = Limits()
+NAME_PATTERN = r"^[\w.\-]{1,100}$"
+
+
+@router.get("/datasets", response_model=Page[DatasetPublic])
+def list_datasets(session: SessionDep) -> Page[DatasetPublic]:
+    rows = session.scalars(select(Dataset).order_by(Dataset.id)).all()
+    return Page(data=[DatasetPublic.model_validate(d) for d in rows], count=len(rows))
+
+
+@router.get("/datasets/{dataset_id}", response_model=DatasetPublic)
+def read_dataset(dataset_id: int, session: SessionDep) -> DatasetPublic:
+    dataset = session.get(Dataset, dataset_id)
+    if dataset is None:
+        raise not_found("dataset", dataset_id)
+    return DatasetPublic.model_validate(dataset)
+
+
+@router.get("/datasets/{dataset_id}/rows", response_model=Page[DatasetRowPublic])
+def read_dataset_rows(
+    dataset_id: int,
+    session: SessionDep,
+    type: str | None = None,
+    label: str | None = None,
+    limit: int = Query(50, ge=1, le=1000),
+    offset: int = Query(0, ge=0),
+) -> Page[DatasetRowPublic]:
+    if session.get(Dataset, dataset_id) is None:
+        raise not_found("dataset", dataset_id)
+    query = select(DatasetRow).where(DatasetRow.dataset_id == dataset_id)
+    if type:
+        query = query.where(DatasetRow.type == type)
+    if label:
+        query = query.where(DatasetRow.label == label)
+    count = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = session.scalars(query.order_by(DatasetRow.idx).limit(limit).offset(offset)).all()
+    return Page(data=[DatasetRowPublic.model_validate(r) for r in rows], count=count)
+
+
+@router.post("/datasets", response_model=DatasetPublic, status_code=201)
+async def upload_dataset(
+    session: WriteSessionDep,
+    file: Annotated[UploadFile, File(description="The data file")],
+    name: Annotated[str, Form(pattern=NAME_PATTERN)],
+    format: Annotated[str, Form(description=f"One of {', '.join(FORMATS)}")],
+    label: Annotated[str | None, Form(description="Label for rows without one")] = None,
+) -> DatasetPublic:
+    """Import a file in one transaction (all rows or none) and queue its diversity stats."""
+    if format not in FORMATS:
+        raise HTTPException(422, f"format: must be one of {', '.join(FORMATS)}")
+    data = await file.read(LIMITS.max_bytes + 1)
+    try:
+        rows = parse_dataset(data, format, label=label, limits=LIMITS)
+    except ImportTooLarge as exc:
+        raise HTTPException(413, f"file: {exc}") from None
+    except ImportFormatError as exc:
+        raise HTTPException(400, f"file: {exc}") from None
+    if session.scalar(select(Dataset.id).where(Dataset.name == name)) is not None:
+        raise HTTPException(409, f"name: a dataset named {name!r} already exists")
+    dataset = Dataset(
+        name=name,
+        source="upload",
+        format=format,
+        description=f"uploaded {file.filename or 'file'}",
+        n_rows=len(rows),
+    )
+    session.add(dataset)
+    session.flush()
+    session.add_all(
+        DatasetRow(dataset_id=dataset.id, idx=i, **vars(row)) for i, row in enumerate(rows)
+    )
+    queue.enqueue(session, "dataset_stats", {"dataset_id": dataset.id})
+    return DatasetPublic.model_validate(dataset)

@@ -1,0 +1,46 @@
+"""The model registry."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, HTTPException, Query
+from sqlalchemy import func, select
+
+from backend.api.deps import SessionDep, WriteSessionDep, not_found
+from backend.models import Model
+from backend.schemas import ModelCreate, ModelPublic, Page
+from worker.models.loading import ModelNotFound, check_model_dir
+
+router = APIRouter(tags=["models"])
+
+
+@router.get("/models", response_model=Page[ModelPublic])
+def list_models(
+    session: SessionDep, limit: int = Query(100, ge=1, le=1000), offset: int = Query(0, ge=0)
+) -> Page[ModelPublic]:
+    rows = session.scalars(select(Model).order_by(Model.id).limit(limit).offset(offset)).all()
+    count = session.scalar(select(func.count()).select_from(Model)) or 0
+    return Page(data=[ModelPublic.model_validate(m) for m in rows], count=count)
+
+
+@router.get("/models/{model_id}", response_model=ModelPublic)
+def read_model(model_id: int, session: SessionDep) -> ModelPublic:
+    model = session.get(Model, model_id)
+    if model is None:
+        raise not_found("model", model_id)
+    return ModelPublic.model_validate(model)
+
+
+@router.post("/models", response_model=ModelPublic, status_code=201)
+def register_model(body: ModelCreate, session: WriteSessionDep) -> ModelPublic:
+    """Register a hub model (checked when a job loads it) or a local HF directory (checked now)."""
+    if session.scalar(select(Model.id).where(Model.name == body.name)) is not None:
+        raise HTTPException(409, f"name: a model named {body.name!r} already exists")
+    if body.source == "local":
+        try:
+            check_model_dir(body.uri)
+        except ModelNotFound as exc:
+            raise HTTPException(422, f"uri: {exc}") from None
+    model = Model(name=body.name, source=body.source, uri=body.uri)
+    session.add(model)
+    session.flush()
+    return ModelPublic.model_validate(model)

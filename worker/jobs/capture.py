@@ -1,0 +1,111 @@
+"""``capture_spectra``: residual streams of a model on a prompt set, and their FlowLens spectra."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+import numpy as np
+from safetensors.numpy import load_file, save_file
+from sqlalchemy import delete
+
+from backend.models import Run, RunLayer
+from worker.context import JobContext, JobError
+from worker.jobs.common import CACHE, dataset_rows, load_registered_model, store
+from worker.params import CaptureSpectraParams
+from worker.science.capture import capture_all_tokens_covariance, capture_last_prompt
+from worker.science.spectra import ReferenceBasis, compute_spectra, spectra_from_covariances
+
+CAPTURE_SHARE = 0.6  # of the progress bar; spectra take the rest
+
+
+def _reference(ctx: JobContext, run_id: int | None, n_layers: int, d: int) -> ReferenceBasis | None:
+    if run_id is None:
+        return None
+    with ctx.transaction() as session:
+        run = session.get(Run, run_id)
+    if run is None or run.basis_uri is None:
+        raise JobError(f"reference_run_id: run {run_id} not found or has no basis")
+    if (run.n_layers, run.d_model) != (n_layers, d):
+        raise JobError(
+            f"reference_run_id: run {run_id} has {run.n_layers} layers x {run.d_model}, "
+            f"this model {n_layers} x {d}"
+        )
+    return ReferenceBasis.from_tensors(load_file(store(ctx).local_path(run.basis_uri, CACHE)))
+
+
+def _save(ctx: JobContext, arrays: dict[str, np.ndarray], key: str) -> str:
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "file.safetensors"
+        save_file({k: np.ascontiguousarray(v) for k, v in arrays.items()}, str(path))
+        return store(ctx).put(path, key)
+
+
+def capture_spectra(ctx: JobContext, params: CaptureSpectraParams) -> dict:
+    model_row, model = load_registered_model(ctx, params.model_id)
+    dataset, rows = dataset_rows(ctx, params.dataset_id, params.max_prompts)
+    if len(rows) < 3:
+        raise JobError(f"dataset_id: need at least 3 prompts, dataset has {len(rows)}")
+    reference = _reference(ctx, params.reference_run_id, model.n_layers, model.d_model)
+    prompts = [r.prompt for r in rows]
+    labels = np.array([r.label == "unsafe" for r in rows], dtype=np.int64)
+    has_both = 0 < labels.sum() < len(labels)
+
+    def capture_progress(fraction: float, message: str) -> None:
+        ctx.progress(CAPTURE_SHARE * fraction, f"capture {message}")
+
+    def spectra_progress(done: int, total: int) -> None:
+        ctx.progress(CAPTURE_SHARE + (1 - CAPTURE_SHARE) * done / total, f"spectra {done}/{total}")
+
+    options = dict(
+        hook=params.hook, chat_template=params.chat_template, batch_size=params.batch_size
+    )
+    prefix = f"runs/job-{ctx.job_id}"
+    activations_uri = None
+    if params.position == "last_prompt":
+        X = capture_last_prompt(model, prompts, progress=capture_progress, **options)
+        activations_uri = _save(
+            ctx, {"X": X, "labels": labels}, f"{prefix}/activations.safetensors"
+        )
+        result = compute_spectra(
+            X,
+            n_bootstrap=params.bootstrap,
+            seed=params.seed,
+            labels=labels if has_both else None,
+            reference=reference,
+            progress=spectra_progress,
+        )
+        n_rows = X.shape[0]
+    else:
+        covs, means, n_rows = capture_all_tokens_covariance(
+            model, prompts, progress=capture_progress, **options
+        )
+        result = spectra_from_covariances(covs, means, n_rows, reference=reference)
+    basis_uri = _save(ctx, result.reference_basis().to_tensors(), f"{prefix}/basis.safetensors")
+    with ctx.transaction() as session:
+        session.execute(delete(Run).where(Run.job_id == ctx.job_id))  # a re-run replaces
+        run = Run(
+            job_id=ctx.job_id,
+            model_id=model_row.id,
+            dataset_id=dataset.id,
+            reference_run_id=params.reference_run_id,
+            hook=params.hook,
+            position=params.position,
+            n_prompts=len(prompts),
+            n_layers=model.n_layers,
+            d_model=model.d_model,
+            params=params.model_dump(),
+            global_basis=result.global_basis.to_dict(),
+            activations_uri=activations_uri,
+            basis_uri=basis_uri,
+        )
+        session.add(run)
+        session.flush()
+        session.add_all(_layer_row(run.id, record.to_dict()) for record in result.layers)
+        return {"run_id": run.id, "n_prompts": len(prompts), "n_rows": int(n_rows)}
+
+
+def _layer_row(run_id: int, record: dict) -> RunLayer:
+    columns = {c.key for c in RunLayer.__table__.columns} - {"run_id"}
+    values = {k: v for k, v in record.items() if k in columns}
+    return RunLayer(run_id=run_id, **{**values, "ci": record.get("ci") or {}})
