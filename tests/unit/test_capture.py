@@ -61,8 +61,14 @@ def test_last_prompt_does_not_depend_on_batch(tiny: LoadedModel) -> None:
 
 def test_layer_subset_and_early_stop(tiny: LoadedModel) -> None:
     everything = capture_last_prompt(tiny, PROMPTS)
-    first = capture_last_prompt(tiny, PROMPTS, layers=[0])
+    later: list[str] = []
+    tiny.bridge.add_hook("blocks.1.hook_resid_pre", lambda t, hook: later.append(hook.name))
+    try:
+        first = capture_last_prompt(tiny, PROMPTS, layers=[0])
+    finally:
+        tiny.bridge.reset_hooks()
     np.testing.assert_array_equal(first[:, 0], everything[:, 0])
+    assert later == []  # the forward pass stopped after block 0
     assert not any(hp._forward_hooks for hp in tiny.bridge.hook_dict.values())  # all removed
 
 

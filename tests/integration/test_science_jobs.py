@@ -1,0 +1,155 @@
+"""The science job kinds end to end on both databases, run in-process through the same entry
+point a worker's child uses: built-in datasets, demo model, capture + spectra, alignment."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from fastapi.testclient import TestClient
+from safetensors.numpy import load_file
+
+from backend import queue
+from backend.api.main import create_app
+from backend.artifacts import ArtifactStore
+from backend.config import Settings
+from backend.db import session_scope, write_session
+from backend.models import Job, JobStatus
+from worker.child import run_job
+from worker.jobs.common import CACHE
+
+TINY = {"steps": 20, "n_layers": 2, "d_model": 32, "name": "tiny"}
+
+
+def run(settings: Settings, kind: str, **params) -> Job:
+    """Enqueue, claim and run one job in this process; return the finished row."""
+    with write_session(settings.database_url) as s:
+        queue.enqueue(s, kind, params)
+    with write_session(settings.database_url) as s:
+        lease = queue.claim(s, "test", kinds=[kind], lease_seconds=600)
+    run_job(lease, kind, params, settings)
+    with session_scope(settings.database_url) as s:
+        return s.get(Job, lease.job_id)
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory):
+    """A database with the built-in datasets and a tiny demo model (SQLite)."""
+    root = tmp_path_factory.mktemp("lab")
+    from backend import migrate
+
+    url = f"sqlite:///{root / 'lab.db'}"
+    migrate.upgrade(url)
+    settings = Settings(database_url=url, artifact_root=str(root / "artifacts"))
+    assert run(settings, "register_builtin").status == JobStatus.SUCCEEDED
+    job = run(settings, "train_demo_model", **TINY)
+    assert job.status == JobStatus.SUCCEEDED, job.error
+    client = TestClient(create_app(settings))
+    datasets = {d["name"]: d for d in client.get("/api/datasets").json()["data"]}
+    return settings, client, datasets, job.result["model_id"]
+
+
+def test_builtin_datasets_are_registered_with_diversity(lab):
+    _, client, datasets, _ = lab
+    assert set(datasets) == {"general", "general_heldout", "safety", "probe"}
+    general, safety = datasets["general"]["stats"], datasets["safety"]["stats"]
+    assert safety["responses"]["distinct_2"] < general["responses"]["distinct_2"]
+    assert safety["responses"]["H1"] < general["responses"]["H1"]
+    rows = client.get(f"/api/datasets/{datasets['probe']['id']}/rows", params={"label": "unsafe"})
+    assert rows.json()["count"] > 0 and {r["label"] for r in rows.json()["data"]} == {"unsafe"}
+
+
+def test_demo_model_is_registered_with_lineage(lab):
+    _, client, _, model_id = lab
+    model = client.get(f"/api/models/{model_id}").json()
+    assert model["source"] == "demo" and model["config"]["n_layers"] == 2
+    assert model["lineage"]["params"]["seed"] == 0
+
+
+def test_duplicate_demo_model_name_fails_clearly(lab):
+    settings = lab[0]
+    job = run(settings, "train_demo_model", **TINY)
+    assert job.status == JobStatus.FAILED and "already exists" in job.error
+
+
+def test_capture_last_prompt_spectra_match_saved_activations(lab):
+    settings, client, datasets, model_id = lab
+    probe = datasets["probe"]["id"]
+    job = run(settings, "capture_spectra", model_id=model_id, dataset_id=probe, bootstrap=20)
+    assert job.status == JobStatus.SUCCEEDED, job.error
+    run_id = job.result["run_id"]
+    layers = client.get(f"/api/runs/{run_id}/layers").json()
+    assert [layer["layer"] for layer in layers] == [0, 1]
+    uri = client.get(f"/api/runs/{run_id}").json()["activations_uri"]
+    saved = load_file(ArtifactStore(settings.artifact_root).local_path(uri, CACHE))
+    X = saved["X"].astype(np.float64)
+    assert X.shape == (datasets["probe"]["n_rows"], 2, 32)
+    lam = np.sort(np.linalg.eigvalsh(np.cov(X[:, 1, :], rowvar=False)))[::-1]
+    assert layers[1]["concentration"]["3"] == pytest.approx(lam[:3].sum() / lam.sum(), rel=1e-6)
+    lo, hi = layers[1]["ci"]["concentration@3"]
+    assert lo <= layers[1]["concentration"]["3"] <= hi
+    assert layers[1]["refusal"] is not None  # probe has safe and unsafe prompts
+    # a second run aligned against the first: alignment with itself is 1
+    again = run(
+        settings,
+        "capture_spectra",
+        model_id=model_id,
+        dataset_id=probe,
+        bootstrap=0,
+        reference_run_id=run_id,
+    )
+    aligned = client.get(f"/api/runs/{again.result['run_id']}/layers").json()
+    assert all(layer["alignment"] == pytest.approx(1.0, abs=1e-6) for layer in aligned)
+
+
+def test_capture_all_tokens_streams_a_covariance(lab):
+    settings, client, datasets, model_id = lab
+    job = run(
+        settings,
+        "capture_spectra",
+        model_id=model_id,
+        dataset_id=datasets["general"]["id"],
+        position="all",
+        max_prompts=50,
+        hook="resid_mid",
+    )
+    assert job.status == JobStatus.SUCCEEDED, job.error
+    run_row = client.get(f"/api/runs/{job.result['run_id']}").json()
+    assert run_row["activations_uri"] is None and job.result["n_rows"] > 50
+    layers = client.get(f"/api/runs/{run_row['id']}/layers").json()
+    assert all(layer["intrinsic_dim"] is None for layer in layers)
+
+
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [
+        ({"model_id": 999, "dataset_id": 1}, "model 999 not found"),
+        ({"model_id": "MODEL", "dataset_id": 999}, "dataset 999 not found"),
+        ({"model_id": "MODEL", "dataset_id": 1, "reference_run_id": 999}, "reference_run_id"),
+    ],
+)
+def test_capture_bad_references_fail_with_clear_errors(lab, params, message):
+    settings, _, _, model_id = lab
+    params = {k: model_id if v == "MODEL" else v for k, v in params.items()}
+    job = run(settings, "capture_spectra", **params)
+    assert job.status == JobStatus.FAILED and message in job.error
+
+
+def test_model_registration_checks_local_directories(lab, tmp_path):
+    _, client, _, _ = lab
+    response = client.post(
+        "/api/models", json={"name": "ghost", "source": "local", "uri": str(tmp_path / "nope")}
+    )
+    assert response.status_code == 422 and "not found" in response.json()["detail"]
+    (tmp_path / "pickle").mkdir()
+    (tmp_path / "pickle" / "config.json").write_text('{"model_type": "llama"}')
+    (tmp_path / "pickle" / "tokenizer.json").write_text("{}")
+    (tmp_path / "pickle" / "pytorch_model.bin").write_bytes(b"\x80\x02")
+    response = client.post(
+        "/api/models", json={"name": "pickled", "source": "local", "uri": str(tmp_path / "pickle")}
+    )
+    assert response.status_code == 422 and "safetensors" in response.json()["detail"]
+    assert (
+        client.post("/api/models", json={"name": "x", "source": "ftp", "uri": "y"}).status_code
+        == 422
+    )
+    assert client.get("/api/models/999").status_code == 404
