@@ -1,4 +1,4 @@
-"""The ``flowlens`` console script: up, api, ui, worker, migrate, submit, jobs.
+"""The ``flowlens`` console script: up, api, ui, worker, migrate, submit, jobs, token.
 
 Commands that talk to a running server (submit, jobs) go through the REST API, like the UI.
 """
@@ -24,6 +24,49 @@ def cmd_migrate(settings: Settings, _args: argparse.Namespace) -> int:
     migrate.upgrade(settings.database_url)
     print(f"database at head: {settings.database_url}")
     return 0
+
+
+def cmd_token(settings: Settings, args: argparse.Namespace) -> int:
+    """Create, list or revoke API tokens directly in the database (like ``migrate``)."""
+    from backend import auth
+    from backend.db import session_scope, write_session
+
+    if args.action in ("create", "revoke") and not args.name:
+        print(f"error: token {args.action} needs a name (--name NAME)", file=sys.stderr)
+        return 2
+    try:
+        if args.action == "create":
+            with write_session(settings.database_url) as session:
+                token = auth.create_token(session, args.name)
+            print(token)
+            print(
+                f"token {args.name!r} created; it is shown only this once. Send it as "
+                "'Authorization: Bearer <token>' (FLOWLENS_API_TOKEN for the CLI and UI).",
+                file=sys.stderr,
+            )
+            return 0
+        if args.action == "revoke":
+            with write_session(settings.database_url) as session:
+                auth.revoke_token(session, args.name)
+            print(f"token {args.name!r} revoked")
+            return 0
+        with session_scope(settings.database_url) as session:
+            rows = auth.list_tokens(session)
+            print(f"{'name':<24} {'status':<8} {'created':<20} {'last used':<20}")
+            for row in rows:
+                print(
+                    f"{row.name:<24} {'revoked' if row.revoked_at else 'active':<8} "
+                    f"{_when(row.created_at):<20} {_when(row.last_used_at):<20}"
+                )
+            print(f"({len(rows)} tokens)")
+        return 0
+    except auth.TokenError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+
+
+def _when(moment) -> str:
+    return moment.strftime("%Y-%m-%d %H:%M:%S") if moment else "-"
 
 
 def cmd_api(settings: Settings, args: argparse.Namespace) -> int:
@@ -124,7 +167,10 @@ def _wait_for(url: str, proc: subprocess.Popen, timeout: float = 60.0) -> None:
 
 def _api(settings: Settings, method: str, path: str, **kwargs) -> dict | list:
     try:
-        response = httpx.request(method, f"{settings.api_url}/api{path}", timeout=30, **kwargs)
+        headers = {"Authorization": f"Bearer {settings.api_token}"} if settings.api_token else {}
+        response = httpx.request(
+            method, f"{settings.api_url}/api{path}", timeout=30, headers=headers, **kwargs
+        )
     except httpx.HTTPError as exc:
         raise SystemExit(f"error: cannot reach the API at {settings.api_url}: {exc}") from None
     if response.status_code >= 400:
@@ -239,6 +285,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--kind")
     p.add_argument("--limit", type=int, default=50)
     p.set_defaults(fn=cmd_jobs)
+    p = sub.add_parser("token", help="create, list or revoke API tokens (in the database)")
+    p.add_argument("action", choices=["create", "list", "revoke"])
+    p.add_argument("pos_name", nargs="?", metavar="NAME", help="the token's name")
+    p.add_argument("--name", dest="opt_name", help="the token's name")
+    p.set_defaults(fn=cmd_token)
     for name in ("submit", "jobs", "ui"):
         sub.choices[name].add_argument("--api-url", help="API base URL (FLOWLENS_API_URL)")
     return parser
@@ -246,6 +297,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.command == "token":
+        args.name = args.opt_name or args.pos_name
     fields = ("host", "port", "ui_host", "ui_port", "api_url", "device")
     overrides = {key: getattr(args, key) for key in fields if getattr(args, key, None)}
     settings = get_settings().model_copy(update=overrides)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import ipaddress
 from pathlib import Path
+from typing import Literal
 
 from pydantic import field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -24,6 +26,11 @@ class Settings(BaseSettings):
     lease_seconds: float = 30.0
     heartbeat_seconds: float = 5.0
     poll_seconds: float = 0.5
+    auth: Literal["on", "off", "auto"] = "auto"  # auto: on when the API binds a non-loopback host
+    public_read: bool = True  # GET requests need no token (off: reads need one too)
+    ui_origin: str = ""  # the UI's origin allowed by CORS; empty: http://{ui_host}:{ui_port}
+    api_token: str = ""  # the bearer token the CLI (submit, jobs) and the UI send to the API
+    max_upload_bytes: int = 20_000_000  # bodies over this (+ 1 MiB for multipart framing) get 413
 
     @field_validator("database_url")
     @classmethod
@@ -35,6 +42,23 @@ class Settings(BaseSettings):
         return url
 
     @property
+    def auth_enabled(self) -> bool:
+        """Whether write requests (and reads, without ``public_read``) need a bearer token."""
+        if self.auth == "auto":
+            return not is_loopback(self.host)
+        return self.auth == "on"
+
+    @property
+    def cors_origins(self) -> list[str]:
+        if self.ui_origin:
+            return [o.strip().rstrip("/") for o in self.ui_origin.split(",") if o.strip()]
+        host = "127.0.0.1" if self.ui_host in ("0.0.0.0", "::", "") else self.ui_host
+        origins = [f"http://{host}:{self.ui_port}"]
+        if is_loopback(host):
+            origins.append(f"http://localhost:{self.ui_port}")
+        return origins
+
+    @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
 
@@ -44,6 +68,16 @@ class Settings(BaseSettings):
             return None
         path = self.database_url.split(":///", 1)[1]
         return Path(path) if path and path != ":memory:" else None
+
+
+def is_loopback(host: str) -> bool:
+    """127.0.0.0/8, ::1 and ``localhost``; anything else (0.0.0.0, a LAN address) is not."""
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
 
 
 def get_settings() -> Settings:

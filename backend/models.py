@@ -81,6 +81,9 @@ class Job(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     started_at: Mapped[datetime | None] = mapped_column(default=None)
     finished_at: Mapped[datetime | None] = mapped_column(default=None)
+    parent_job_id: Mapped[int | None] = mapped_column(
+        ForeignKey("jobs.id", ondelete="SET NULL"), default=None, index=True
+    )  # the job that created this one (a sweep's cells)
 
 
 class JobDependency(Base):
@@ -195,3 +198,66 @@ class RunLayer(Base):
     flow_next: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)  # k -> flow
     alignment: Mapped[float | None] = mapped_column(Float, default=None)
     refusal: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
+
+
+class TrainMetric(Base):
+    """One optimiser step of a fine-tune, written while it runs."""
+
+    __tablename__ = "train_metrics"
+
+    job_id: Mapped[int] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"), primary_key=True)
+    step: Mapped[int] = mapped_column(Integer, primary_key=True)
+    loss: Mapped[float] = mapped_column(Float)
+    sft_loss: Mapped[float] = mapped_column(Float)
+    vcl_term: Mapped[float] = mapped_column(Float)
+    concentration: Mapped[dict[str, Any]] = mapped_column(default=dict)  # window layer -> conc_k
+    lr: Mapped[float] = mapped_column(Float)
+    tokens_per_s: Mapped[float] = mapped_column(Float)
+
+
+class Evaluation(Base):
+    """Refusal evaluation of a model on a probe suite (metrics as in DESIGN.md)."""
+
+    __tablename__ = "evaluations"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    job_id: Mapped[int] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"), unique=True)
+    model_id: Mapped[int] = mapped_column(ForeignKey("models.id"), index=True)
+    dataset_id: Mapped[int] = mapped_column(ForeignKey("datasets.id"))
+    params: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    metrics: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    per_type: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Completion(Base):
+    """One generated completion of an evaluation with its three-way label."""
+
+    __tablename__ = "completions"
+    __table_args__ = (Index("ix_completions_pos", "evaluation_id", "idx", unique=True),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    evaluation_id: Mapped[int] = mapped_column(ForeignKey("evaluations.id", ondelete="CASCADE"))
+    idx: Mapped[int] = mapped_column(Integer)
+    prompt: Mapped[str] = mapped_column(Text)
+    type: Mapped[str] = mapped_column(String(64))
+    label: Mapped[str] = mapped_column(String(16))  # safe | unsafe (the prompt's)
+    completion: Mapped[str] = mapped_column(Text)
+    verdict: Mapped[str] = mapped_column(
+        String(32)
+    )  # full_compliance | full_refusal | partial_refusal
+    rule: Mapped[str] = mapped_column(String(64))
+    refusal_score: Mapped[float | None] = mapped_column(Float, default=None)
+
+
+class ApiToken(Base):
+    """A bearer token for the API; only its sha256 is stored (``flowlens token create``)."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column(default=None)
+    last_used_at: Mapped[datetime | None] = mapped_column(default=None)

@@ -39,14 +39,22 @@ def enqueue(
     priority: int = 0,
     max_attempts: int = 3,
     depends_on: Iterable[int] = (),
+    parent_job_id: int | None = None,
 ) -> Job:
-    """Add a job; it runs once every job in ``depends_on`` succeeded."""
+    """Add a job; it runs once every job in ``depends_on`` succeeded. ``parent_job_id`` is the
+    job that created it (a sweep): cancelling the parent cancels it too."""
     parents = sorted(set(depends_on))
     found = {j.id: j for j in session.scalars(select(Job).where(Job.id.in_(parents)))}
     missing = [p for p in parents if p not in found]
     if missing:
         raise QueueError(f"depends_on: unknown job id(s) {missing}")
-    job = Job(kind=kind, params=params, priority=priority, max_attempts=max_attempts)
+    job = Job(
+        kind=kind,
+        params=params,
+        priority=priority,
+        max_attempts=max_attempts,
+        parent_job_id=parent_job_id,
+    )
     session.add(job)
     session.flush()
     session.add_all(JobDependency(job_id=job.id, depends_on_id=p) for p in parents)
@@ -218,12 +226,23 @@ def release(session: Session, lease: Lease) -> bool:
 
 
 def cancel(session: Session, job_id: int, reason: str = "cancelled by user") -> Job:
-    """Cancel a queued or running job (its worker stops the process) and its descendants."""
+    """Cancel a queued or running job (its worker stops the process), its descendants, and the
+    unfinished jobs it created (a sweep's cells, even after the sweep job itself succeeded)."""
     job = _get_for_update(session, job_id)
-    if job.status in JobStatus.FINISHED:
+    created = [
+        j
+        for j in session.scalars(select(Job).where(Job.parent_job_id == job_id))
+        if j.status not in JobStatus.FINISHED
+    ]
+    if job.status in JobStatus.FINISHED and not created:
         raise QueueError(f"job {job_id} is already {job.status}")
-    _finish(job, JobStatus.CANCELLED, error=reason)
-    _cancel_descendants(session, job.id, f"parent job {job.id} cancelled: {reason}")
+    if job.status not in JobStatus.FINISHED:
+        _finish(job, JobStatus.CANCELLED, error=reason)
+        _cancel_descendants(session, job.id, f"parent job {job.id} cancelled: {reason}")
+    for child in created:
+        if child.status not in JobStatus.FINISHED:
+            _finish(child, JobStatus.CANCELLED, error=f"sweep job {job_id} cancelled: {reason}")
+            _cancel_descendants(session, child.id, f"parent job {child.id} cancelled: {reason}")
     return job
 
 

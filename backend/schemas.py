@@ -165,3 +165,66 @@ class RunLayerPublic(BaseModel):
     flow_next: dict[str, float] | None
     alignment: float | None
     refusal: dict[str, Any] | None
+
+
+class TrainMetricPublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    step: int
+    loss: float
+    sft_loss: float
+    vcl_term: float
+    concentration: dict[str, float]
+    lr: float
+    tokens_per_s: float
+
+
+class EvaluationPublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    job_id: int
+    model_id: int
+    dataset_id: int
+    params: dict[str, Any]
+    metrics: dict[str, Any]
+    per_type: dict[str, Any]
+    created_at: datetime
+
+
+class CompletionPublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    idx: int
+    prompt: str
+    type: str
+    label: str
+    completion: str
+    verdict: str
+    rule: str
+    refusal_score: float | None
+
+
+class SweepCell(BaseModel):
+    """One row of a sweep: the cell's parameters, its jobs, and what they measured."""
+
+    safety_fraction: float
+    vcl_lambda: float
+    vcl_sign: str | None
+    vcl_k: int | None
+    seed: int
+    model_name: str
+    model_id: int | None
+    jobs: dict[str, int]
+    status: dict[str, str]
+    run_id: int | None
+    evaluation_id: int | None
+    metrics: dict[str, Any] | None
+    concentration: dict[str, list[float | None]]  # k -> per layer
+    effective_rank: list[float | None]
+    alignment: list[float | None]
+
+
+class SweepPublic(BaseModel):
+    job: JobPublic
+    cells: list[SweepCell]

@@ -32,3 +32,7 @@ class Api:
 
     def post(self, path: str, json=None):
         return self.request("POST", path, json=json)
+
+    def post_file(self, path: str, filename: str, content: bytes, data: dict):
+        """POST multipart form data with one file field named ``file``."""
+        return self.request("POST", path, files={"file": (filename, content)}, data=data)

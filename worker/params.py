@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 
 class JobParams(BaseModel):
@@ -39,12 +39,24 @@ class TrainDemoModelParams(JobParams):
     name: str = Field("demo", pattern=r"^[\w.\-]{1,100}$", description="Registered model name.")
     seed: int = Field(0, ge=0)
     n_layers: int = Field(4, ge=1, le=24)
-    d_model: int = Field(128, ge=16, le=1024, multiple_of=8)
+    d_model: int = Field(128, ge=32, le=1024, multiple_of=32)
     steps: int | None = Field(None, ge=1, le=100_000, description="Default: fits the corpus.")
 
 
-class CaptureSpectraParams(JobParams):
-    model_id: int = Field(ge=1)
+class ModelRef(JobParams):
+    """A registered model, by id or by unique name (a sweep names models before they exist)."""
+
+    model_id: int | None = Field(None, ge=1, description="Registered model id.")
+    model_name: str | None = Field(None, min_length=1, description="Or its unique name.")
+
+    @model_validator(mode="after")
+    def _one_model(self):
+        if (self.model_id is None) == (self.model_name is None):
+            raise ValueError("model_id: give exactly one of model_id and model_name")
+        return self
+
+
+class CaptureSpectraParams(ModelRef):
     dataset_id: int = Field(ge=1, description="Prompt set (its rows' prompts are used).")
     hook: Literal["resid_pre", "resid_mid", "resid_post"] = "resid_post"
     position: Literal["last_prompt", "all"] = Field(
@@ -55,4 +67,121 @@ class CaptureSpectraParams(JobParams):
     max_prompts: int | None = Field(None, ge=3, le=1_000_000)
     bootstrap: int = Field(200, ge=0, le=5000, description="Resamples for 95% intervals.")
     reference_run_id: int | None = Field(None, ge=1, description="Run to align against.")
+    reference_job_id: int | None = Field(
+        None, ge=1, description="Or the capture job whose run to align against."
+    )
     seed: int = Field(0, ge=0)
+
+
+class FinetuneParams(JobParams):
+    """Supervised fine-tuning on a general + safety mix, optionally with VCL (DESIGN.md)."""
+
+    base_model_id: int | None = Field(None, ge=1, description="Model to fine-tune.")
+    base_model_name: str | None = Field(None, min_length=1, description="Or its unique name.")
+    name: str | None = Field(None, pattern=r"^[\w.\-]{1,200}$", description="Name of the result.")
+    general_dataset_id: int = Field(ge=1, description="General instruction data.")
+    safety_dataset_id: int = Field(ge=1, description="Safety (refusal) data.")
+    safety_fraction: float = Field(0.1, ge=0, le=1, description="Share p of safety examples.")
+    n_examples: int = Field(2000, ge=8, le=1_000_000, description="Examples in the mix.")
+    epochs: int = Field(1, ge=1, le=100)
+    steps: int | None = Field(None, ge=1, le=1_000_000, description="Overrides epochs.")
+    learning_rate: float = Field(1e-3, gt=0, le=1)
+    schedule: Literal["constant", "linear", "cosine"] = "cosine"
+    warmup_steps: int = Field(10, ge=0)
+    batch_size: int = Field(32, ge=1, le=4096, description="Rows per micro-batch.")
+    grad_accum: int = Field(1, ge=1, le=1024, description="Micro-batches per optimiser step.")
+    max_length: int = Field(128, ge=8, le=32768, description="Tokens per example.")
+    grad_clip: float = Field(1.0, gt=0)
+    seed: int = Field(0, ge=0)
+    checkpoint_every: int | None = Field(
+        50, ge=1, description="Steps between checkpoints (a re-queued job resumes there)."
+    )
+    vcl_lambda: float = Field(0.0, ge=0, le=1000, description="VCL weight (0 = off).")
+    vcl_k: int = Field(3, ge=1, le=64, description="Top-k components of the concentration.")
+    vcl_window_a: float = Field(0.3, ge=0, le=1, description="Window start (depth fraction).")
+    vcl_window_b: float = Field(0.5, ge=0, le=1, description="Window end (depth fraction).")
+    vcl_position: Literal["last_prompt", "response"] = "last_prompt"
+    vcl_sign: Literal["penalise", "encourage"] = "penalise"
+    vcl_measure: Literal["topk", "participation"] = "topk"
+
+    @model_validator(mode="after")
+    def _consistent(self):
+        if (self.base_model_id is None) == (self.base_model_name is None):
+            raise ValueError("base_model_id: give exactly one of base_model_id and base_model_name")
+        if self.vcl_window_b <= self.vcl_window_a:
+            raise ValueError("vcl_window_b: must be greater than vcl_window_a")
+        if self.vcl_lambda > 0 and self.vcl_position == "last_prompt":
+            if self.batch_size <= self.vcl_k + 1:
+                raise ValueError(
+                    f"batch_size: VCL needs more than k + 1 = {self.vcl_k + 1} rows per batch"
+                )
+        return self
+
+
+class EvaluateParams(ModelRef):
+    """False refusal, safety and capability of a model (DESIGN.md, refusal evaluation)."""
+
+    probe_dataset_id: int = Field(ge=1, description="Prompts labelled safe/unsafe with a type.")
+    heldout_dataset_id: int | None = Field(None, ge=1, description="General data for loss.")
+    max_new_tokens: int = Field(40, ge=1, le=2048)
+    batch_size: int = Field(64, ge=1, le=1024)
+    max_prompts: int | None = Field(None, ge=1, le=100_000)
+    classifier: Literal["rules"] = "rules"
+    chat_template: bool = True
+
+
+class SweepParams(JobParams):
+    """A grid of fine-tunes; each cell is finetune -> capture_spectra -> evaluate."""
+
+    base_model_id: int | None = Field(None, ge=1)
+    base_model_name: str | None = Field(None, min_length=1)
+    general_dataset: str = Field("general", description="Dataset name.")
+    safety_dataset: str = Field("safety", description="Dataset name.")
+    probe_dataset: str = Field("probe", description="Dataset name.")
+    heldout_dataset: str | None = Field("general_heldout", description="Dataset name.")
+    safety_fractions: list[float] = Field([0.0, 0.1, 0.4], min_length=1, max_length=50)
+    vcl_lambdas: list[float] = Field([0.0], min_length=1, max_length=20)
+    vcl_signs: list[Literal["penalise", "encourage"]] = Field(["penalise"], min_length=1)
+    vcl_ks: list[int] = Field([3], min_length=1, max_length=10)
+    seeds: list[int] = Field([0], min_length=1, max_length=20)
+    finetune: dict = Field(default_factory=dict, description="Other finetune parameters.")
+    bootstrap: int = Field(100, ge=0, le=5000, description="Capture bootstrap resamples.")
+    max_new_tokens: int = Field(40, ge=1, le=2048)
+
+    @model_validator(mode="after")
+    def _consistent(self):
+        if (self.base_model_id is None) == (self.base_model_name is None):
+            raise ValueError("base_model_id: give exactly one of base_model_id and base_model_name")
+        if any(not 0 <= p <= 1 for p in self.safety_fractions):
+            raise ValueError("safety_fractions: every value must be in [0, 1]")
+        if 0.0 not in self.safety_fractions:
+            raise ValueError("safety_fractions: must include 0 (the reference cell)")
+        cells = len(self.safety_fractions) * len(self.vcl_lambdas) * len(self.vcl_ks)
+        if cells * len(self.vcl_signs) * len(self.seeds) > 500:
+            raise ValueError("safety_fractions: the grid has more than 500 cells")
+        reserved = {
+            "base_model_id",
+            "base_model_name",
+            "safety_fraction",
+            "vcl_lambda",
+            "vcl_sign",
+            "vcl_k",
+            "seed",
+            "general_dataset_id",
+            "safety_dataset_id",
+            "name",
+        }
+        clash = sorted(reserved & set(self.finetune))
+        if clash:
+            raise ValueError(f"finetune: {clash} are set by the sweep grid")
+        FinetuneParams.model_validate(
+            {
+                **self.finetune,
+                "base_model_id": 1,
+                "general_dataset_id": 1,
+                "safety_dataset_id": 1,
+                "vcl_lambda": max(self.vcl_lambdas),
+                "vcl_k": max(self.vcl_ks),
+            }
+        )
+        return self

@@ -12,12 +12,17 @@ from dataclasses import dataclass
 from typing import Any
 
 from pydantic import BaseModel
+from sqlalchemy.orm import Session
 
+from worker import checks
 from worker.params import (
     CaptureSpectraParams,
     DatasetStatsParams,
     EchoParams,
+    EvaluateParams,
+    FinetuneParams,
     RegisterBuiltinParams,
+    SweepParams,
     TrainDemoModelParams,
 )
 
@@ -28,6 +33,7 @@ class JobKind:
     params: type[BaseModel]
     function: str  # "module:function", called as function(ctx, params) -> dict | None
     description: str
+    check: Callable[[Session, Any], None] = checks.nothing  # submit-time, against the database
 
     def load(self) -> Callable[..., dict[str, Any] | None]:
         module, _, attr = self.function.partition(":")
@@ -54,6 +60,7 @@ KINDS: dict[str, JobKind] = {
             DatasetStatsParams,
             "worker.jobs.datasets:dataset_stats",
             "Diversity of a dataset: H1-H3, distinct-1/2, MSTTR_50, lengths.",
+            checks.dataset_stats,
         ),
         JobKind(
             "train_demo_model",
@@ -66,6 +73,28 @@ KINDS: dict[str, JobKind] = {
             CaptureSpectraParams,
             "worker.jobs.capture:capture_spectra",
             "Capture residual streams of a model on a prompt set and compute FlowLens spectra.",
+            checks.capture_spectra,
+        ),
+        JobKind(
+            "finetune",
+            FinetuneParams,
+            "worker.jobs.finetune:finetune",
+            "Fine-tune on a general + safety mix, with or without the VCL regulariser.",
+            checks.finetune,
+        ),
+        JobKind(
+            "evaluate",
+            EvaluateParams,
+            "worker.jobs.evaluate:evaluate",
+            "False refusal, safety, f1 and held-out loss of a model on a probe suite.",
+            checks.evaluate,
+        ),
+        JobKind(
+            "sweep",
+            SweepParams,
+            "worker.jobs.sweep:sweep",
+            "A grid over safety fraction x VCL settings: finetune -> capture -> evaluate per cell.",
+            checks.sweep,
         ),
     )
 }
@@ -75,4 +104,5 @@ def get_kind(name: str) -> JobKind:
     try:
         return KINDS[name]
     except KeyError:
-        raise ValueError(f"unknown job kind {name!r}; known kinds: {', '.join(sorted(KINDS))}")
+        known = ", ".join(sorted(KINDS))
+        raise ValueError(f"unknown job kind {name!r}; known kinds: {known}") from None

@@ -1,72 +1,125 @@
-"""Overview: jobs with live progress, and workers with their heartbeats."""
+"""Overview: models, datasets, recent runs, jobs with live progress, workers and heartbeats."""
 
 from __future__ import annotations
 
 import dash
 from dash import Input, Output, callback, dcc, html
 
-from frontend.api import ApiError
-from frontend.app import api
+from frontend.components import (
+    eta,
+    fetch,
+    fmt_time,
+    page,
+    progress_bar,
+    status_badge,
+    table,
+)
 
-dash.register_page(__name__, path="/", name="Overview")
+dash.register_page(__name__, path="/", name="Overview", order=0)
 
 
 def layout(**_query):
-    return html.Div(
-        [
-            html.H2("Jobs"),
-            html.Div(id="overview-jobs"),
-            html.H2("Workers"),
-            html.Div(id="overview-workers"),
-            dcc.Interval(id="overview-tick", interval=2000),
-        ]
+    kinds, err = fetch("/kinds")
+    submit_links = [
+        dcc.Link(k["name"], href=f"/submit/{k['name']}", title=k["description"])
+        for k in kinds or []
+    ]
+    return page(
+        "Overview",
+        html.Div([html.Strong("Submit a job: "), *submit_links], className="links", id="submit-links"),
+        html.P(err, className="error") if err else None,
+        html.Div(
+            [
+                html.Div([html.H2("Models"), html.Div(id="overview-models")], className="card"),
+                html.Div([html.H2("Datasets"), html.Div(id="overview-datasets")], className="card"),
+                html.Div([html.H2("Recent runs"), html.Div(id="overview-runs")], className="card"),
+            ],
+            className="grid",
+        ),
+        html.H2("Jobs"),
+        html.Div(id="overview-jobs"),
+        html.H2("Workers"),
+        html.Div(id="overview-workers"),
+        dcc.Interval(id="overview-tick", interval=2000),
     )
 
 
-def _progress(job: dict):
-    return html.Progress(value=str(job["progress"]), max="1", title=job["message"])
+def _jobs(jobs: list[dict]):
+    rows = [
+        [
+            dcc.Link(j["id"], href=f"/jobs/{j['id']}"),
+            j["kind"],
+            status_badge(j["status"]),
+            progress_bar(j),
+            eta(j),
+            j["error"] or j["message"],
+            fmt_time(j["created_at"]),
+        ]
+        for j in jobs
+    ]
+    head = ["id", "kind", "status", "progress", "ETA", "message", "created"]
+    return table(head, rows, id="jobs-table") if rows else html.P("No jobs yet.", className="muted")
+
+
+def _workers(workers: list[dict]):
+    rows = [
+        [
+            w["id"],
+            w["device"],
+            "alive" if w["alive"] else ("stopped" if w["stopped_at"] else "lost"),
+            fmt_time(w["heartbeat_at"]),
+            ", ".join(map(str, w["current_jobs"])),
+        ]
+        for w in workers
+    ]
+    head = ["id", "device", "state", "heartbeat (UTC)", "running jobs"]
+    return table(head, rows, id="workers-table") if rows else html.P("No workers.", className="muted")
 
 
 @callback(
     Output("overview-jobs", "children"),
     Output("overview-workers", "children"),
+    Output("overview-models", "children"),
+    Output("overview-datasets", "children"),
+    Output("overview-runs", "children"),
     Input("overview-tick", "n_intervals"),
 )
 def refresh(_n):
-    try:
-        jobs = api().get("/jobs", limit=50)
-        workers = api().get("/workers")
-    except ApiError as exc:
-        return html.P(f"API error {exc}", className="error"), None
-    job_rows = [
-        html.Tr(
-            [
-                html.Td(j["id"]),
-                html.Td(j["kind"]),
-                html.Td(j["status"], className=f"status-{j['status']}"),
-                html.Td(_progress(j)),
-                html.Td(f"{j['eta_seconds']:.0f} s" if j["eta_seconds"] else ""),
-                html.Td(j["error"] or j["message"]),
-            ]
-        )
-        for j in jobs["data"]
+    jobs, err = fetch("/jobs", limit=50)
+    if err:
+        message = html.P(err, className="error")
+        return message, None, None, None, None
+    workers, _ = fetch("/workers")
+    models, _ = fetch("/models")
+    datasets, _ = fetch("/datasets")
+    runs, _ = fetch("/runs", limit=20)
+    model_rows = [[m["id"], m["name"], m["source"], fmt_time(m["created_at"])] for m in models["data"]]
+    dataset_rows = [
+        [d["id"], dcc.Link(d["name"], href=f"/datasets/{d['id']}"), d["n_rows"]]
+        for d in datasets["data"]
     ]
-    worker_rows = [
-        html.Tr(
-            [
-                html.Td(w["id"]),
-                html.Td(w["device"]),
-                html.Td("alive" if w["alive"] else "gone"),
-                html.Td(w["heartbeat_at"]),
-                html.Td(", ".join(map(str, w["current_jobs"]))),
-            ]
-        )
-        for w in workers
+    names = {m["id"]: m["name"] for m in models["data"]}
+    dnames = {d["id"]: d["name"] for d in datasets["data"]}
+    run_rows = [
+        [
+            dcc.Link(f"run {r['id']}", href=f"/runs/{r['id']}"),
+            names.get(r["model_id"], r["model_id"]),
+            dnames.get(r["dataset_id"], r["dataset_id"]),
+            r["n_layers"],
+        ]
+        for r in runs["data"]
     ]
-    head = ["id", "kind", "status", "progress", "ETA", "message"]
+    run_ids = ",".join(str(r["id"]) for r in runs["data"][:6])
+    runs_view = html.Div(
+        [
+            table(["run", "model", "dataset", "layers"], run_rows, id="runs-table"),
+            dcc.Link("Compare these runs", href=f"/compare?runs={run_ids}") if run_ids else None,
+        ]
+    )
     return (
-        html.Table([html.Tr([html.Th(h) for h in head]), *job_rows], id="jobs-table"),
-        html.Table(
-            [html.Tr([html.Th(h) for h in ["id", "device", "state", "heartbeat", "jobs"]]), *worker_rows]
-        ),
+        _jobs(jobs["data"]),
+        _workers(workers or []),
+        table(["id", "name", "source", "created"], model_rows, id="models-table"),
+        table(["id", "name", "rows"], dataset_rows, id="datasets-table"),
+        runs_view if run_rows else html.P("No runs yet.", className="muted"),
     )

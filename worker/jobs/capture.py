@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 from safetensors.numpy import load_file, save_file
-from sqlalchemy import delete
+from sqlalchemy import delete, select
 
 from backend.models import Run, RunLayer
 from worker.context import JobContext, JobError
@@ -19,19 +19,28 @@ from worker.science.spectra import ReferenceBasis, compute_spectra, spectra_from
 CAPTURE_SHARE = 0.6  # of the progress bar; spectra take the rest
 
 
-def _reference(ctx: JobContext, run_id: int | None, n_layers: int, d: int) -> ReferenceBasis | None:
-    if run_id is None:
-        return None
+def _reference(
+    ctx: JobContext, params: CaptureSpectraParams, n_layers: int, d: int
+) -> tuple[int | None, ReferenceBasis | None]:
+    """The reference run (by id, or by the capture job that made it) and its basis."""
+    if params.reference_run_id is None and params.reference_job_id is None:
+        return None, None
     with ctx.transaction() as session:
-        run = session.get(Run, run_id)
+        if params.reference_run_id is not None:
+            run = session.get(Run, params.reference_run_id)
+        else:
+            run = session.scalar(select(Run).where(Run.job_id == params.reference_job_id))
+    run_id = params.reference_run_id or f"of job {params.reference_job_id}"
     if run is None or run.basis_uri is None:
         raise JobError(f"reference_run_id: run {run_id} not found or has no basis")
     if (run.n_layers, run.d_model) != (n_layers, d):
         raise JobError(
-            f"reference_run_id: run {run_id} has {run.n_layers} layers x {run.d_model}, "
+            f"reference_run_id: run {run.id} has {run.n_layers} layers x {run.d_model}, "
             f"this model {n_layers} x {d}"
         )
-    return ReferenceBasis.from_tensors(load_file(store(ctx).local_path(run.basis_uri, CACHE)))
+    return run.id, ReferenceBasis.from_tensors(
+        load_file(store(ctx).local_path(run.basis_uri, CACHE))
+    )
 
 
 def _save(ctx: JobContext, arrays: dict[str, np.ndarray], key: str) -> str:
@@ -42,11 +51,11 @@ def _save(ctx: JobContext, arrays: dict[str, np.ndarray], key: str) -> str:
 
 
 def capture_spectra(ctx: JobContext, params: CaptureSpectraParams) -> dict:
-    model_row, model = load_registered_model(ctx, params.model_id)
+    model_row, model = load_registered_model(ctx, params.model_id, params.model_name)
     dataset, rows = dataset_rows(ctx, params.dataset_id, params.max_prompts)
     if len(rows) < 3:
         raise JobError(f"dataset_id: need at least 3 prompts, dataset has {len(rows)}")
-    reference = _reference(ctx, params.reference_run_id, model.n_layers, model.d_model)
+    reference_run_id, reference = _reference(ctx, params, model.n_layers, model.d_model)
     prompts = [r.prompt for r in rows]
     labels = np.array([r.label == "unsafe" for r in rows], dtype=np.int64)
     has_both = 0 < labels.sum() < len(labels)
@@ -88,7 +97,7 @@ def capture_spectra(ctx: JobContext, params: CaptureSpectraParams) -> dict:
             job_id=ctx.job_id,
             model_id=model_row.id,
             dataset_id=dataset.id,
-            reference_run_id=params.reference_run_id,
+            reference_run_id=reference_run_id,
             hook=params.hook,
             position=params.position,
             n_prompts=len(prompts),

@@ -25,11 +25,22 @@ def model_source(ctx: JobContext, model: Model) -> str:
     return model.uri
 
 
-def load_registered_model(ctx: JobContext, model_id: int) -> tuple[Model, LoadedModel]:
+def registered_model(ctx: JobContext, model_id: int | None, model_name: str | None = None) -> Model:
+    """The model row given by id or by unique name."""
     with ctx.transaction() as session:
-        model = session.get(Model, model_id)
+        if model_id is not None:
+            model = session.get(Model, model_id)
+        else:
+            model = session.scalar(select(Model).where(Model.name == model_name))
     if model is None:
-        raise JobError(f"model {model_id} not found")
+        raise JobError(f"model {model_id if model_id is not None else repr(model_name)} not found")
+    return model
+
+
+def load_registered_model(
+    ctx: JobContext, model_id: int | None, model_name: str | None = None
+) -> tuple[Model, LoadedModel]:
+    model = registered_model(ctx, model_id, model_name)
     ctx.log(f"loading model {model.name!r} from {model.uri}")
     try:
         return model, load_model(model_source(ctx, model), device=ctx.device)

@@ -12,15 +12,38 @@ from sqlalchemy.orm import Session
 
 from backend import queue
 from backend.api.deps import SessionDep, WriteSessionDep, not_found
-from backend.models import Job, JobDependency, JobStatus, utcnow
-from backend.schemas import JobCreate, JobDetail, JobPublic, KindPublic, Page
+from backend.models import Job, JobDependency, JobStatus, TrainMetric, utcnow
+from backend.schemas import (
+    JobCreate,
+    JobDetail,
+    JobPublic,
+    KindPublic,
+    Page,
+    TrainMetricPublic,
+)
 from worker.registry import KINDS
 
 router = APIRouter(tags=["jobs"])
 
 
-def validate_params(kind: str, params: dict) -> dict:
-    """Validate ``params`` with the kind's model; errors name the field as body.params.<name>."""
+def _field_error(err: dict, fields: dict) -> dict:
+    """Point a model-level error whose message starts with "<field>: " at that field."""
+    message = err["msg"].removeprefix("Value error, ")
+    field, sep, rest = message.partition(": ")
+    if not err["loc"] and sep and field in fields:
+        return {**err, "loc": (field,), "msg": rest}
+    return {**err, "msg": message}
+
+
+def _params_error(loc: tuple, msg: str, value: object) -> RequestValidationError:
+    return RequestValidationError(
+        [{"type": "value_error", "loc": ("body", "params", *loc), "msg": msg, "input": value}]
+    )
+
+
+def validate_params(kind: str, params: dict, session: Session) -> dict:
+    """Validate ``params`` with the kind's model and its submit-time check against the
+    database; errors name the field as body.params.<name>."""
     if kind not in KINDS:
         raise RequestValidationError(
             [
@@ -32,15 +55,20 @@ def validate_params(kind: str, params: dict) -> dict:
                 }
             ]
         )
+    job_kind = KINDS[kind]
     try:
-        model = KINDS[kind].params.model_validate(params)
+        model = job_kind.params.model_validate(params)
     except ValidationError as exc:
+        fields = job_kind.params.model_fields
+        errors = [_field_error(err, fields) for err in exc.errors(include_url=False)]
         raise RequestValidationError(
-            [
-                {**err, "loc": ("body", "params", *err["loc"]), "ctx": {}}
-                for err in exc.errors(include_url=False)
-            ]
+            [{**err, "loc": ("body", "params", *err["loc"]), "ctx": {}} for err in errors]
         ) from None
+    try:
+        job_kind.check(session, model)
+    except ValueError as exc:
+        field, _, message = str(exc).partition(": ")
+        raise _params_error((field,), message, params.get(field)) from None
     return model.model_dump(mode="json")
 
 
@@ -82,7 +110,7 @@ def list_kinds() -> list[KindPublic]:
 
 @router.post("/jobs", response_model=JobPublic, status_code=201)
 def submit_job(body: JobCreate, session: WriteSessionDep) -> JobPublic:
-    params = validate_params(body.kind, body.params)
+    params = validate_params(body.kind, body.params, session)
     try:
         job = queue.enqueue(
             session,
@@ -134,6 +162,21 @@ def _transition(session: Session, job_id: int, action) -> JobPublic:
     except queue.QueueError as exc:
         raise HTTPException(status_code=409, detail=str(exc)) from None
     return to_public(job, _dependencies(session, [job_id])[job_id])
+
+
+@router.get("/jobs/{job_id}/metrics", response_model=list[TrainMetricPublic])
+def read_job_metrics(
+    job_id: int, session: SessionDep, since_step: int = Query(0, ge=0)
+) -> list[TrainMetricPublic]:
+    """Per-step training metrics of a fine-tune, readable while it runs."""
+    if session.get(Job, job_id) is None:
+        raise not_found("job", job_id)
+    rows = session.scalars(
+        select(TrainMetric)
+        .where(TrainMetric.job_id == job_id, TrainMetric.step >= since_step)
+        .order_by(TrainMetric.step)
+    )
+    return [TrainMetricPublic.model_validate(r) for r in rows]
 
 
 @router.post("/jobs/{job_id}/cancel", response_model=JobPublic)

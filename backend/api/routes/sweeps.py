@@ -1,0 +1,66 @@
+"""Sweeps: one row per grid cell, aggregated from the cell's finetune, capture and evaluate jobs."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+from fastapi import APIRouter, HTTPException
+from sqlalchemy import select
+
+from backend.api.deps import SessionDep, not_found
+from backend.api.routes.jobs import to_public
+from backend.models import Evaluation, Job, Model, Run, RunLayer
+from backend.schemas import SweepCell, SweepPublic
+
+router = APIRouter(tags=["sweeps"])
+
+
+def _cell(name: str, jobs: dict[str, Job], session) -> SweepCell:
+    ft = jobs["finetune"].params
+    model_id = session.scalar(select(Model.id).where(Model.name == name))
+    run = session.scalar(select(Run).where(Run.job_id == jobs["capture_spectra"].id))
+    evaluation = session.scalar(select(Evaluation).where(Evaluation.job_id == jobs["evaluate"].id))
+    layers = (
+        session.scalars(
+            select(RunLayer).where(RunLayer.run_id == run.id).order_by(RunLayer.layer)
+        ).all()
+        if run
+        else []
+    )
+    concentration: dict[str, list[float | None]] = defaultdict(list)
+    for layer in layers:
+        for k, value in layer.concentration.items():
+            concentration[k].append(value)
+    vcl = ft["vcl_lambda"] > 0
+    return SweepCell(
+        safety_fraction=ft["safety_fraction"],
+        vcl_lambda=ft["vcl_lambda"],
+        vcl_sign=ft["vcl_sign"] if vcl else None,
+        vcl_k=ft["vcl_k"] if vcl else None,
+        seed=ft["seed"],
+        model_name=name,
+        model_id=model_id,
+        jobs={kind: job.id for kind, job in jobs.items()},
+        status={kind: job.status for kind, job in jobs.items()},
+        run_id=run.id if run else None,
+        evaluation_id=evaluation.id if evaluation else None,
+        metrics=evaluation.metrics if evaluation else None,
+        concentration=dict(concentration),
+        effective_rank=[layer.effective_rank for layer in layers],
+        alignment=[layer.alignment for layer in layers],
+    )
+
+
+@router.get("/sweeps/{job_id}", response_model=SweepPublic)
+def read_sweep(job_id: int, session: SessionDep) -> SweepPublic:
+    sweep = session.get(Job, job_id)
+    if sweep is None:
+        raise not_found("sweep", job_id)
+    if sweep.kind != "sweep":
+        raise HTTPException(404, f"job {job_id} is a {sweep.kind} job, not a sweep")
+    by_model: dict[str, dict[str, Job]] = defaultdict(dict)
+    for child in session.scalars(select(Job).where(Job.parent_job_id == job_id).order_by(Job.id)):
+        name = child.params.get("name") or child.params.get("model_name")
+        by_model[name][child.kind] = child
+    cells = [_cell(name, jobs, session) for name, jobs in by_model.items() if len(jobs) == 3]
+    return SweepPublic(job=to_public(sweep, []), cells=cells)

@@ -1,0 +1,179 @@
+"""Small helpers shared by the pages: API fetches, tables, query strings, figures, CSV."""
+
+from __future__ import annotations
+
+import csv
+import io
+from typing import Any
+from urllib.parse import urlencode
+
+from dash import dcc, html
+
+from frontend.api import ApiError
+
+TERMINAL = ("succeeded", "failed", "cancelled")
+
+
+def api():
+    from frontend.app import api as _api
+
+    return _api()
+
+
+def fetch(path: str, **params) -> tuple[Any, str | None]:
+    """GET an API path; returns (data, None) or (None, an error message for the page)."""
+    try:
+        return api().get(path, **params), None
+    except ApiError as exc:
+        return None, f"API error {exc.status}: {exc.detail}"
+    except Exception as exc:  # the API is down or unreachable
+        return None, f"API unreachable: {exc}"
+
+
+def error(message: str | None, id: str | None = None) -> html.P:
+    kwargs = {"id": id} if id else {}
+    return html.P(message or "", className="error" if message else "", **kwargs)
+
+
+def page(title: str, *children, subtitle=None) -> html.Div:
+    """A page: its title, an optional subtitle line, then its content."""
+    head = [html.H1(title)]
+    if subtitle:
+        head.append(html.P(subtitle, className="subtitle"))
+    return html.Div([*head, *children], className="page")
+
+
+def table(columns: list[str], rows: list[list[Any]], id: str | None = None) -> html.Table:
+    kwargs = {"id": id} if id else {}
+    return html.Table(
+        [
+            html.Thead(html.Tr([html.Th(c) for c in columns])),
+            html.Tbody([html.Tr([html.Td(cell) for cell in row]) for row in rows]),
+        ],
+        className="table",
+        **kwargs,
+    )
+
+
+def fmt(value: Any, digits: int = 3) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return f"{value:.{digits}g}" if abs(value) < 1e-3 or abs(value) >= 1e4 else f"{value:.{digits}f}"
+    return str(value)
+
+
+def fmt_time(stamp: str | None) -> str:
+    return stamp.replace("T", " ")[:19] if stamp else ""
+
+
+def progress_bar(job: dict) -> html.Div:
+    pct = max(0.0, min(1.0, job.get("progress") or 0.0)) * 100
+    return html.Div(
+        [
+            html.Div(className="progress-fill", style={"width": f"{pct:.0f}%"}),
+            html.Span(f"{pct:.0f}%", className="progress-text"),
+        ],
+        className=f"progress status-{job['status']}",
+        title=job.get("message") or "",
+    )
+
+
+def status_badge(status: str) -> html.Span:
+    return html.Span(status, className=f"badge status-{status}")
+
+
+def eta(job: dict) -> str:
+    seconds = job.get("eta_seconds")
+    if seconds is None:
+        return ""
+    return f"{seconds:.0f} s" if seconds < 120 else f"{seconds / 60:.1f} min"
+
+
+def query(**params) -> str:
+    """A URL query string of the non-empty params ('' when none)."""
+    kept = {k: v for k, v in params.items() if v not in (None, "", [])}
+    return "?" + urlencode(kept) if kept else ""
+
+
+def parse_ids(text: str | None) -> list[int]:
+    out = []
+    for part in (text or "").replace(" ", "").split(","):
+        if part.isdigit() and int(part) not in out:
+            out.append(int(part))
+    return out
+
+
+def to_int(text: Any, default: int | None = None) -> int | None:
+    try:
+        return int(text)
+    except (TypeError, ValueError):
+        return default
+
+
+def graph(id: str, figure=None) -> dcc.Graph:
+    return dcc.Graph(
+        id=id,
+        figure=figure or {},
+        config={"displaylogo": False, "toImageButtonOptions": {"format": "png", "filename": id}},
+    )
+
+
+def csv_button(id: str, label: str = "Download CSV") -> html.Span:
+    """A button and its dcc.Download, ids ``<id>-button`` and ``<id>``."""
+    return html.Span(
+        [html.Button(label, id=f"{id}-button", className="button small"), dcc.Download(id=id)]
+    )
+
+
+def csv_text(columns: list[str], rows: list[list[Any]]) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(columns)
+    writer.writerows(rows)
+    return buffer.getvalue()
+
+
+def layout_defaults(fig, title: str | None = None, height: int = 360):
+    fig.update_layout(
+        title=title,
+        height=height,
+        margin={"l": 60, "r": 20, "t": 50 if title else 20, "b": 40},
+        template="plotly_white",
+        legend={"orientation": "h", "y": -0.2},
+    )
+    return fig
+
+
+def band(fig, x, lo, hi, color: str, name: str, **trace_kwargs) -> None:
+    """A shaded 95% interval between ``lo`` and ``hi`` (points with a missing bound are skipped)."""
+    points = [(a, b, c) for a, b, c in zip(x, lo, hi) if b is not None and c is not None]
+    if not points:
+        return
+    xs, los, his = zip(*points)
+    fig.add_scatter(
+        x=list(xs) + list(xs)[::-1],
+        y=list(his) + list(los)[::-1],
+        fill="toself",
+        fillcolor=color,
+        line={"width": 0},
+        hoverinfo="skip",
+        name=name,
+        showlegend=False,
+        **trace_kwargs,
+    )
+
+
+STATS = ["H1", "H2", "H3", "distinct_1", "distinct_2", "MSTTR_50", "mean_length", "median_length",
+         "max_length", "n_texts", "n_tokens"]
+
+
+def stats_table(datasets: list[dict], side: str, id: str, highlight: int | None = None):
+    columns = ["dataset", "rows", *STATS]
+    rows = []
+    for d in datasets:
+        stats = (d["stats"] or {}).get(side) or {}
+        name = dcc.Link(d["name"], href=f"/datasets/{d['id']}")
+        rows.append([html.Strong(name) if d["id"] == highlight else name, d["n_rows"],
+                     *[fmt(stats.get(s)) for s in STATS]])
+    return table(columns, rows, id=id)

@@ -1,0 +1,82 @@
+"""Datasets: all datasets with their diversity stats side by side, and an upload form.
+
+URL: /datasets?side=<prompts|responses>
+"""
+
+from __future__ import annotations
+
+import base64
+
+import dash
+from dash import Input, Output, State, callback, dcc, html
+
+from frontend.api import ApiError
+from frontend.components import api, error, fetch, page, stats_table
+
+dash.register_page(__name__, path="/datasets", name="Datasets", order=1)
+
+FORMATS = ["jsonl", "csv", "xstest", "orbench"]
+
+def layout(side="prompts", **_query):
+    side = side if side in ("prompts", "responses") else "prompts"
+    datasets, err = fetch("/datasets")
+    return page(
+        "Datasets",
+        error(err),
+        html.P(["Diversity of the ", html.Strong(side), " (word tokens). Other side: ",
+                dcc.Link("responses" if side == "prompts" else "prompts",
+                         href=f"/datasets?side={'responses' if side == 'prompts' else 'prompts'}")]),
+        stats_table((datasets or {}).get("data", []), side, "datasets-stats") if datasets else None,
+        html.H2("Upload a dataset"),
+        html.Div(
+            [
+                html.Div([html.Label("Name"), dcc.Input(id="upload-name", type="text")], className="control"),
+                html.Div([html.Label("Format"), dcc.Dropdown(FORMATS, "jsonl", id="upload-format",
+                                                             clearable=False)], className="control"),
+                html.Div([html.Label("Label (rows without one)"),
+                          dcc.Input(id="upload-label", type="text")], className="control"),
+                html.Div(dcc.Upload(html.Div(id="upload-filename", children="Drop a file or click"),
+                                    id="upload-file", className="upload"), className="control wide"),
+                html.Button("Upload", id="upload-button", className="button"),
+            ],
+            className="controls",
+        ),
+        html.Div(id="upload-result"),
+    )
+
+
+@callback(Output("upload-filename", "children"), Input("upload-file", "filename"),
+          prevent_initial_call=True)
+def show_filename(filename):
+    return filename or "Drop a file or click"
+
+
+@callback(
+    Output("upload-result", "children"),
+    Input("upload-button", "n_clicks"),
+    State("upload-file", "contents"),
+    State("upload-file", "filename"),
+    State("upload-name", "value"),
+    State("upload-format", "value"),
+    State("upload-label", "value"),
+    prevent_initial_call=True,
+)
+def upload(_n, contents, filename, name, format, label):
+    if not contents:
+        return error("file: choose a file first")
+    content = base64.b64decode(contents.split(",", 1)[1])
+    data = {"name": name or "", "format": format}
+    if label:
+        data["label"] = label
+    try:
+        dataset = api().post_file("/datasets", filename or "upload", content, data)
+    except ApiError as exc:
+        detail = exc.detail
+        if isinstance(detail, list):
+            detail = "; ".join(f"{'.'.join(map(str, e.get('loc', [])[1:]))}: {e.get('msg')}" for e in detail)
+        return error(f"Upload refused (HTTP {exc.status}): {detail}", id="upload-error")
+    except Exception as exc:
+        return error(f"API unreachable: {exc}", id="upload-error")
+    return html.P(["Imported ", dcc.Link(f"{dataset['name']} ({dataset['n_rows']} rows)",
+                                         href=f"/datasets/{dataset['id']}"),
+                   "; its diversity stats are being computed by a job."], className="ok")

@@ -1,0 +1,202 @@
+"""The dashboard in a real headless Chromium against real API + worker + UI processes.
+
+Data comes from real jobs: register_builtin, train_demo_model (tiny), capture_spectra.
+Screenshots of every page go to $FLOWLENS_ARTIFACTS_DIR or test-artifacts/screenshots.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import httpx
+import pytest
+from conftest import missing
+from support import ROOT, flowlens_env, free_port, start, stop, wait_http, wait_until
+
+from backend import migrate
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync", "--no-first-run"]
+SHOTS = Path(os.environ.get("FLOWLENS_ARTIFACTS_DIR") or ROOT / "test-artifacts" / "screenshots")
+
+
+def run_job(api: str, kind: str, params: dict, timeout: float = 240) -> dict:
+    job = httpx.post(f"{api}/jobs", json={"kind": kind, "params": params}).json()
+    done = wait_until(
+        lambda: (j := httpx.get(f"{api}/jobs/{job['id']}").json())["status"]
+        in ("succeeded", "failed", "cancelled") and j,
+        timeout, f"{kind} job", every=0.5,
+    )
+    assert done["status"] == "succeeded", done["error"]
+    return done
+
+
+@pytest.fixture(scope="module")
+def dashboard(tmp_path_factory):
+    if not Path(CHROMIUM).exists():
+        missing("Chromium (/usr/bin/chromium)")
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        missing("playwright")
+    tmp = tmp_path_factory.mktemp("browser")
+    url = f"sqlite:///{tmp / 'flowlens.db'}"
+    migrate.upgrade(url)
+    api_port, ui_port = free_port(), free_port()
+    env = flowlens_env(url, port=api_port, ui_port=ui_port, api_url=f"http://127.0.0.1:{api_port}",
+                       artifact_root=tmp / "artifacts", heartbeat_seconds=1)
+    env["HF_HUB_OFFLINE"] = "1"
+    procs = [start([name], env, tmp / f"{name}.log") for name in ("api", "worker", "ui")]
+    try:
+        api = f"http://127.0.0.1:{api_port}/api"
+        wait_http(f"{api}/health", timeout=60)
+        wait_http(f"http://127.0.0.1:{ui_port}/", timeout=60)
+        created = run_job(api, "register_builtin", {})["result"]["created"]
+        model = run_job(api, "train_demo_model",
+                        {"steps": 30, "n_layers": 2, "d_model": 32, "name": "tiny"})["result"]
+        params = {"model_id": model["model_id"], "dataset_id": created["probe"], "bootstrap": 20}
+        run = run_job(api, "capture_spectra", params)["result"]
+        yield {"api": api, "ui": f"http://127.0.0.1:{ui_port}", "run_id": run["run_id"],
+               "capture": params, "probe": created["probe"]}
+    finally:
+        for proc in reversed(procs):
+            stop(proc)
+
+
+@pytest.fixture(scope="module")
+def browser(dashboard):
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
+        yield browser
+        browser.close()
+
+
+class Page:
+    """A browser page that records console errors and uncaught exceptions."""
+
+    def __init__(self, browser, base: str):
+        self.context = browser.new_context(viewport={"width": 1400, "height": 1000})
+        self.page = self.context.new_page()
+        self.base = base
+        self.errors: list[str] = []
+        self.page.on("console", lambda m: m.type == "error" and self.errors.append(m.text))
+        self.page.on("pageerror", lambda e: self.errors.append(str(e)))
+
+    def open(self, path: str):
+        self.page.goto(self.base + path)
+        self.page.wait_for_selector("#_pages_content > *", timeout=20_000)
+        self.page.wait_for_load_state("networkidle")
+        return self.page
+
+    def close(self):
+        self.context.close()
+
+
+@pytest.fixture
+def tab(browser, dashboard):
+    tab = Page(browser, dashboard["ui"])
+    yield tab
+    tab.close()
+
+
+def wait_idle(page):
+    """Wait until Dash has no callback in flight."""
+    page.wait_for_function(
+        "() => !document.querySelector('[data-dash-is-loading=\"true\"]')", timeout=20_000
+    )
+    page.wait_for_load_state("networkidle")
+
+
+def test_every_page_loads_without_console_errors(tab, dashboard):
+    shutil.rmtree(SHOTS, ignore_errors=True)
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    run_id, probe = dashboard["run_id"], dashboard["probe"]
+    pages = {
+        "overview": ("/", "#jobs-table"),
+        "spectra": (f"/runs/{run_id}?layer=0&k=3&scale=log", "#spectra-scree .main-svg"),
+        "compare": (f"/compare?runs={run_id}&metric=effective_rank", "#compare-heatmap .main-svg"),
+        "job": ("/jobs/3", "#job-table"),
+        "submit": ("/submit/capture_spectra", "#submit-button"),
+        "datasets": ("/datasets", "#datasets-stats"),
+        "dataset": (f"/datasets/{probe}?type=homonyms", "#rows-table"),
+    }
+    for name, (path, selector) in pages.items():
+        page = tab.open(path)
+        page.wait_for_selector(selector, timeout=20_000)
+        wait_idle(page)
+        page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+        assert page.input_value("#share-url").endswith(path.split("?")[0]) or "?" in path
+    print(f"\nscreenshots in {SHOTS}")
+    assert tab.errors == []
+    # state from the URL: the dataset page shows only the requested type
+    page = tab.open(f"/datasets/{probe}?type=homonyms")
+    page.wait_for_selector("#rows-table")
+    types = page.locator("#rows-table tbody tr td:nth-child(2)").all_inner_texts()
+    assert types and set(types) == {"homonyms"}
+
+
+def test_spectra_link_reproduces_the_chosen_layer(tab, browser, dashboard):
+    run_id = dashboard["run_id"]
+    page = tab.open(f"/runs/{run_id}?layer=0")
+    page.wait_for_selector("#spectra-scree .main-svg")
+    assert "Layer 0:" in page.inner_text("#spectra-summary")
+    # move the slider one step right with the keyboard
+    page.locator("#spectra-layer [role=slider]").first.focus()
+    page.keyboard.press("ArrowRight")
+    page.wait_for_url("**/runs/*layer=1*", timeout=10_000)  # the URL follows the slider
+    page.wait_for_function("() => document.querySelector('#spectra-summary').innerText.includes('Layer 1:')")
+    page.click("#copy-link")
+    page.wait_for_function("() => document.querySelector('#share-url').value.includes('layer=1')")
+    link = page.input_value("#share-url")
+    other = Page(browser, dashboard["ui"])
+    try:
+        fresh = other.open(link.removeprefix(dashboard["ui"]))
+        fresh.wait_for_function(
+            "() => (document.querySelector('#spectra-summary')||{}).innerText?.includes('Layer 1:')",
+            timeout=20_000,
+        )
+        assert "Layer 1:" in fresh.locator("#spectra-scree .gtitle").text_content()
+        assert fresh.get_attribute("#spectra-layer [role=slider]", "aria-valuenow") == "1"
+        assert other.errors == []
+    finally:
+        other.close()
+    assert tab.errors == []
+
+
+def test_submit_form_shows_field_error_and_creates_no_job(tab, dashboard):
+    api, params = dashboard["api"], dashboard["capture"]
+    before = httpx.get(f"{api}/jobs").json()["count"]
+    page = tab.open(f"/submit/capture_spectra?model_id={params['model_id']}&dataset_id={params['dataset_id']}")
+    page.fill("#field-batch_size input", "0")
+    page.click("#submit-button")
+    message = page.locator("#field-batch_size .field-error")
+    page.wait_for_function(
+        "() => document.querySelector('#field-batch_size .field-error').innerText.trim() !== ''"
+    )
+    assert "greater than or equal to 1" in message.inner_text()
+    assert page.locator("#field-bootstrap .field-error").inner_text().strip() == ""
+    assert "/submit/capture_spectra" in page.url
+    assert httpx.get(f"{api}/jobs").json()["count"] == before
+    assert tab.errors == []
+
+
+def test_valid_submit_opens_the_job_page_until_it_succeeds(tab, dashboard):
+    params = dashboard["capture"]
+    page = tab.open(f"/submit/capture_spectra?model_id={params['model_id']}&dataset_id={params['dataset_id']}")
+    page.fill("#field-bootstrap input", "5")
+    page.fill("#field-max_prompts input", "60")
+    page.click("#submit-button")
+    page.wait_for_url("**/jobs/*", timeout=20_000)
+    page.wait_for_selector("#job-table .progress")
+    page.wait_for_selector("#job-run-link", timeout=180_000)
+    assert "succeeded" in page.inner_text("#job-table")
+    assert "100%" in page.inner_text("#job-table .progress")
+    page.click("#job-run-link")
+    page.wait_for_url("**/runs/*")
+    page.wait_for_selector("#spectra-scree .main-svg", timeout=20_000)
+    assert tab.errors == []

@@ -1,0 +1,77 @@
+"""Submit-time checks of job parameters against the database (light: no torch).
+
+Each raises ``ValueError("<field>: <problem>")``; the API answers 422 naming that field. What
+cannot be known before the job runs (a model a sweep has not trained yet) is checked by the job.
+"""
+
+from __future__ import annotations
+
+import math
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from backend.models import Dataset, Model, Run
+
+
+def nothing(_session: Session, _params) -> None:
+    """Kinds whose parameters need no database check."""
+
+
+def _dataset(session: Session, field: str, dataset_id: int | None) -> None:
+    if dataset_id is not None and session.get(Dataset, dataset_id) is None:
+        raise ValueError(f"{field}: dataset {dataset_id} not found")
+
+
+def _model(session: Session, field: str, model_id: int | None, name: str | None) -> Model | None:
+    if model_id is not None:
+        model = session.get(Model, model_id)
+        if model is None:
+            raise ValueError(f"{field}: model {model_id} not found")
+        return model
+    return session.scalar(select(Model).where(Model.name == name))  # may be trained later
+
+
+def dataset_stats(session: Session, params) -> None:
+    _dataset(session, "dataset_id", params.dataset_id)
+
+
+def capture_spectra(session: Session, params) -> None:
+    _model(session, "model_id", params.model_id, params.model_name)
+    _dataset(session, "dataset_id", params.dataset_id)
+    if params.reference_run_id is not None and session.get(Run, params.reference_run_id) is None:
+        raise ValueError(f"reference_run_id: run {params.reference_run_id} not found")
+
+
+def window_layers(n_layers: int, a: float, b: float) -> list[int]:
+    """VCL window: layers floor(a*L) .. ceil(b*L)-1 (DESIGN.md)."""
+    return list(range(math.floor(a * n_layers), math.ceil(b * n_layers)))
+
+
+def finetune(session: Session, params) -> None:
+    model = _model(session, "base_model_id", params.base_model_id, params.base_model_name)
+    _dataset(session, "general_dataset_id", params.general_dataset_id)
+    _dataset(session, "safety_dataset_id", params.safety_dataset_id)
+    n_layers = (model.config or {}).get("n_layers") if model else None
+    if params.vcl_lambda > 0 and n_layers:
+        if not window_layers(n_layers, params.vcl_window_a, params.vcl_window_b):
+            raise ValueError(
+                f"vcl_window_a: the window {params.vcl_window_a}-{params.vcl_window_b} holds no "
+                f"layer of this {n_layers}-layer model"
+            )
+
+
+def evaluate(session: Session, params) -> None:
+    _model(session, "model_id", params.model_id, params.model_name)
+    _dataset(session, "probe_dataset_id", params.probe_dataset_id)
+    _dataset(session, "heldout_dataset_id", params.heldout_dataset_id)
+
+
+def sweep(session: Session, params) -> None:
+    _model(session, "base_model_id", params.base_model_id, params.base_model_name)
+    for field in ("general_dataset", "safety_dataset", "probe_dataset", "heldout_dataset"):
+        name = getattr(params, field)
+        if name and session.scalar(select(Dataset.id).where(Dataset.name == name)) is None:
+            # the built-in sets may still be registering (the demo queues both at once)
+            if name not in ("general", "general_heldout", "safety", "probe"):
+                raise ValueError(f"{field}: dataset {name!r} not found")
