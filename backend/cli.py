@@ -106,8 +106,15 @@ def cmd_up(settings: Settings, args: argparse.Namespace) -> int:
     The children run in their own sessions so that Ctrl-C reaches only ``up``, which then
     stops them in order (the worker gives its running job back to the queue)."""
     from backend import migrate
+    from backend.db import write_session
+    from backend.demo import seed_demo
 
     migrate.upgrade(settings.database_url)
+    if args.demo:
+        with write_session(settings.database_url) as session:
+            queued = seed_demo(session)
+        if queued:
+            print(f"empty database: queued the demo study (jobs {queued})", flush=True)
     env = {**os.environ, **_env_of(settings)}
     me = [sys.executable, "-m", "backend.cli"]
     children = {
@@ -256,6 +263,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("migrate", help="apply the Alembic migrations").set_defaults(fn=cmd_migrate)
     p = sub.add_parser("up", help="embedded default: migrate, API + one worker + UI")
     p.add_argument("--concurrency", type=int, default=1)
+    p.add_argument(
+        "--no-demo", dest="demo", action="store_false", help="do not queue the demo study"
+    )
     p.set_defaults(fn=cmd_up)
     p = sub.add_parser("api", help="serve the REST API")
     p.add_argument("--host", help="bind address (FLOWLENS_HOST)")

@@ -81,7 +81,9 @@ def main() -> None:
             flowlens_capture(path, prompts[:BATCH])  # warm-up
             ours, base = flowlens_capture(path, prompts), plain_forward(path, prompts)
             rows.append((f"{n_layers} x {d_model}", n / ours, n / base, ours / base))
-    print(f"\ncapture at last_prompt, {n} prompts, batch {BATCH}, {torch.get_num_threads()} threads")
+    print(
+        f"\ncapture at last_prompt, {n} prompts, batch {BATCH}, {torch.get_num_threads()} threads"
+    )
     print(f"{'model':<10}{'FlowLens':>14}{'HF forward':>14}{'time ratio':>12}")
     for name, ours, base, ratio in rows:
         print(f"{name:<10}{ours:>10.1f} p/s{base:>10.1f} p/s{ratio:>11.2f}x")

@@ -1,4 +1,9 @@
-"""The UI's only way to the data: HTTP calls to the FlowLens REST API."""
+"""The UI's only way to the data: HTTP calls to the FlowLens REST API.
+
+Every request sends the UI server's own token (``FLOWLENS_API_TOKEN``) when it has one; writes
+take an optional bearer ``token`` that overrides it (the header's token field, asked for only
+after a write answered 401 — the API requires one when it runs with ``FLOWLENS_AUTH=on``).
+"""
 
 from __future__ import annotations
 
@@ -12,17 +17,25 @@ class ApiError(Exception):
         self.detail = detail
 
 
+def auth_headers(token: str | None) -> dict[str, str]:
+    token = (token or "").strip()
+    return {"Authorization": f"Bearer {token}"} if token else {}
+
+
 class Api:
-    def __init__(self, base_url: str, timeout: float = 10.0) -> None:
+    def __init__(self, base_url: str, timeout: float = 10.0, token: str | None = None) -> None:
         self.base = base_url.rstrip("/") + "/api"
         self.client = httpx.Client(timeout=timeout)
+        self.token = token  # the server's own token (FLOWLENS_API_TOKEN), sent on every request
 
-    def request(self, method: str, path: str, **kwargs):
-        response = self.client.request(method, self.base + path, **kwargs)
+    def request(self, method: str, path: str, token: str | None = None, **kwargs):
+        """``token`` (the user's, from the header field) overrides the server's own."""
+        headers = auth_headers(token or self.token)
+        response = self.client.request(method, self.base + path, headers=headers, **kwargs)
         if response.status_code >= 400:
             try:
                 detail = response.json().get("detail")
-            except ValueError:
+            except (ValueError, AttributeError):
                 detail = response.text
             raise ApiError(response.status_code, detail)
         return response.json()
@@ -30,9 +43,10 @@ class Api:
     def get(self, path: str, **params):
         return self.request("GET", path, params={k: v for k, v in params.items() if v is not None})
 
-    def post(self, path: str, json=None):
-        return self.request("POST", path, json=json)
+    def post(self, path: str, json=None, token: str | None = None):
+        return self.request("POST", path, token=token, json=json)
 
-    def post_file(self, path: str, filename: str, content: bytes, data: dict):
+    def post_file(self, path: str, filename: str, content: bytes, data: dict, token=None):
         """POST multipart form data with one file field named ``file``."""
-        return self.request("POST", path, files={"file": (filename, content)}, data=data)
+        files = {"file": (filename, content)}
+        return self.request("POST", path, token=token, files=files, data=data)

@@ -2,14 +2,19 @@
 
 Each page keeps its whole state in the URL query string, so a copied link reproduces the view;
 the header's "Copy link" button copies ``window.location.href`` and shows it in a text field.
+
+API token: when a write answers 401 (the API runs with FLOWLENS_AUTH=on), the page sets its
+``{"type": "auth-401", "page": ...}`` store and the header shows a token field; the token is
+kept in the ``api-token-store`` (sessionStorage) and sent by every write as a bearer token.
 """
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import dash
-from dash import ClientsideFunction, Dash, Input, Output, dcc, html
+from dash import ALL, Dash, Input, Output, dcc, html
 
 from frontend.api import Api
 
@@ -36,7 +41,16 @@ function(n_clicks, n_intervals) {
 """
 
 
-def create_app(api_url: str) -> Dash:
+TOKEN_BOX_JS = """
+function(refused, token) {
+    const show = Boolean(token) || (refused || []).some(Boolean);
+    return show ? {"display": "flex"} : {"display": "none"};
+}
+"""
+
+
+def create_app(api_url: str, api_token: str | None = None) -> Dash:
+    """The app; ``api_token`` (default: $FLOWLENS_API_TOKEN) is sent on every API request."""
     app = Dash(
         __name__,
         use_pages=True,
@@ -45,7 +59,8 @@ def create_app(api_url: str) -> Dash:
         title="FlowLens",
         suppress_callback_exceptions=True,
     )
-    app.server.config["FLOWLENS_API"] = Api(api_url)
+    token = api_token if api_token is not None else os.environ.get("FLOWLENS_API_TOKEN")
+    app.server.config["FLOWLENS_API"] = Api(api_url, token=token or None)
     app.layout = html.Div(
         [
             dcc.Location(id="url", refresh="callback-nav"),
@@ -59,6 +74,22 @@ def create_app(api_url: str) -> Dash:
                     ],
                     html.Div(
                         [
+                            html.Label("API token", htmlFor="api-token"),
+                            dcc.Input(
+                                id="api-token",
+                                type="password",
+                                placeholder="fl_...",
+                                persistence=True,
+                                persistence_type="session",
+                                className="token-input",
+                            ),
+                        ],
+                        id="token-box",
+                        className="token-box",
+                        style={"display": "none"},
+                    ),
+                    html.Div(
+                        [
                             dcc.Input(id="share-url", readOnly=True, className="share-url"),
                             html.Button("Copy link", id="copy-link", className="button small"),
                             html.Span(id="copy-note", className="muted"),
@@ -70,7 +101,19 @@ def create_app(api_url: str) -> Dash:
             ),
             html.Main(dash.page_container),
             dcc.Interval(id="share-tick", interval=1000),
+            dcc.Store(id="api-token-store", storage_type="session"),
         ]
+    )
+    app.clientside_callback(
+        "function(value) { return (value || '').trim() || null; }",
+        Output("api-token-store", "data"),
+        Input("api-token", "value"),
+    )
+    app.clientside_callback(
+        TOKEN_BOX_JS,
+        Output("token-box", "style"),
+        Input({"type": "auth-401", "page": ALL}, "data"),
+        Input("api-token-store", "data"),
     )
     app.clientside_callback(
         COPY_LINK_JS,

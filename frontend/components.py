@@ -59,7 +59,11 @@ def fmt(value: Any, digits: int = 3) -> str:
     if value is None:
         return ""
     if isinstance(value, float):
-        return f"{value:.{digits}g}" if abs(value) < 1e-3 or abs(value) >= 1e4 else f"{value:.{digits}f}"
+        return (
+            f"{value:.{digits}g}"
+            if abs(value) < 1e-3 or abs(value) >= 1e4
+            else f"{value:.{digits}f}"
+        )
     return str(value)
 
 
@@ -147,14 +151,17 @@ def layout_defaults(fig, title: str | None = None, height: int = 360):
 
 def band(fig, x, lo, hi, color: str, name: str, **trace_kwargs) -> None:
     """A shaded 95% interval between ``lo`` and ``hi`` (points with a missing bound are skipped)."""
-    points = [(a, b, c) for a, b, c in zip(x, lo, hi) if b is not None and c is not None]
+    points = [
+        (a, b, c) for a, b, c in zip(x, lo, hi, strict=False) if b is not None and c is not None
+    ]
     if not points:
         return
-    xs, los, his = zip(*points)
+    xs, los, his = zip(*points, strict=True)
     fig.add_scatter(
         x=list(xs) + list(xs)[::-1],
         y=list(his) + list(los)[::-1],
         fill="toself",
+        mode="lines",
         fillcolor=color,
         line={"width": 0},
         hoverinfo="skip",
@@ -164,8 +171,19 @@ def band(fig, x, lo, hi, color: str, name: str, **trace_kwargs) -> None:
     )
 
 
-STATS = ["H1", "H2", "H3", "distinct_1", "distinct_2", "MSTTR_50", "mean_length", "median_length",
-         "max_length", "n_texts", "n_tokens"]
+STATS = [
+    "H1",
+    "H2",
+    "H3",
+    "distinct_1",
+    "distinct_2",
+    "MSTTR_50",
+    "mean_length",
+    "median_length",
+    "max_length",
+    "n_texts",
+    "n_tokens",
+]
 
 
 def stats_table(datasets: list[dict], side: str, id: str, highlight: int | None = None):
@@ -174,6 +192,21 @@ def stats_table(datasets: list[dict], side: str, id: str, highlight: int | None 
     for d in datasets:
         stats = (d["stats"] or {}).get(side) or {}
         name = dcc.Link(d["name"], href=f"/datasets/{d['id']}")
-        rows.append([html.Strong(name) if d["id"] == highlight else name, d["n_rows"],
-                     *[fmt(stats.get(s)) for s in STATS]])
+        rows.append(
+            [
+                html.Strong(name) if d["id"] == highlight else name,
+                d["n_rows"],
+                *[fmt(stats.get(s)) for s in STATS],
+            ]
+        )
     return table(columns, rows, id=id)
+
+
+def submit_form(kind: str, **query):
+    """The generated submit form of a job kind (the layout of pages/submit.py, /submit/<kind>)."""
+    import dash
+
+    for entry in dash.page_registry.values():
+        if entry["path_template"] == "/submit/<kind>":
+            return entry["layout"](kind=kind, **query)
+    raise LookupError("the submit page is not registered")

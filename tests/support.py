@@ -141,3 +141,26 @@ def create_pg_database(server_url: str) -> str:
     with psycopg.connect(f"{plain}/postgres", autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
     return f"{server_url}/{name}"
+
+
+def run_inline(settings, kind: str | None = None, **params):
+    """Run one job in this process through the worker child's entry point and return its
+    finished row: enqueue ``kind`` with ``params``, or, without ``kind``, the next runnable job.
+    """
+    from backend import queue
+    from backend.db import session_scope, write_session
+    from backend.models import Job
+    from worker.child import run_job
+
+    if kind is not None:
+        with write_session(settings.database_url) as s:
+            queue.enqueue(s, kind, params)
+    with write_session(settings.database_url) as s:
+        lease = queue.claim(s, "inline", kinds=[kind] if kind else None, lease_seconds=3600)
+        if lease is None:
+            return None
+        job = s.get(Job, lease.job_id)
+        kind, params = job.kind, dict(job.params)
+    run_job(lease, kind, params, settings)
+    with session_scope(settings.database_url) as s:
+        return s.get(Job, lease.job_id)

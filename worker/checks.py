@@ -6,8 +6,6 @@ cannot be known before the job runs (a model a sweep has not trained yet) is che
 
 from __future__ import annotations
 
-import math
-
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -43,22 +41,10 @@ def capture_spectra(session: Session, params) -> None:
         raise ValueError(f"reference_run_id: run {params.reference_run_id} not found")
 
 
-def window_layers(n_layers: int, a: float, b: float) -> list[int]:
-    """VCL window: layers floor(a*L) .. ceil(b*L)-1 (DESIGN.md)."""
-    return list(range(math.floor(a * n_layers), math.ceil(b * n_layers)))
-
-
 def finetune(session: Session, params) -> None:
-    model = _model(session, "base_model_id", params.base_model_id, params.base_model_name)
+    _model(session, "base_model_id", params.base_model_id, params.base_model_name)
     _dataset(session, "general_dataset_id", params.general_dataset_id)
     _dataset(session, "safety_dataset_id", params.safety_dataset_id)
-    n_layers = (model.config or {}).get("n_layers") if model else None
-    if params.vcl_lambda > 0 and n_layers:
-        if not window_layers(n_layers, params.vcl_window_a, params.vcl_window_b):
-            raise ValueError(
-                f"vcl_window_a: the window {params.vcl_window_a}-{params.vcl_window_b} holds no "
-                f"layer of this {n_layers}-layer model"
-            )
 
 
 def evaluate(session: Session, params) -> None:

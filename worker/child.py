@@ -42,7 +42,6 @@ def run_job(lease: queue.Lease, kind_name: str, params: dict, settings: Settings
     except Exception as exc:  # the job's own bug or bad input: record it, keep the worker alive
         ctx.log(traceback.format_exc())
         _record_failure(ctx, f"{type(exc).__name__}: {exc}")
-        raise SystemExit(1) from None
 
 
 def _record_failure(ctx: JobContext, error: str) -> None:

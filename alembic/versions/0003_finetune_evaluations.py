@@ -6,6 +6,7 @@ Create Date: 2026-11-22 11:13:52.725086
 """
 
 import sqlalchemy as sa
+
 from alembic import op
 
 revision = "0003"
@@ -74,7 +75,9 @@ def upgrade() -> None:
     with op.batch_alter_table("jobs", schema=None) as batch_op:
         batch_op.add_column(sa.Column("parent_job_id", sa.Integer(), nullable=True))
         batch_op.create_index(batch_op.f("ix_jobs_parent_job_id"), ["parent_job_id"], unique=False)
-        batch_op.create_foreign_key("fk_jobs_parent_job_id", "jobs", ["parent_job_id"], ["id"], ondelete="SET NULL")
+        batch_op.create_foreign_key(
+            "fk_jobs_parent_job_id", "jobs", ["parent_job_id"], ["id"], ondelete="SET NULL"
+        )
 
 
 def downgrade() -> None:

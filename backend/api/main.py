@@ -7,6 +7,7 @@ import logging
 from fastapi import Depends, FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DataError
 
 from backend.api.middleware import BodySizeLimitMiddleware, SecurityHeadersMiddleware
 from backend.api.routes import (
@@ -63,6 +64,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         max_age=600,
     )
     app.add_middleware(SecurityHeadersMiddleware)
+
+    @app.exception_handler(OverflowError)
+    @app.exception_handler(DataError)
+    async def _out_of_range(request: Request, exc: Exception) -> JSONResponse:
+        # e.g. an id beyond the database's integer range in a path, query or body
+        log.info("value out of range on %s %s: %s", request.method, request.url.path, exc)
+        return JSONResponse(
+            status_code=422,
+            content={
+                "detail": "a value is out of range for the database (ids and integers "
+                "must fit in 32 bits)"
+            },
+        )
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:

@@ -95,7 +95,8 @@ class BodySizeLimitMiddleware:
 
         received = 0
         exceeded = False
-        started = False
+        started = False  # a response has begun going out
+        replaced = False  # ... and it is our 413: drop whatever the application sends
 
         async def guarded_receive() -> Message:
             nonlocal received, exceeded
@@ -108,12 +109,13 @@ class BodySizeLimitMiddleware:
             return message
 
         async def guarded_send(message: Message) -> None:
-            nonlocal started
+            nonlocal started, replaced
+            if replaced:
+                return
             if exceeded and not started:
                 # whatever the application made of the interrupted body, the answer is 413
-                if message["type"] == "http.response.start":
-                    started = True
-                    await self._reject(send)
+                started = replaced = True
+                await self._reject(send)
                 return
             if message["type"] == "http.response.start":
                 started = True
@@ -123,5 +125,5 @@ class BodySizeLimitMiddleware:
             await self.app(scope, guarded_receive, guarded_send)
         except _BodyTooLarge:
             if not started:
-                started = True
+                started = replaced = True
                 await self._reject(send)

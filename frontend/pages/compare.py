@@ -24,9 +24,18 @@ from frontend.components import (
 dash.register_page(__name__, path="/compare", name="Compare", order=2)
 
 METRICS = [
-    "concentration@1", "concentration@2", "concentration@3", "concentration@5", "concentration@10",
-    "effective_rank", "participation_ratio", "intrinsic_dim", "mean_norm", "total_variance",
-    "flow@3", "alignment",
+    "concentration@1",
+    "concentration@2",
+    "concentration@3",
+    "concentration@5",
+    "concentration@10",
+    "effective_rank",
+    "participation_ratio",
+    "intrinsic_dim",
+    "mean_norm",
+    "total_variance",
+    "flow@3",
+    "alignment",
 ]
 
 
@@ -40,8 +49,13 @@ def metric_value(rec: dict, metric: str):
 
 def layout(runs=None, metric=None, **_query):
     listed, err = fetch("/runs", limit=200)
-    options = [{"label": f"run {r['id']} (model {r['model_id']}, dataset {r['dataset_id']})",
-                "value": r["id"]} for r in (listed or {}).get("data", [])]
+    options = [
+        {
+            "label": f"run {r['id']} (model {r['model_id']}, dataset {r['dataset_id']})",
+            "value": r["id"],
+        }
+        for r in (listed or {}).get("data", [])
+    ]
     chosen = parse_ids(runs) or [o["value"] for o in options[:4]]
     return page(
         "Compare runs",
@@ -49,12 +63,25 @@ def layout(runs=None, metric=None, **_query):
         dcc.Location(id="compare-loc", refresh=False),
         html.Div(
             [
-                html.Div([html.Label("Runs"), dcc.Dropdown(options, chosen, id="compare-runs", multi=True)],
-                         className="control wide"),
-                html.Div([html.Label("Metric"),
-                          dcc.Dropdown(METRICS, metric if metric in METRICS else "concentration@3",
-                                       id="compare-metric", clearable=False)],
-                         className="control"),
+                html.Div(
+                    [
+                        html.Label("Runs"),
+                        dcc.Dropdown(options, chosen, id="compare-runs", multi=True),
+                    ],
+                    className="control wide",
+                ),
+                html.Div(
+                    [
+                        html.Label("Metric"),
+                        dcc.Dropdown(
+                            METRICS,
+                            metric if metric in METRICS else "concentration@3",
+                            id="compare-metric",
+                            clearable=False,
+                        ),
+                    ],
+                    className="control",
+                ),
             ],
             className="controls",
         ),
@@ -91,14 +118,23 @@ def update(run_ids, metric):
         series[str(run_id)] = [metric_value(rec, metric) for rec in layers]
     lines = go.Figure()
     for run_id, values in series.items():
-        lines.add_scatter(x=list(range(len(values))), y=values, mode="lines+markers", name=f"run {run_id}")
+        lines.add_scatter(
+            x=list(range(len(values))), y=values, mode="lines+markers", name=f"run {run_id}"
+        )
     lines.update_xaxes(title_text="layer", dtick=1)
     lines.update_yaxes(title_text=metric)
     depth = max((len(v) for v in series.values()), default=0)
-    z = [[(v[layer] if layer < len(v) else None) for v in series.values()] for layer in range(depth)]
+    z = [
+        [(v[layer] if layer < len(v) else None) for v in series.values()] for layer in range(depth)
+    ]
     heat = go.Figure(
-        go.Heatmap(z=z, x=[f"run {r}" for r in series], y=list(range(depth)), colorscale="Viridis",
-                   colorbar={"title": {"text": metric}})
+        go.Heatmap(
+            z=z,
+            x=[f"run {r}" for r in series],
+            y=list(range(depth)),
+            colorscale="Viridis",
+            colorbar={"title": {"text": metric}},
+        )
     )
     heat.update_yaxes(title_text="layer", dtick=1)
     return (
@@ -123,4 +159,7 @@ def download(_n, data):
         for layer, value in enumerate(values)
     ]
     metric = (data or {}).get("metric", "metric")
-    return {"content": csv_text(["run_id", "layer", metric], rows), "filename": f"compare_{metric}.csv"}
+    return {
+        "content": csv_text(["run_id", "layer", metric], rows),
+        "filename": f"compare_{metric}.csv",
+    }

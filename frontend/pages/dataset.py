@@ -27,17 +27,37 @@ PAGE_SIZE = 50
 
 
 def stats_figure(datasets: list[dict], side: str, highlight: int):
-    fig = make_subplots(rows=1, cols=2, subplot_titles=["n-gram entropy (bits)", "diversity ratios"])
+    fig = make_subplots(
+        rows=1, cols=2, subplot_titles=["n-gram entropy (bits)", "diversity ratios"]
+    )
     for d in datasets:
         stats = (d["stats"] or {}).get(side)
         if not stats:
             continue
-        style = {"marker_line_width": 2, "marker_line_color": "black"} if d["id"] == highlight else {}
-        fig.add_bar(x=["H1", "H2", "H3"], y=[stats.get(k) for k in ("H1", "H2", "H3")], name=d["name"],
-                    legendgroup=d["name"], offsetgroup=d["name"], row=1, col=1, **style)
-        fig.add_bar(x=["distinct_1", "distinct_2", "MSTTR_50"],
-                    y=[stats.get(k) for k in ("distinct_1", "distinct_2", "MSTTR_50")], name=d["name"],
-                    legendgroup=d["name"], offsetgroup=d["name"], showlegend=False, row=1, col=2, **style)
+        style = (
+            {"marker_line_width": 2, "marker_line_color": "black"} if d["id"] == highlight else {}
+        )
+        fig.add_bar(
+            x=["H1", "H2", "H3"],
+            y=[stats.get(k) for k in ("H1", "H2", "H3")],
+            name=d["name"],
+            legendgroup=d["name"],
+            offsetgroup=d["name"],
+            row=1,
+            col=1,
+            **style,
+        )
+        fig.add_bar(
+            x=["distinct_1", "distinct_2", "MSTTR_50"],
+            y=[stats.get(k) for k in ("distinct_1", "distinct_2", "MSTTR_50")],
+            name=d["name"],
+            legendgroup=d["name"],
+            offsetgroup=d["name"],
+            showlegend=False,
+            row=1,
+            col=2,
+            **style,
+        )
     return layout_defaults(fig, f"Diversity of the {side}, all datasets")
 
 
@@ -53,32 +73,65 @@ def layout(dataset_id=None, side="prompts", type=None, label=None, offset=None, 
     types = sorted({r["type"] for r in rows if r["type"]})
     labels = sorted({r["label"] for r in rows if r["label"]})
     if not dataset["stats"]:
-        note = html.P("Diversity stats not computed yet (a dataset_stats job does it).", className="muted")
+        note = html.P(
+            "Diversity stats not computed yet (a dataset_stats job does it).", className="muted"
+        )
     else:
         note = None
     return page(
         f"Dataset {dataset['name']}",
-        html.P(["Side: ", *[dcc.Link(s, href=f"/datasets/{dataset_id}{query(side=s, type=type, label=label)}",
-                                     style={"marginRight": "1em"}) for s in ("prompts", "responses")]]),
+        html.P(
+            [
+                "Side: ",
+                *[
+                    dcc.Link(
+                        s,
+                        href=f"/datasets/{dataset_id}{query(side=s, type=type, label=label)}",
+                        style={"marginRight": "1em"},
+                    )
+                    for s in ("prompts", "responses")
+                ],
+            ]
+        ),
         note,
         stats_table(others, side, "dataset-stats", highlight=dataset["id"]),
-        html.Div(graph("dataset-figure", stats_figure(others, side, dataset["id"])), className="card"),
+        html.Div(
+            graph("dataset-figure", stats_figure(others, side, dataset["id"])), className="card"
+        ),
         html.H2("Rows"),
         dcc.Location(id="dataset-loc", refresh=False),
         dcc.Store(id="dataset-state", data={"id": dataset["id"], "side": side}),
         html.Div(
             [
-                html.Div([html.Label("Type"), dcc.Dropdown(types, type, id="dataset-type")], className="control"),
-                html.Div([html.Label("Label"), dcc.Dropdown(labels, label, id="dataset-label")],
-                         className="control"),
-                html.Div([html.Label("Offset"), dcc.Input(id="dataset-offset", type="number", min=0,
-                                                          step=PAGE_SIZE, value=to_int(offset, 0))],
-                         className="control"),
+                html.Div(
+                    [html.Label("Type"), dcc.Dropdown(types, type, id="dataset-type")],
+                    className="control",
+                ),
+                html.Div(
+                    [html.Label("Label"), dcc.Dropdown(labels, label, id="dataset-label")],
+                    className="control",
+                ),
+                html.Div(
+                    [
+                        html.Label("Offset"),
+                        dcc.Input(
+                            id="dataset-offset",
+                            type="number",
+                            min=0,
+                            step=PAGE_SIZE,
+                            value=to_int(offset, 0),
+                        ),
+                    ],
+                    className="control",
+                ),
             ],
             className="controls",
         ),
         html.Div(id="dataset-rows"),
-        subtitle=f"{dataset['n_rows']} rows · {dataset['source']} · {dataset['format']} · {dataset['description']}",
+        subtitle=(
+            f"{dataset['n_rows']} rows · {dataset['source']} · {dataset['format']} · "
+            f"{dataset['description']}"
+        ),
     )
 
 
@@ -92,12 +145,23 @@ def layout(dataset_id=None, side="prompts", type=None, label=None, offset=None, 
 )
 def rows(type, label, offset, state):
     offset = max(to_int(offset, 0) or 0, 0)
-    found, err = fetch(f"/datasets/{state['id']}/rows", type=type or None, label=label or None,
-                       limit=PAGE_SIZE, offset=offset)
+    found, err = fetch(
+        f"/datasets/{state['id']}/rows",
+        type=type or None,
+        label=label or None,
+        limit=PAGE_SIZE,
+        offset=offset,
+    )
     search = query(side=state["side"], type=type, label=label, offset=offset or None)
     if err:
         return error(err), search
     body = [[r["idx"], r["type"], r["label"], r["prompt"], r["response"]] for r in found["data"]]
-    shown = f"rows {offset + 1}-{offset + len(body)} of {found['count']}" if body else "no rows match"
-    return html.Div([html.P(shown, className="muted"),
-                     table(["idx", "type", "label", "prompt", "response"], body, id="rows-table")]), search
+    shown = (
+        f"rows {offset + 1}-{offset + len(body)} of {found['count']}" if body else "no rows match"
+    )
+    return html.Div(
+        [
+            html.P(shown, className="muted"),
+            table(["idx", "type", "label", "prompt", "response"], body, id="rows-table"),
+        ]
+    ), search

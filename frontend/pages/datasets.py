@@ -8,7 +8,7 @@ from __future__ import annotations
 import base64
 
 import dash
-from dash import Input, Output, State, callback, dcc, html
+from dash import Input, Output, State, callback, dcc, html, no_update
 
 from frontend.api import ApiError
 from frontend.components import api, error, fetch, page, stats_table
@@ -17,51 +17,93 @@ dash.register_page(__name__, path="/datasets", name="Datasets", order=1)
 
 FORMATS = ["jsonl", "csv", "xstest", "orbench"]
 
+
 def layout(side="prompts", **_query):
     side = side if side in ("prompts", "responses") else "prompts"
     datasets, err = fetch("/datasets")
     return page(
         "Datasets",
         error(err),
-        html.P(["Diversity of the ", html.Strong(side), " (word tokens). Other side: ",
-                dcc.Link("responses" if side == "prompts" else "prompts",
-                         href=f"/datasets?side={'responses' if side == 'prompts' else 'prompts'}")]),
+        html.P(
+            [
+                "Diversity of the ",
+                html.Strong(side),
+                " (word tokens). Other side: ",
+                dcc.Link(
+                    "responses" if side == "prompts" else "prompts",
+                    href=f"/datasets?side={'responses' if side == 'prompts' else 'prompts'}",
+                ),
+            ]
+        ),
         stats_table((datasets or {}).get("data", []), side, "datasets-stats") if datasets else None,
         html.H2("Upload a dataset"),
         html.Div(
             [
-                html.Div([html.Label("Name"), dcc.Input(id="upload-name", type="text")], className="control"),
-                html.Div([html.Label("Format"), dcc.Dropdown(FORMATS, "jsonl", id="upload-format",
-                                                             clearable=False)], className="control"),
-                html.Div([html.Label("Label (rows without one)"),
-                          dcc.Input(id="upload-label", type="text")], className="control"),
-                html.Div(dcc.Upload(html.Div(id="upload-filename", children="Drop a file or click"),
-                                    id="upload-file", className="upload"), className="control wide"),
+                html.Div(
+                    [html.Label("Name"), dcc.Input(id="upload-name", type="text")],
+                    className="control",
+                ),
+                html.Div(
+                    [
+                        html.Label("Format"),
+                        dcc.Dropdown(FORMATS, "jsonl", id="upload-format", clearable=False),
+                    ],
+                    className="control",
+                ),
+                html.Div(
+                    [
+                        html.Label("Label (rows without one)"),
+                        dcc.Input(id="upload-label", type="text"),
+                    ],
+                    className="control",
+                ),
+                html.Div(
+                    dcc.Upload(
+                        html.Div(id="upload-filename", children="Drop a file or click"),
+                        id="upload-file",
+                        className="upload",
+                    ),
+                    className="control wide",
+                ),
                 html.Button("Upload", id="upload-button", className="button"),
             ],
             className="controls",
         ),
         html.Div(id="upload-result"),
+        dcc.Store(id={"type": "auth-401", "page": "datasets"}),
     )
 
 
-@callback(Output("upload-filename", "children"), Input("upload-file", "filename"),
-          prevent_initial_call=True)
+@callback(
+    Output("upload-filename", "children"),
+    Input("upload-file", "filename"),
+    prevent_initial_call=True,
+)
 def show_filename(filename):
     return filename or "Drop a file or click"
 
 
 @callback(
     Output("upload-result", "children"),
+    Output({"type": "auth-401", "page": "datasets"}, "data"),
     Input("upload-button", "n_clicks"),
     State("upload-file", "contents"),
     State("upload-file", "filename"),
     State("upload-name", "value"),
     State("upload-format", "value"),
     State("upload-label", "value"),
+    State("api-token-store", "data"),
     prevent_initial_call=True,
 )
-def upload(_n, contents, filename, name, format, label):
+def upload(n_clicks, contents, filename, name, format, label, token=None):
+    result = _upload(n_clicks, contents, filename, name, format, label, token)
+    refused = isinstance(result, html.P) and "HTTP 401" in str(result.children)
+    return result, refused or no_update
+
+
+def _upload(n_clicks, contents, filename, name, format, label, token):
+    if not n_clicks:
+        return None
     if not contents:
         return error("file: choose a file first")
     content = base64.b64decode(contents.split(",", 1)[1])
@@ -69,14 +111,25 @@ def upload(_n, contents, filename, name, format, label):
     if label:
         data["label"] = label
     try:
-        dataset = api().post_file("/datasets", filename or "upload", content, data)
+        dataset = api().post_file("/datasets", filename or "upload", content, data, token=token)
     except ApiError as exc:
         detail = exc.detail
         if isinstance(detail, list):
-            detail = "; ".join(f"{'.'.join(map(str, e.get('loc', [])[1:]))}: {e.get('msg')}" for e in detail)
+            detail = "; ".join(
+                f"{'.'.join(map(str, e.get('loc', [])[1:]))}: {e.get('msg')}" for e in detail
+            )
+        if exc.status == 401:
+            detail = f"{detail} (enter an API token in the header and upload again)"
         return error(f"Upload refused (HTTP {exc.status}): {detail}", id="upload-error")
     except Exception as exc:
         return error(f"API unreachable: {exc}", id="upload-error")
-    return html.P(["Imported ", dcc.Link(f"{dataset['name']} ({dataset['n_rows']} rows)",
-                                         href=f"/datasets/{dataset['id']}"),
-                   "; its diversity stats are being computed by a job."], className="ok")
+    return html.P(
+        [
+            "Imported ",
+            dcc.Link(
+                f"{dataset['name']} ({dataset['n_rows']} rows)", href=f"/datasets/{dataset['id']}"
+            ),
+            "; its diversity stats are being computed by a job.",
+        ],
+        className="ok",
+    )

@@ -1,6 +1,9 @@
 """One job: status, progress, ETA, log tail, cancel / retry, and links to what it produced.
 
 URL: /jobs/<job_id>
+A finetune job also shows its training curves (loss, sft_loss, vcl_term, concentration of each
+VCL window layer) from /api/jobs/<id>/metrics, refreshed while it runs; a sweep job links to its
+cells (/sweeps/<id>) and the concentration vs false refusal view (/relation?sweep=<id>).
 """
 
 from __future__ import annotations
@@ -9,6 +12,7 @@ import json
 
 import dash
 from dash import Input, Output, State, callback, ctx, dcc, html, no_update
+from plotly.subplots import make_subplots
 
 from frontend.api import ApiError
 from frontend.components import (
@@ -18,6 +22,8 @@ from frontend.components import (
     eta,
     fetch,
     fmt_time,
+    graph,
+    layout_defaults,
     page,
     progress_bar,
     status_badge,
@@ -41,22 +47,56 @@ def layout(job_id=None, **_query):
             ],
             className="controls",
         ),
+        dcc.Store(id={"type": "auth-401", "page": "job"}),
         html.Div(id="job-status"),
+        html.Div(
+            [html.H2("Training curves"), html.Div(graph("job-curves"), className="card")],
+            id="job-curves-box",
+            style={"display": "none"},
+        ),
         html.H2("Log (tail)"),
         html.Pre(id="job-log", className="log"),
         dcc.Interval(id="job-tick", interval=1000),
     )
 
 
-def _produced(result: dict | None) -> list:
+def _produced(job: dict) -> list:
     links = []
-    result = result or {}
+    result = job["result"] or {}
+    if job["kind"] == "sweep":
+        links.append(dcc.Link("sweep cells", href=f"/sweeps/{job['id']}", id="job-sweep-link"))
+        links.append(
+            dcc.Link(
+                "concentration vs false refusal",
+                href=f"/relation?sweep={job['id']}",
+                id="job-relation-link",
+            )
+        )
+    if result.get("evaluation_id"):
+        links.append(
+            dcc.Link(
+                f"evaluation {result['evaluation_id']}",
+                href=f"/evals/{result['evaluation_id']}",
+                id="job-eval-link",
+            )
+        )
     if result.get("run_id"):
-        links.append(dcc.Link(f"run {result['run_id']} spectra", href=f"/runs/{result['run_id']}", id="job-run-link"))
+        links.append(
+            dcc.Link(
+                f"run {result['run_id']} spectra",
+                href=f"/runs/{result['run_id']}",
+                id="job-run-link",
+            )
+        )
     if result.get("model_id"):
-        links.append(html.Span(f"model {result['model_id']}", id="job-model"))
+        links.append(
+            html.Span(f"model {result['model_id']}", id="job-model", style={"marginRight": "1em"})
+        )
+        links.append(dcc.Link("its evaluations", href=f"/evals?model_id={result['model_id']}"))
     if result.get("dataset_id"):
-        links.append(dcc.Link(f"dataset {result['dataset_id']}", href=f"/datasets/{result['dataset_id']}"))
+        links.append(
+            dcc.Link(f"dataset {result['dataset_id']}", href=f"/datasets/{result['dataset_id']}")
+        )
     for name, dataset_id in (result.get("created") or {}).items():
         if isinstance(dataset_id, int):
             links.append(dcc.Link(f"dataset {name}", href=f"/datasets/{dataset_id}"))
@@ -72,9 +112,16 @@ def _view(job: dict):
         ["ETA", eta(job)],
         ["attempts", f"{job['attempts']} / {job['max_attempts']}"],
         ["worker", job["worker_id"] or ""],
-        ["created / started / finished",
-         " / ".join(fmt_time(job[k]) or "-" for k in ("created_at", "started_at", "finished_at"))],
-        ["depends on", html.Span([dcc.Link(f"job {i} ", href=f"/jobs/{i}") for i in job["depends_on"]])],
+        [
+            "created / started / finished",
+            " / ".join(
+                fmt_time(job[k]) or "-" for k in ("created_at", "started_at", "finished_at")
+            ),
+        ],
+        [
+            "depends on",
+            html.Span([dcc.Link(f"job {i} ", href=f"/jobs/{i}") for i in job["depends_on"]]),
+        ],
         ["params", html.Code(json.dumps(job["params"]))],
         ["result", html.Code(json.dumps(job["result"])) if job["result"] is not None else ""],
     ]
@@ -83,8 +130,11 @@ def _view(job: dict):
             html.P(job["error"], className="error", id="job-error") if job["error"] else None,
             table(["", ""], rows, id="job-table"),
             html.H2("Produced"),
-            html.Div(_produced(job["result"]) or html.Span("nothing yet", className="muted"),
-                     className="links", id="job-produced"),
+            html.Div(
+                _produced(job) or html.Span("nothing yet", className="muted"),
+                className="links",
+                id="job-produced",
+            ),
         ]
     )
 
@@ -95,24 +145,85 @@ def _view(job: dict):
     Output("job-cancel", "disabled"),
     Output("job-retry", "disabled"),
     Output("job-action", "children"),
+    Output({"type": "auth-401", "page": "job"}, "data"),
+    Output("job-curves-box", "style"),
+    Output("job-curves", "figure"),
     Input("job-tick", "n_intervals"),
     Input("job-cancel", "n_clicks"),
     Input("job-retry", "n_clicks"),
     State("job-id", "data"),
+    State("api-token-store", "data"),
+    State("job-curves", "figure"),
 )
-def refresh(_n, _cancel, _retry, job_id):
-    note = no_update
-    if ctx.triggered_id in ("job-cancel", "job-retry"):
+def refresh(_n, cancel_clicks, retry_clicks, job_id, token, shown):
+    note, refused = no_update, no_update
+    clicks = {"job-cancel": cancel_clicks, "job-retry": retry_clicks}
+    if clicks.get(ctx.triggered_id):
         action = "cancel" if ctx.triggered_id == "job-cancel" else "retry"
         try:
-            api().post(f"/jobs/{job_id}/{action}")
+            api().post(f"/jobs/{job_id}/{action}", token=token)
             note = f"{action} requested"
         except ApiError as exc:
             note = f"{action} refused: {exc.detail}"
+            if exc.status == 401:
+                note += " (enter an API token in the header)"
+                refused = True
+        except Exception as exc:
+            note = f"{action} failed: API unreachable: {exc}"
     job, err = fetch(f"/jobs/{job_id}")
     if err:
-        return error(err), "", True, True, note
+        return error(err), "", True, True, note, refused, {"display": "none"}, no_update
     log = job["log"] or ""
     tail = log[-LOG_TAIL:] if len(log) > LOG_TAIL else log
     done = job["status"] in TERMINAL
-    return _view(job), tail, done, not done, note
+    box, figure = {"display": "none"}, no_update
+    if job["kind"] == "finetune":
+        box = {"display": "block"}
+        # a finished job's curves are final: fetch them once
+        if not (done and shown and shown.get("data")):
+            metrics, merr = fetch(f"/jobs/{job_id}/metrics")
+            figure = curves_figure(metrics or [], merr)
+    return _view(job), tail, done, not done, note, refused, box, figure
+
+
+def curves_figure(metrics: list[dict], err: str | None = None):
+    """Loss terms (top) and VCL-window concentration per layer (bottom) against the step."""
+    fig = make_subplots(
+        rows=2,
+        cols=1,
+        shared_xaxes=True,
+        vertical_spacing=0.1,
+        subplot_titles=["loss = sft_loss + VCL term", "concentration of the VCL window layers"],
+    )
+    steps = [m["step"] for m in metrics]
+    for key, color in (("loss", "#1f2a44"), ("sft_loss", "#2563eb"), ("vcl_term", "#f97316")):
+        fig.add_scatter(
+            x=steps,
+            y=[m[key] for m in metrics],
+            mode="lines",
+            name=key,
+            line={"color": color},
+            row=1,
+            col=1,
+        )
+    layers = sorted({k for m in metrics for k in m["concentration"]}, key=lambda k: int(k))
+    for layer in layers:
+        fig.add_scatter(
+            x=steps,
+            y=[m["concentration"].get(layer) for m in metrics],
+            mode="lines",
+            name=f"concentration layer {layer}",
+            row=2,
+            col=1,
+        )
+    if not metrics:
+        fig.add_annotation(
+            text=err or "no training steps recorded yet",
+            showarrow=False,
+            x=0.5,
+            y=0.5,
+            xref="paper",
+            yref="paper",
+        )
+    fig.update_xaxes(title_text="step", row=2, col=1)
+    return layout_defaults(fig, None, height=520)

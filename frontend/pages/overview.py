@@ -26,7 +26,20 @@ def layout(**_query):
     ]
     return page(
         "Overview",
-        html.Div([html.Strong("Submit a job: "), *submit_links], className="links", id="submit-links"),
+        html.Div(
+            [html.Strong("Submit a job: "), *submit_links], className="links", id="submit-links"
+        ),
+        html.Div(
+            [
+                html.Strong("Fine-tuning: "),
+                dcc.Link("new fine-tune", href="/finetune/new"),
+                dcc.Link("new sweep", href="/sweeps/new"),
+                dcc.Link("evaluations", href="/evals"),
+                dcc.Link("concentration vs false refusal", href="/relation"),
+            ],
+            className="links",
+            id="finetune-links",
+        ),
         html.P(err, className="error") if err else None,
         html.Div(
             [
@@ -44,11 +57,25 @@ def layout(**_query):
     )
 
 
+def _kind(job: dict):
+    """The job's kind; a sweep links to its cells and its concentration vs FRR view."""
+    if job["kind"] != "sweep":
+        return job["kind"]
+    return html.Span(
+        [
+            "sweep ",
+            dcc.Link("cells", href=f"/sweeps/{job['id']}"),
+            " · ",
+            dcc.Link("relation", href=f"/relation?sweep={job['id']}", className="relation-link"),
+        ]
+    )
+
+
 def _jobs(jobs: list[dict]):
     rows = [
         [
             dcc.Link(j["id"], href=f"/jobs/{j['id']}"),
-            j["kind"],
+            _kind(j),
             status_badge(j["status"]),
             progress_bar(j),
             eta(j),
@@ -73,7 +100,9 @@ def _workers(workers: list[dict]):
         for w in workers
     ]
     head = ["id", "device", "state", "heartbeat (UTC)", "running jobs"]
-    return table(head, rows, id="workers-table") if rows else html.P("No workers.", className="muted")
+    return (
+        table(head, rows, id="workers-table") if rows else html.P("No workers.", className="muted")
+    )
 
 
 @callback(
@@ -93,7 +122,15 @@ def refresh(_n):
     models, _ = fetch("/models")
     datasets, _ = fetch("/datasets")
     runs, _ = fetch("/runs", limit=20)
-    model_rows = [[m["id"], m["name"], m["source"], fmt_time(m["created_at"])] for m in models["data"]]
+    model_rows = [
+        [
+            m["id"],
+            dcc.Link(m["name"], href=f"/evals?model_id={m['id']}", title="its evaluations"),
+            m["source"],
+            fmt_time(m["created_at"]),
+        ]
+        for m in models["data"]
+    ]
     dataset_rows = [
         [d["id"], dcc.Link(d["name"], href=f"/datasets/{d['id']}"), d["n_rows"]]
         for d in datasets["data"]

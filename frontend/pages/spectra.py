@@ -10,6 +10,7 @@ import dash
 from dash import Input, Output, State, callback, dcc, html
 from plotly.subplots import make_subplots
 
+from frontend.components import band as add_band
 from frontend.components import (
     csv_button,
     csv_text,
@@ -22,7 +23,6 @@ from frontend.components import (
     query,
     to_int,
 )
-from frontend.components import band as add_band
 
 dash.register_page(__name__, path_template="/runs/<run_id>", name="Run spectra", nav=False)
 
@@ -57,7 +57,10 @@ def layout(run_id=None, layer=None, k=None, scale=None, **_query):
     if run["reference_run_id"]:
         links.append(dcc.Link("reference run", href=f"/runs/{run['reference_run_id']}"))
         links.append(
-            dcc.Link("compare with reference", href=f"/compare?runs={run['reference_run_id']},{run['id']}")
+            dcc.Link(
+                "compare with reference",
+                href=f"/compare?runs={run['reference_run_id']},{run['id']}",
+            )
         )
     return page(
         f"Run {run_id}: spectra",
@@ -100,8 +103,12 @@ def layout(run_id=None, layer=None, k=None, scale=None, **_query):
         html.P(id="spectra-summary", className="muted"),
         html.Div(
             [
-                html.Div([graph("spectra-scree"), csv_button("spectra-scree-csv")], className="card"),
-                html.Div([graph("spectra-flow"), csv_button("spectra-layers-csv")], className="card"),
+                html.Div(
+                    [graph("spectra-scree"), csv_button("spectra-scree-csv")], className="card"
+                ),
+                html.Div(
+                    [graph("spectra-flow"), csv_button("spectra-layers-csv")], className="card"
+                ),
             ],
             className="grid",
         ),
@@ -117,8 +124,12 @@ def scree_figure(rec: dict, k: str, scale: str):
     fig = make_subplots(specs=[[{"secondary_y": True}]])
     fig.add_bar(x=xs, y=rec["eigenvalues"], name="eigenvalue", marker_color=BLUE)
     fig.add_scatter(
-        x=xs[: len(cumulative)], y=cumulative, name="cumulative explained variance",
-        mode="lines+markers", line={"color": "#f97316"}, secondary_y=True,
+        x=xs[: len(cumulative)],
+        y=cumulative,
+        name="cumulative explained variance",
+        mode="lines+markers",
+        line={"color": "#f97316"},
+        secondary_y=True,
     )
     fig.add_vline(x=int(k) + 0.5, line_dash="dot", line_color="#6b7280")
     fig.update_yaxes(title_text="eigenvalue", type=scale, secondary_y=False)
@@ -130,7 +141,11 @@ def scree_figure(rec: dict, k: str, scale: str):
 def _series(layers: list[dict], key: str, ci_key: str | None = None):
     values, lo, hi = [], [], []
     for rec in layers:
-        value = rec["concentration"].get(key.split("@")[1]) if key.startswith("concentration@") else rec.get(key)
+        value = (
+            rec["concentration"].get(key.split("@")[1])
+            if key.startswith("concentration@")
+            else rec.get(key)
+        )
         interval = rec["ci"].get(ci_key or key) or [None, None]
         values.append(value)
         lo.append(interval[0])
@@ -141,13 +156,19 @@ def _series(layers: list[dict], key: str, ci_key: str | None = None):
 def layers_figure(layers: list[dict], layer: int, k: str):
     xs = [rec["layer"] for rec in layers]
     metrics = [f"concentration@{k}", "effective_rank", "intrinsic_dim"]
-    fig = make_subplots(rows=3, cols=1, shared_xaxes=True, vertical_spacing=0.06,
-                        subplot_titles=["concentration@" + k, "effective rank", "intrinsic dimension (TwoNN)"])
+    fig = make_subplots(
+        rows=3,
+        cols=1,
+        shared_xaxes=True,
+        vertical_spacing=0.06,
+        subplot_titles=["concentration@" + k, "effective rank", "intrinsic dimension (TwoNN)"],
+    )
     for row, key in enumerate(metrics, start=1):
         values, lo, hi = _series(layers, key)
         add_band(fig, xs, lo, hi, BLUE_BAND, f"{key} 95% CI", row=row, col=1)
-        fig.add_scatter(x=xs, y=values, mode="lines+markers", name=key, line={"color": BLUE},
-                        row=row, col=1)
+        fig.add_scatter(
+            x=xs, y=values, mode="lines+markers", name=key, line={"color": BLUE}, row=row, col=1
+        )
     fig.add_vline(x=layer, line_dash="dot", line_color="#f97316")
     fig.update_xaxes(title_text="layer", dtick=1, row=3, col=1)
     fig.update_layout(showlegend=False)
@@ -159,15 +180,31 @@ def flow_figure(layers: list[dict], layer: int, k: str):
     flows = [(rec["layer"], (rec["flow_next"] or {}).get(k)) for rec in layers]
     flows = [(x, y) for x, y in flows if y is not None]
     if flows:
-        fig.add_scatter(x=[x + 0.5 for x, _ in flows], y=[y for _, y in flows], mode="lines+markers",
-                        name=f"flow l→l+1 (top-{k} subspace)", line={"color": BLUE})
+        fig.add_scatter(
+            x=[x + 0.5 for x, _ in flows],
+            y=[y for _, y in flows],
+            mode="lines+markers",
+            name=f"flow l→l+1 (top-{k} subspace)",
+            line={"color": BLUE},
+        )
     aligned = [(rec["layer"], rec["alignment"]) for rec in layers if rec["alignment"] is not None]
     if aligned:
-        fig.add_scatter(x=[x for x, _ in aligned], y=[y for _, y in aligned], mode="lines+markers",
-                        name="alignment vs reference", line={"color": "#10b981"})
+        fig.add_scatter(
+            x=[x for x, _ in aligned],
+            y=[y for _, y in aligned],
+            mode="lines+markers",
+            name="alignment vs reference",
+            line={"color": "#10b981"},
+        )
     if not flows and not aligned:
-        fig.add_annotation(text="no flow (single layer) and no reference run", showarrow=False,
-                           x=0.5, y=0.5, xref="paper", yref="paper")
+        fig.add_annotation(
+            text="no flow (single layer) and no reference run",
+            showarrow=False,
+            x=0.5,
+            y=0.5,
+            xref="paper",
+            yref="paper",
+        )
     fig.add_vline(x=layer, line_dash="dot", line_color="#f97316")
     fig.update_yaxes(range=[0, 1.02])
     fig.update_xaxes(title_text="layer", dtick=1)
@@ -215,7 +252,7 @@ def update(layer, k, scale, data):
 def download_scree(_n, layer, data):
     rec = data["layers"][_settings(len(data["layers"]), layer, "3", "log")[0]]
     total, rows = 0.0, []
-    for i, (value, ratio) in enumerate(zip(rec["eigenvalues"], rec["evr"]), start=1):
+    for i, (value, ratio) in enumerate(zip(rec["eigenvalues"], rec["evr"], strict=False), start=1):
         total += ratio
         rows.append([rec["layer"], i, value, ratio, total])
     text = csv_text(["layer", "component", "eigenvalue", "evr", "cumulative_evr"], rows)
@@ -232,19 +269,31 @@ def download_layers(_n, data):
     layers = data["layers"]
     ci_keys = sorted({key for rec in layers for key in rec["ci"]})
     columns = (
-        ["layer"] + [f"concentration@{k}" for k in KS]
+        ["layer"]
+        + [f"concentration@{k}" for k in KS]
         + ["effective_rank", "participation_ratio", "intrinsic_dim", "mean_norm", "total_variance"]
-        + [f"flow@{k}" for k in KS] + ["alignment"]
+        + [f"flow@{k}" for k in KS]
+        + ["alignment"]
         + [f"{key}_{end}" for key in ci_keys for end in ("lo", "hi")]
     )
     rows = []
     for rec in layers:
         flow = rec["flow_next"] or {}
         rows.append(
-            [rec["layer"]] + [rec["concentration"].get(k) for k in KS]
-            + [rec[key] for key in ("effective_rank", "participation_ratio", "intrinsic_dim",
-                                    "mean_norm", "total_variance")]
-            + [flow.get(k) for k in KS] + [rec["alignment"]]
+            [rec["layer"]]
+            + [rec["concentration"].get(k) for k in KS]
+            + [
+                rec[key]
+                for key in (
+                    "effective_rank",
+                    "participation_ratio",
+                    "intrinsic_dim",
+                    "mean_norm",
+                    "total_variance",
+                )
+            ]
+            + [flow.get(k) for k in KS]
+            + [rec["alignment"]]
             + [(rec["ci"].get(key) or [None, None])[i] for key in ci_keys for i in (0, 1)]
         )
     return {"content": csv_text(columns, rows), "filename": f"run{data['run_id']}_layers.csv"}

@@ -11,6 +11,7 @@ import json
 
 import dash
 from dash import ALL, Input, Output, State, callback, ctx, dcc, html, no_update
+from dash.exceptions import PreventUpdate
 
 from frontend.api import ApiError
 from frontend.components import api, error, fetch, page
@@ -83,8 +84,11 @@ def layout(kind=None, **query):
     found = next((k for k in kinds if k["name"] == kind), None)
     if found is None:
         links = [dcc.Link(k["name"], href=f"/submit/{k['name']}") for k in kinds]
-        return page(f"Submit {kind}", error(f"unknown job kind {kind!r}"),
-                    html.Div(["Known kinds: ", *links], className="links"))
+        return page(
+            f"Submit {kind}",
+            error(f"unknown job kind {kind!r}"),
+            html.Div(["Known kinds: ", *links], className="links"),
+        )
     specs = fields(found["params_schema"])
     rows = []
     for spec in specs:
@@ -94,7 +98,9 @@ def layout(kind=None, **query):
             html.Div(
                 [
                     _input(spec, _initial(spec, query)),
-                    html.Div(id={"type": "param-error", "name": spec["name"]}, className="field-error"),
+                    html.Div(
+                        id={"type": "param-error", "name": spec["name"]}, className="field-error"
+                    ),
                 ],
                 id=f"field-{spec['name']}",
             ),
@@ -103,6 +109,7 @@ def layout(kind=None, **query):
     return page(
         f"Submit a {kind} job",
         dcc.Store(id="submit-specs", data={"kind": kind, "fields": specs}),
+        dcc.Store(id={"type": "auth-401", "page": "submit"}),
         html.Div(rows, className="form") if rows else html.P("This kind takes no parameters."),
         html.Div(
             [
@@ -143,22 +150,26 @@ def convert(spec: dict, value):
     Output({"type": "param-error", "name": ALL}, "children"),
     Output("submit-error", "children"),
     Output("url", "href"),
+    Output({"type": "auth-401", "page": "submit"}, "data"),
     Input("submit-button", "n_clicks"),
     State({"type": "param", "name": ALL}, "value"),
     State("submit-specs", "data"),
+    State("api-token-store", "data"),
     prevent_initial_call=True,
 )
-def submit(_n, values, data):
+def submit(n_clicks, values, data, token):
+    if not n_clicks:  # the page was just rendered: Dash calls this since "url" already exists
+        raise PreventUpdate
     specs = {s["name"]: s for s in data["fields"]}
     names = [item["id"]["name"] for item in ctx.states_list[0]]
     error_names = [item["id"]["name"] for item in ctx.outputs_list[0]]
     params = {}
-    for name, value in zip(names, values):
+    for name, value in zip(names, values, strict=True):
         converted = convert(specs[name], value)
         if converted is not ...:
             params[name] = converted
     try:
-        job = api().post("/jobs", json={"kind": data["kind"], "params": params})
+        job = api().post("/jobs", json={"kind": data["kind"], "params": params}, token=token)
     except ApiError as exc:
         per_field: dict[str, list[str]] = {}
         general = []
@@ -172,8 +183,10 @@ def submit(_n, values, data):
         else:
             general.append(str(exc.detail))
         messages = ["; ".join(per_field.get(name, [])) for name in error_names]
+        if exc.status == 401:
+            general.append("Enter an API token in the header and submit again.")
         summary = f"Not submitted (HTTP {exc.status}). " + " ".join(general)
-        return messages, summary, no_update
+        return messages, summary, no_update, exc.status == 401 or no_update
     except Exception as exc:
-        return [""] * len(error_names), f"API unreachable: {exc}", no_update
-    return [""] * len(error_names), "", f"/jobs/{job['id']}"
+        return [""] * len(error_names), f"API unreachable: {exc}", no_update, no_update
+    return [""] * len(error_names), "", f"/jobs/{job['id']}", no_update

@@ -18,17 +18,28 @@ from support import ROOT, flowlens_env, free_port, start, stop, wait_http, wait_
 from backend import migrate
 
 CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run"]
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 SHOTS = Path(os.environ.get("FLOWLENS_ARTIFACTS_DIR") or ROOT / "test-artifacts" / "screenshots")
 
 
 def run_job(api: str, kind: str, params: dict, timeout: float = 240) -> dict:
     job = httpx.post(f"{api}/jobs", json={"kind": kind, "params": params}).json()
     done = wait_until(
-        lambda: (j := httpx.get(f"{api}/jobs/{job['id']}").json())["status"]
-        in ("succeeded", "failed", "cancelled") and j,
-        timeout, f"{kind} job", every=0.5,
+        lambda: (
+            (j := httpx.get(f"{api}/jobs/{job['id']}").json())["status"]
+            in ("succeeded", "failed", "cancelled")
+            and j
+        ),
+        timeout,
+        f"{kind} job",
+        every=0.5,
     )
     assert done["status"] == "succeeded", done["error"]
     return done
@@ -46,8 +57,14 @@ def dashboard(tmp_path_factory):
     url = f"sqlite:///{tmp / 'flowlens.db'}"
     migrate.upgrade(url)
     api_port, ui_port = free_port(), free_port()
-    env = flowlens_env(url, port=api_port, ui_port=ui_port, api_url=f"http://127.0.0.1:{api_port}",
-                       artifact_root=tmp / "artifacts", heartbeat_seconds=1)
+    env = flowlens_env(
+        url,
+        port=api_port,
+        ui_port=ui_port,
+        api_url=f"http://127.0.0.1:{api_port}",
+        artifact_root=tmp / "artifacts",
+        heartbeat_seconds=1,
+    )
     env["HF_HUB_OFFLINE"] = "1"
     procs = [start([name], env, tmp / f"{name}.log") for name in ("api", "worker", "ui")]
     try:
@@ -55,12 +72,18 @@ def dashboard(tmp_path_factory):
         wait_http(f"{api}/health", timeout=60)
         wait_http(f"http://127.0.0.1:{ui_port}/", timeout=60)
         created = run_job(api, "register_builtin", {})["result"]["created"]
-        model = run_job(api, "train_demo_model",
-                        {"steps": 30, "n_layers": 2, "d_model": 32, "name": "tiny"})["result"]
+        model = run_job(
+            api, "train_demo_model", {"steps": 30, "n_layers": 2, "d_model": 32, "name": "tiny"}
+        )["result"]
         params = {"model_id": model["model_id"], "dataset_id": created["probe"], "bootstrap": 20}
         run = run_job(api, "capture_spectra", params)["result"]
-        yield {"api": api, "ui": f"http://127.0.0.1:{ui_port}", "run_id": run["run_id"],
-               "capture": params, "probe": created["probe"]}
+        yield {
+            "api": api,
+            "ui": f"http://127.0.0.1:{ui_port}",
+            "run_id": run["run_id"],
+            "capture": params,
+            "probe": created["probe"],
+        }
     finally:
         for proc in reversed(procs):
             stop(proc)
@@ -149,7 +172,9 @@ def test_spectra_link_reproduces_the_chosen_layer(tab, browser, dashboard):
     page.locator("#spectra-layer [role=slider]").first.focus()
     page.keyboard.press("ArrowRight")
     page.wait_for_url("**/runs/*layer=1*", timeout=10_000)  # the URL follows the slider
-    page.wait_for_function("() => document.querySelector('#spectra-summary').innerText.includes('Layer 1:')")
+    page.wait_for_function(
+        "() => document.querySelector('#spectra-summary').innerText.includes('Layer 1:')"
+    )
     page.click("#copy-link")
     page.wait_for_function("() => document.querySelector('#share-url').value.includes('layer=1')")
     link = page.input_value("#share-url")
@@ -157,7 +182,8 @@ def test_spectra_link_reproduces_the_chosen_layer(tab, browser, dashboard):
     try:
         fresh = other.open(link.removeprefix(dashboard["ui"]))
         fresh.wait_for_function(
-            "() => (document.querySelector('#spectra-summary')||{}).innerText?.includes('Layer 1:')",
+            "() => (document.querySelector('#spectra-summary') || {})"
+            ".innerText?.includes('Layer 1:')",
             timeout=20_000,
         )
         assert "Layer 1:" in fresh.locator("#spectra-scree .gtitle").text_content()
@@ -171,7 +197,9 @@ def test_spectra_link_reproduces_the_chosen_layer(tab, browser, dashboard):
 def test_submit_form_shows_field_error_and_creates_no_job(tab, dashboard):
     api, params = dashboard["api"], dashboard["capture"]
     before = httpx.get(f"{api}/jobs").json()["count"]
-    page = tab.open(f"/submit/capture_spectra?model_id={params['model_id']}&dataset_id={params['dataset_id']}")
+    page = tab.open(
+        f"/submit/capture_spectra?model_id={params['model_id']}&dataset_id={params['dataset_id']}"
+    )
     page.fill("#field-batch_size input", "0")
     page.click("#submit-button")
     message = page.locator("#field-batch_size .field-error")
@@ -187,7 +215,9 @@ def test_submit_form_shows_field_error_and_creates_no_job(tab, dashboard):
 
 def test_valid_submit_opens_the_job_page_until_it_succeeds(tab, dashboard):
     params = dashboard["capture"]
-    page = tab.open(f"/submit/capture_spectra?model_id={params['model_id']}&dataset_id={params['dataset_id']}")
+    page = tab.open(
+        f"/submit/capture_spectra?model_id={params['model_id']}&dataset_id={params['dataset_id']}"
+    )
     page.fill("#field-bootstrap input", "5")
     page.fill("#field-max_prompts input", "60")
     page.click("#submit-button")

@@ -54,7 +54,7 @@ def test_unknown_and_folders_are_404(store, path):
         "/api/artifacts//etc/passwd",
         "/api/artifacts/models/tiny/config.json%00.png",
         "/api/artifacts/models%5c..%5c..%5csecret.txt",
-        "/api/artifacts/./models/tiny/config.json",
+        "/api/artifacts/%2e/models/tiny/config.json",
         "/api/artifacts/",
         "/api/artifacts/leak.txt",
         "/api/artifacts/leakdir/secret.txt",

@@ -74,7 +74,13 @@ def test_auth_off_needs_nothing(database_url):
 
 @pytest.mark.parametrize(
     ("host", "enabled"),
-    [("127.0.0.1", True), ("localhost", True), ("::1", True), ("0.0.0.0", False), ("10.1.2.3", False)],
+    [
+        ("127.0.0.1", True),
+        ("localhost", True),
+        ("::1", True),
+        ("0.0.0.0", False),
+        ("10.1.2.3", False),
+    ],
 )
 def test_auto_mode_is_on_off_loopback(host, enabled):
     assert is_loopback(host) is enabled

@@ -1,51 +1,16 @@
-"""The science job kinds end to end on both databases, run in-process through the same entry
-point a worker's child uses: built-in datasets, demo model, capture + spectra, alignment."""
+"""The science job kinds end to end, run in-process through the same entry point a worker's
+child uses: built-in datasets, demo model, capture + spectra, alignment."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
-from fastapi.testclient import TestClient
 from safetensors.numpy import load_file
+from support import run_inline
 
-from backend import queue
-from backend.api.main import create_app
 from backend.artifacts import ArtifactStore
-from backend.config import Settings
-from backend.db import session_scope, write_session
-from backend.models import Job, JobStatus
-from worker.child import run_job
+from backend.models import JobStatus
 from worker.jobs.common import CACHE
-
-TINY = {"steps": 20, "n_layers": 2, "d_model": 32, "name": "tiny"}
-
-
-def run(settings: Settings, kind: str, **params) -> Job:
-    """Enqueue, claim and run one job in this process; return the finished row."""
-    with write_session(settings.database_url) as s:
-        queue.enqueue(s, kind, params)
-    with write_session(settings.database_url) as s:
-        lease = queue.claim(s, "test", kinds=[kind], lease_seconds=600)
-    run_job(lease, kind, params, settings)
-    with session_scope(settings.database_url) as s:
-        return s.get(Job, lease.job_id)
-
-
-@pytest.fixture(scope="module")
-def lab(tmp_path_factory):
-    """A database with the built-in datasets and a tiny demo model (SQLite)."""
-    root = tmp_path_factory.mktemp("lab")
-    from backend import migrate
-
-    url = f"sqlite:///{root / 'lab.db'}"
-    migrate.upgrade(url)
-    settings = Settings(database_url=url, artifact_root=str(root / "artifacts"))
-    assert run(settings, "register_builtin").status == JobStatus.SUCCEEDED
-    job = run(settings, "train_demo_model", **TINY)
-    assert job.status == JobStatus.SUCCEEDED, job.error
-    client = TestClient(create_app(settings))
-    datasets = {d["name"]: d for d in client.get("/api/datasets").json()["data"]}
-    return settings, client, datasets, job.result["model_id"]
 
 
 def test_builtin_datasets_are_registered_with_diversity(lab):
@@ -67,14 +32,14 @@ def test_demo_model_is_registered_with_lineage(lab):
 
 def test_duplicate_demo_model_name_fails_clearly(lab):
     settings = lab[0]
-    job = run(settings, "train_demo_model", **TINY)
+    job = run_inline(settings, "train_demo_model", steps=20, n_layers=2, d_model=32, name="tiny")
     assert job.status == JobStatus.FAILED and "already exists" in job.error
 
 
 def test_capture_last_prompt_spectra_match_saved_activations(lab):
     settings, client, datasets, model_id = lab
     probe = datasets["probe"]["id"]
-    job = run(settings, "capture_spectra", model_id=model_id, dataset_id=probe, bootstrap=20)
+    job = run_inline(settings, "capture_spectra", model_id=model_id, dataset_id=probe, bootstrap=20)
     assert job.status == JobStatus.SUCCEEDED, job.error
     run_id = job.result["run_id"]
     layers = client.get(f"/api/runs/{run_id}/layers").json()
@@ -89,7 +54,7 @@ def test_capture_last_prompt_spectra_match_saved_activations(lab):
     assert lo <= layers[1]["concentration"]["3"] <= hi
     assert layers[1]["refusal"] is not None  # probe has safe and unsafe prompts
     # a second run aligned against the first: alignment with itself is 1
-    again = run(
+    again = run_inline(
         settings,
         "capture_spectra",
         model_id=model_id,
@@ -103,7 +68,7 @@ def test_capture_last_prompt_spectra_match_saved_activations(lab):
 
 def test_capture_all_tokens_streams_a_covariance(lab):
     settings, client, datasets, model_id = lab
-    job = run(
+    job = run_inline(
         settings,
         "capture_spectra",
         model_id=model_id,
@@ -130,7 +95,7 @@ def test_capture_all_tokens_streams_a_covariance(lab):
 def test_capture_bad_references_fail_with_clear_errors(lab, params, message):
     settings, _, _, model_id = lab
     params = {k: model_id if v == "MODEL" else v for k, v in params.items()}
-    job = run(settings, "capture_spectra", **params)
+    job = run_inline(settings, "capture_spectra", **params)
     assert job.status == JobStatus.FAILED and message in job.error
 
 

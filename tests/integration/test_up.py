@@ -19,7 +19,7 @@ def test_up_serves_everything_and_stops_cleanly_on_ctrl_c(tmp_path):
         heartbeat_seconds=0.5,
     )
     log = tmp_path / "up.log"
-    proc = start(["up"], env, log)
+    proc = start(["up", "--no-demo"], env, log)
     try:
         wait_http(f"http://127.0.0.1:{api_port}/api/health", timeout=60)
         wait_http(f"http://127.0.0.1:{ui_port}/", timeout=60)
@@ -44,3 +44,20 @@ def test_up_serves_everything_and_stops_cleanly_on_ctrl_c(tmp_path):
             raise AssertionError(f"port {port} still serving after Ctrl-C")
         except httpx.ConnectError:
             pass
+
+
+def test_first_start_queues_the_demo_study_once(database_url):
+    from backend.db import session_scope, write_session
+    from backend.demo import DEMO_SAFETY_FRACTIONS, seed_demo
+    from backend.models import Job, JobDependency
+
+    with write_session(database_url) as session:
+        ids = seed_demo(session)
+    with write_session(database_url) as session:
+        assert seed_demo(session) is None  # not an empty database any more
+    with session_scope(database_url) as session:
+        jobs = {j.kind: j for j in session.query(Job)}
+        assert [j.id for j in jobs.values()] == ids
+        assert jobs["sweep"].params["safety_fractions"] == DEMO_SAFETY_FRACTIONS
+        parents = {d.depends_on_id for d in session.query(JobDependency)}
+        assert parents == {jobs["register_builtin"].id, jobs["train_demo_model"].id}

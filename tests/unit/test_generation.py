@@ -84,7 +84,9 @@ def test_generation_matches_manual_greedy_decoding(demo: LoadedModel) -> None:
 
 def test_progress_and_validation(demo: LoadedModel) -> None:
     seen: list[float] = []
-    generate(demo, PROMPTS[:4], max_new_tokens=2, batch_size=2, progress=lambda f, m: seen.append(f))
+    generate(
+        demo, PROMPTS[:4], max_new_tokens=2, batch_size=2, progress=lambda f, m: seen.append(f)
+    )
     assert seen == [0.5, 1.0]
     with pytest.raises(ValueError, match="batch_size"):
         generate(demo, PROMPTS, batch_size=0)

@@ -110,7 +110,9 @@ def test_sign_flips_the_term() -> None:
         enc, per2 = vcl_term(R, 2, measure, "encourage")
         assert pen.item() == pytest.approx(-enc.item())
         assert pen.item() == pytest.approx(np.mean(list(per.values())))
-        assert per == per2 and set(per) == {0, 1} and all(isinstance(v, float) for v in per.values())
+        assert (
+            per == per2 and set(per) == {0, 1} and all(isinstance(v, float) for v in per.values())
+        )
 
 
 def test_sft_loss_matches_hf_loss(tiny: LoadedModel) -> None:
@@ -179,13 +181,25 @@ def _train_conc(model: LoadedModel, sign: str, measure: str, steps: int = 20) ->
     return vcl_term(resid, 2, measure)[0].item()
 
 
+@pytest.fixture(scope="module")
+def shared(tiny_dir) -> LoadedModel:
+    return load_model(str(tiny_dir))
+
+
 @pytest.mark.parametrize("measure", ["topk", "participation"])
-def test_optimisation_moves_concentration_in_the_signed_direction(tiny_dir, measure: str) -> None:
-    start_model = load_model(str(tiny_dir))
-    batch = _batch(start_model)
-    with torch.no_grad(), capture_residuals(start_model.bridge, [0, 1], index=batch["last"]) as r:
-        start_model.bridge(batch["input_ids"], attention_mask=batch["attention_mask"])
+def test_optimisation_moves_concentration_in_the_signed_direction(
+    shared: LoadedModel, measure: str
+) -> None:
+    hf = shared.bridge.original_model
+    initial = {k: v.clone() for k, v in hf.state_dict().items()}
+    batch = _batch(shared)
+    with torch.no_grad(), capture_residuals(shared.bridge, [0, 1], index=batch["last"]) as r:
+        shared.bridge(batch["input_ids"], attention_mask=batch["attention_mask"])
     start = vcl_term(r, 2, measure)[0].item()
-    penalised = _train_conc(load_model(str(tiny_dir)), "penalise", measure)
-    encouraged = _train_conc(load_model(str(tiny_dir)), "encourage", measure)
-    assert penalised < start < encouraged
+    ends = {}
+    for sign in ("penalise", "encourage"):
+        hf.load_state_dict(initial)
+        shared.bridge.train()
+        ends[sign] = _train_conc(shared, sign, measure)
+    hf.load_state_dict(initial)
+    assert ends["penalise"] < start < ends["encourage"]

@@ -23,6 +23,7 @@ from backend.models import Model, TrainMetric
 from worker.context import JobContext, JobError
 from worker.jobs.common import CACHE, dataset_rows, load_registered_model, store
 from worker.models.demo import encode_example
+from worker.models.saving import hf_state_dict, save_hf
 from worker.params import FinetuneParams
 from worker.science.vcl import capture_residuals, sft_loss, vcl_term, vcl_window
 
@@ -69,11 +70,10 @@ def lr_factor(step: int, params: FinetuneParams, total: int) -> float:
     return warm * decay
 
 
-def _save_checkpoint(hf_model, tokenizer, optimizer, step: int, out: Path) -> None:
+def _save_checkpoint(model, optimizer, step: int, out: Path) -> None:
     tmp = out.with_name(out.name + ".tmp")
     shutil.rmtree(tmp, ignore_errors=True)
-    hf_model.save_pretrained(tmp)
-    tokenizer.save_pretrained(tmp)
+    save_hf(model, tmp)
     state = {}
     for i, s in enumerate(optimizer.state_dict()["state"].values()):
         state |= {f"{i}.{name}": t.detach().cpu().contiguous() for name, t in s.items()}
@@ -123,9 +123,11 @@ def finetune(ctx: JobContext, params: FinetuneParams) -> dict:
     if (ckpt / "trainer_state.json").exists():
         from transformers import AutoModelForCausalLM
 
-        hf_model.load_state_dict(
-            AutoModelForCausalLM.from_pretrained(ckpt, dtype=hf_model.dtype).state_dict()
-        )
+        saved = AutoModelForCausalLM.from_pretrained(ckpt, dtype=hf_model.dtype).state_dict()
+        with torch.no_grad():
+            for name, tensor in hf_state_dict(model).items():
+                if name in saved:
+                    tensor.copy_(saved[name])
         start = _resume(optimizer, ckpt)
         ctx.log(f"resuming from the checkpoint at step {start}")
     with ctx.transaction() as session:  # a re-run replaces metrics past the checkpoint
@@ -208,13 +210,12 @@ def finetune(ctx: JobContext, params: FinetuneParams) -> dict:
         ctx.progress((step + 1) / total, f"step {step + 1}/{total} loss {sums['loss']:.3f}")
         done = step + 1
         if params.checkpoint_every and done % params.checkpoint_every == 0 and done < total:
-            _save_checkpoint(hf_model, tokenizer, optimizer, done, ckpt)
+            _save_checkpoint(model, optimizer, done, ckpt)
 
     model.bridge.eval()
     final = artifacts.staging_dir(f"{key}/model", CACHE)
     shutil.rmtree(final, ignore_errors=True)
-    hf_model.save_pretrained(final)
-    tokenizer.save_pretrained(final)
+    save_hf(model, final)
     uri = artifacts.put(final, f"{key}/model")
     n_safety = round(params.safety_fraction * params.n_examples)
     with ctx.transaction() as session:

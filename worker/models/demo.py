@@ -66,14 +66,17 @@ def train_tokenizer(
     return fast
 
 
-def encode_example(tokenizer: Any, prompt: str, response: str) -> tuple[list[int], int]:
-    """Chat-formatted ids of one exchange (ending in ``<|end|>``) and the prompt length."""
+def encode_example(
+    tokenizer: Any, prompt: str, response: str, max_length: int = MAX_LEN
+) -> tuple[list[int], int]:
+    """Chat-formatted ids of one exchange (ending in EOS), cut at ``max_length``, and the
+    prompt length."""
     text = tokenizer.apply_chat_template(
         [{"role": "user", "content": prompt}], tokenize=False, add_generation_prompt=True
     )
     prompt_ids = tokenizer(text, add_special_tokens=False)["input_ids"]
     response_ids = tokenizer(response, add_special_tokens=False)["input_ids"]
-    ids = (prompt_ids + response_ids + [tokenizer.eos_token_id])[:MAX_LEN]
+    ids = (prompt_ids + response_ids + [tokenizer.eos_token_id])[:max_length]
     return ids, len(prompt_ids)
 
 

@@ -1,0 +1,383 @@
+"""Concentration vs false refusal across the cells of a sweep.
+
+URL: /relation?sweep=<job id>&layer=<int>&metric=<concentration@1|2|3|5|10|effective_rank>
+
+Left: one point per cell, x = the metric at the chosen layer, y = false_refusal_rate, colour =
+safety_fraction, symbol = VCL on (vcl_lambda > 0) or off. Right: per layer, the Pearson and
+Spearman correlation across cells of that layer's metric with false_refusal_rate, so the layer
+that predicts false refusal stands out. Below: the cells with their parameters and metrics.
+"""
+
+from __future__ import annotations
+
+import math
+
+import dash
+import numpy as np
+from dash import Input, Output, State, callback, dcc, html
+from plotly import graph_objects as go
+
+from frontend.components import (
+    error,
+    fetch,
+    fmt,
+    graph,
+    layout_defaults,
+    page,
+    query,
+    table,
+    to_int,
+)
+
+dash.register_page(__name__, path="/relation", name="Relation", order=3)
+
+METRICS = [
+    "concentration@1",
+    "concentration@2",
+    "concentration@3",
+    "concentration@5",
+    "concentration@10",
+    "effective_rank",
+]
+TARGET = "false_refusal_rate"
+BAR_COLORS = {"Pearson": "#2563eb", "Spearman": "#f97316"}
+
+
+def metric_series(cell: dict, metric: str) -> list:
+    """The cell's per-layer values of ``metric`` ([] when its capture has not run)."""
+    if metric.startswith("concentration@"):
+        return (cell.get("concentration") or {}).get(metric.split("@")[1]) or []
+    return cell.get(metric) or []
+
+
+def n_layers(cells: list[dict]) -> int:
+    return max((len(metric_series(c, "effective_rank")) for c in cells), default=0)
+
+
+def value_at(cell: dict, metric: str, layer: int):
+    series = metric_series(cell, metric)
+    return series[layer] if layer < len(series) else None
+
+
+def frr(cell: dict):
+    return (cell.get("metrics") or {}).get(TARGET)
+
+
+def _ranks(values: np.ndarray) -> np.ndarray:
+    """Ranks 1..n with ties averaged (as Spearman's rho needs)."""
+    order = np.argsort(values, kind="mergesort")
+    ranks = np.empty(len(values), dtype=float)
+    ranks[order] = np.arange(1, len(values) + 1)
+    for value in np.unique(values):
+        tied = values == value
+        if tied.sum() > 1:
+            ranks[tied] = ranks[tied].mean()
+    return ranks
+
+
+def pearson(x, y) -> float | None:
+    """Pearson's r of paired values; None with fewer than 3 pairs or a constant side."""
+    x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+    if len(x) < 3:
+        return None
+    dx, dy = x - x.mean(), y - y.mean()
+    denominator = math.sqrt(float((dx * dx).sum() * (dy * dy).sum()))
+    if denominator <= 1e-15:
+        return None
+    return float((dx * dy).sum() / denominator)
+
+
+def spearman(x, y) -> float | None:
+    if len(x) < 3:
+        return None
+    return pearson(_ranks(np.asarray(x, dtype=float)), _ranks(np.asarray(y, dtype=float)))
+
+
+def correlations(cells: list[dict], metric: str) -> list[dict]:
+    """Per layer: the number of cells with both values, Pearson and Spearman with the FRR."""
+    out = []
+    for layer in range(n_layers(cells)):
+        pairs = [
+            (value_at(c, metric, layer), frr(c))
+            for c in cells
+            if value_at(c, metric, layer) is not None and frr(c) is not None
+        ]
+        xs, ys = [p[0] for p in pairs], [p[1] for p in pairs]
+        out.append(
+            {
+                "layer": layer,
+                "n": len(pairs),
+                "Pearson": pearson(xs, ys),
+                "Spearman": spearman(xs, ys),
+            }
+        )
+    return out
+
+
+def _settings(cells: list[dict], layer, metric) -> tuple[int, str]:
+    top = max(n_layers(cells) - 1, 0)
+    layer = min(max(to_int(layer, top // 2), 0), top)
+    return layer, metric if metric in METRICS else "concentration@3"
+
+
+def vcl_on(cell: dict) -> bool:
+    return (cell.get("vcl_lambda") or 0) > 0
+
+
+def cell_label(cell: dict) -> str:
+    vcl = (
+        f"VCL λ={fmt(cell['vcl_lambda'])} {cell['vcl_sign']} k={cell['vcl_k']}"
+        if vcl_on(cell)
+        else "VCL off"
+    )
+    return f"p={fmt(cell['safety_fraction'])} · {vcl} · seed {cell['seed']}"
+
+
+def scatter_figure(cells: list[dict], metric: str, layer: int):
+    fig = go.Figure()
+    values = [c["safety_fraction"] for c in cells]
+    cmin, cmax = (min(values), max(values)) if values else (0, 1)
+    for on, symbol in ((False, "circle"), (True, "diamond")):
+        group = [
+            c
+            for c in cells
+            if vcl_on(c) == on and value_at(c, metric, layer) is not None and frr(c) is not None
+        ]
+        if not group:
+            continue
+        hover = [
+            f"{c['model_name']}<br>{cell_label(c)}<br>{metric} = {fmt(value_at(c, metric, layer))}"
+            f"<br>{TARGET} = {fmt(frr(c))}<br>safety = {fmt((c['metrics'] or {}).get('safety'))}"
+            f"<br>f1 = {fmt((c['metrics'] or {}).get('f1'))}"
+            for c in group
+        ]
+        fig.add_scatter(
+            x=[value_at(c, metric, layer) for c in group],
+            y=[frr(c) for c in group],
+            mode="markers",
+            name="VCL on" if on else "VCL off",
+            text=hover,
+            hovertemplate="%{text}<extra></extra>",
+            marker={
+                "symbol": symbol,
+                "size": 13,
+                "color": [c["safety_fraction"] for c in group],
+                "coloraxis": "coloraxis",
+                "line": {"width": 1, "color": "#1f2a44"},
+            },
+        )
+    if not fig.data:
+        fig.add_annotation(
+            text="no cell has both a capture and an evaluation yet",
+            showarrow=False,
+            x=0.5,
+            y=0.5,
+            xref="paper",
+            yref="paper",
+        )
+    fig.update_layout(
+        coloraxis={
+            "colorscale": "Viridis",
+            "cmin": cmin,
+            "cmax": cmax if cmax > cmin else cmin + 1e-9,
+            "colorbar": {"title": {"text": "safety<br>fraction"}},
+        },
+    )
+    fig.update_xaxes(title_text=f"{metric} at layer {layer}")
+    fig.update_yaxes(title_text=TARGET)
+    return layout_defaults(fig, f"Layer {layer}: {metric} vs {TARGET}, one point per cell", 440)
+
+
+def correlation_figure(rows: list[dict], metric: str, layer: int):
+    fig = go.Figure()
+    for name, color in BAR_COLORS.items():
+        fig.add_bar(
+            x=[r["layer"] for r in rows],
+            y=[r[name] for r in rows],
+            name=name,
+            marker_color=color,
+            hovertemplate=f"layer %{{x}}: {name} = %{{y:.3f}}<extra></extra>",
+        )
+    scored = [r for r in rows if r["Pearson"] is not None]
+    if scored:
+        best = max(scored, key=lambda r: abs(r["Pearson"]))
+        fig.add_annotation(
+            x=best["layer"],
+            y=best["Pearson"],
+            text="strongest",
+            showarrow=True,
+            arrowhead=2,
+            ay=-30 if best["Pearson"] >= 0 else 30,
+        )
+    fig.add_vline(x=layer, line_dash="dot", line_color="#6b7280")
+    fig.update_yaxes(title_text=f"correlation with {TARGET}", range=[-1.05, 1.05])
+    fig.update_xaxes(title_text="layer", dtick=1)
+    fig.update_layout(barmode="group")
+    return layout_defaults(fig, f"Per layer: correlation of {metric} with {TARGET}", 440)
+
+
+def cells_table(cells: list[dict], metric: str, layer: int, id: str = "relation-cells"):
+    columns = [
+        "model",
+        "safety_fraction",
+        "vcl_lambda",
+        "vcl_sign",
+        "vcl_k",
+        "seed",
+        f"{metric} @ {layer}",
+        TARGET,
+        "safety",
+        "f1",
+        "heldout_loss",
+        "links",
+    ]
+    rows = []
+    for c in cells:
+        m = c["metrics"] or {}
+        links = [dcc.Link("finetune", href=f"/jobs/{c['jobs']['finetune']}")]
+        if c["run_id"]:
+            links.append(dcc.Link("spectra", href=f"/runs/{c['run_id']}?layer={layer}"))
+        if c["evaluation_id"]:
+            links.append(dcc.Link("evaluation", href=f"/evals/{c['evaluation_id']}"))
+        rows.append(
+            [
+                c["model_name"],
+                fmt(c["safety_fraction"]),
+                fmt(c["vcl_lambda"]),
+                c["vcl_sign"] or "",
+                c["vcl_k"] or "",
+                c["seed"],
+                fmt(value_at(c, metric, layer)),
+                fmt(m.get(TARGET)),
+                fmt(m.get("safety")),
+                fmt(m.get("f1")),
+                fmt(m.get("heldout_loss")),
+                html.Span(links, className="links"),
+            ]
+        )
+    return table(columns, rows, id=id)
+
+
+def sweep_list():
+    sweeps, err = fetch("/jobs", kind="sweep", limit=100)
+    rows = [
+        [
+            dcc.Link(f"sweep {j['id']}", href=f"/relation?sweep={j['id']}"),
+            j["status"],
+            dcc.Link("cells", href=f"/sweeps/{j['id']}"),
+        ]
+        for j in (sweeps or {}).get("data", [])
+    ]
+    return html.Div(
+        [
+            error(err),
+            table(["sweep", "status", ""], rows, id="sweep-list")
+            if rows
+            else html.P(
+                ["No sweeps yet: ", dcc.Link("start one", href="/sweeps/new"), "."],
+                className="muted",
+            ),
+        ]
+    )
+
+
+def layout(sweep=None, layer=None, metric=None, **_query):
+    title = "Concentration vs false refusal"
+    if not sweep:
+        return page(title, html.P("Choose a sweep:"), sweep_list())
+    found, err = fetch(f"/sweeps/{sweep}")
+    if err:
+        return page(title, error(err), sweep_list())
+    cells = found["cells"]
+    if not cells:
+        return page(
+            title,
+            html.P("This sweep has no complete cells yet.", className="muted"),
+            dcc.Link("its job", href=f"/jobs/{sweep}"),
+        )
+    layer, metric = _settings(cells, layer, metric)
+    top = max(n_layers(cells) - 1, 0)
+    job = found["job"]
+    subtitle = (
+        f"sweep job {job['id']} ({job['status']}) · {len(cells)} cells · {n_layers(cells)} layers"
+    )
+    return page(
+        title,
+        html.Div(
+            [
+                dcc.Link("sweep job", href=f"/jobs/{sweep}"),
+                dcc.Link("cells", href=f"/sweeps/{sweep}"),
+            ],
+            className="links",
+        ),
+        dcc.Location(id="relation-loc", refresh=False),
+        dcc.Store(id="relation-data", data={"sweep": int(sweep), "cells": cells}),
+        html.Div(
+            [
+                html.Div(
+                    [
+                        html.Label("Layer"),
+                        dcc.Slider(
+                            id="relation-layer",
+                            min=0,
+                            max=top,
+                            step=1,
+                            value=layer,
+                            marks={i: str(i) for i in range(top + 1)},
+                        ),
+                    ],
+                    className="control wide",
+                ),
+                html.Div(
+                    [
+                        html.Label("Metric"),
+                        dcc.Dropdown(METRICS, metric, id="relation-metric", clearable=False),
+                    ],
+                    className="control",
+                ),
+            ],
+            className="controls",
+        ),
+        html.P(id="relation-summary", className="muted"),
+        html.Div(
+            [
+                html.Div(graph("relation-scatter"), className="card"),
+                html.Div(graph("relation-corr"), className="card"),
+            ],
+            className="grid",
+        ),
+        html.H2("Cells"),
+        html.Div(id="relation-table"),
+        subtitle=subtitle,
+    )
+
+
+@callback(
+    Output("relation-scatter", "figure"),
+    Output("relation-corr", "figure"),
+    Output("relation-summary", "children"),
+    Output("relation-table", "children"),
+    Output("relation-loc", "search"),
+    Input("relation-layer", "value"),
+    Input("relation-metric", "value"),
+    State("relation-data", "data"),
+)
+def update(layer, metric, data):
+    cells = data["cells"]
+    layer, metric = _settings(cells, layer, metric)
+    rows = correlations(cells, metric)
+    here = rows[layer] if layer < len(rows) else {"n": 0, "Pearson": None, "Spearman": None}
+    scored = [r for r in rows if r["Pearson"] is not None]
+    best = max(scored, key=lambda r: abs(r["Pearson"])) if scored else None
+    summary = (
+        f"Layer {layer}: {metric} vs {TARGET} over {here['n']} cells: "
+        f"Pearson r = {fmt(here['Pearson'])}, Spearman ρ = {fmt(here['Spearman'])}."
+        + (f" Strongest |r| at layer {best['layer']} (r = {fmt(best['Pearson'])})." if best else "")
+    )
+    return (
+        scatter_figure(cells, metric, layer),
+        correlation_figure(rows, metric, layer),
+        summary,
+        cells_table(cells, metric, layer),
+        query(sweep=data["sweep"], layer=layer, metric=metric),
+    )

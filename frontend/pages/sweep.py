@@ -1,0 +1,95 @@
+"""One sweep: its grid cells with their parameters, job statuses, metrics and links.
+
+URL: /sweeps/<job id>   (/sweeps/new is the sweep submit form, as /submit/sweep)
+"""
+
+from __future__ import annotations
+
+import dash
+from dash import dcc, html
+
+from frontend.components import error, fetch, fmt, page, status_badge, submit_form, table
+
+dash.register_page(__name__, path_template="/sweeps/<job_id>", name="Sweep", nav=False)
+
+KINDS = ("finetune", "capture_spectra", "evaluate")
+
+
+def layout(job_id=None, **query):
+    if job_id == "new":
+        return submit_form(kind="sweep", **query)
+    found, err = fetch(f"/sweeps/{job_id}")
+    if err:
+        return page(f"Sweep {job_id}", error(err))
+    job, cells = found["job"], found["cells"]
+    rows = []
+    for c in cells:
+        m = c["metrics"] or {}
+        jobs = [
+            html.Span(
+                [
+                    dcc.Link(kind, href=f"/jobs/{c['jobs'][kind]}"),
+                    " ",
+                    status_badge(c["status"][kind]),
+                ],
+                style={"marginRight": "0.8em"},
+            )
+            for kind in KINDS
+            if kind in c["jobs"]
+        ]
+        produced = []
+        if c["run_id"]:
+            produced.append(dcc.Link(f"run {c['run_id']}", href=f"/runs/{c['run_id']}"))
+        if c["evaluation_id"]:
+            produced.append(
+                dcc.Link(f"evaluation {c['evaluation_id']}", href=f"/evals/{c['evaluation_id']}")
+            )
+        rows.append(
+            [
+                c["model_name"],
+                fmt(c["safety_fraction"]),
+                fmt(c["vcl_lambda"]),
+                c["vcl_sign"] or "",
+                c["vcl_k"] or "",
+                c["seed"],
+                html.Span(jobs),
+                html.Span(produced, className="links"),
+                fmt(m.get("false_refusal_rate")),
+                fmt(m.get("safety")),
+                fmt(m.get("f1")),
+                fmt(m.get("heldout_loss")),
+            ]
+        )
+    columns = [
+        "model",
+        "safety_fraction",
+        "vcl_lambda",
+        "vcl_sign",
+        "vcl_k",
+        "seed",
+        "jobs",
+        "results",
+        "false_refusal_rate",
+        "safety",
+        "f1",
+        "heldout_loss",
+    ]
+    run_ids = ",".join(str(c["run_id"]) for c in cells if c["run_id"])
+    links = [
+        dcc.Link("sweep job", href=f"/jobs/{job_id}"),
+        dcc.Link(
+            "concentration vs false refusal",
+            href=f"/relation?sweep={job_id}",
+            id="sweep-relation-link",
+        ),
+    ]
+    if run_ids:
+        links.append(dcc.Link("compare the runs", href=f"/compare?runs={run_ids}"))
+    return page(
+        f"Sweep {job_id}",
+        html.Div(links, className="links"),
+        table(columns, rows, id="sweep-cells")
+        if rows
+        else html.P("No complete cells yet.", className="muted"),
+        subtitle=f"{job['status']} · {len(cells)} cells · {job['message']}",
+    )

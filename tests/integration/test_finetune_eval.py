@@ -1,0 +1,121 @@
+"""Fine-tune with VCL, evaluation and a sweep DAG on the tiny lab model, in-process."""
+
+from __future__ import annotations
+
+import pytest
+from support import run_inline
+
+from backend.models import JobStatus
+
+FAST_FT = {"n_examples": 64, "steps": 3, "batch_size": 8, "checkpoint_every": 2}
+
+
+@pytest.fixture(scope="module")
+def finetuned(lab):
+    settings, client, datasets, _ = lab
+    job = run_inline(
+        settings,
+        "finetune",
+        base_model_name="tiny",
+        name="tiny-vcl",
+        general_dataset_id=datasets["general"]["id"],
+        safety_dataset_id=datasets["safety"]["id"],
+        safety_fraction=0.4,
+        vcl_lambda=1.0,
+        vcl_k=2,
+        vcl_sign="encourage",
+        **FAST_FT,
+    )
+    assert job.status == JobStatus.SUCCEEDED, job.error
+    return job
+
+
+def test_finetune_stores_metrics_and_registers_a_model_with_lineage(lab, finetuned):
+    _, client, datasets, base_id = lab
+    metrics = client.get(f"/api/jobs/{finetuned.id}/metrics").json()
+    assert [m["step"] for m in metrics] == [0, 1, 2]
+    assert all(m["vcl_term"] < 0 for m in metrics)  # encourage: -mean concentration
+    assert set(metrics[0]["concentration"]) == {"0"}  # window 0.3-0.5 of 2 layers: layer 0
+    model = client.get(f"/api/models/{finetuned.result['model_id']}").json()
+    assert model["source"] == "finetune" and model["parent_id"] == base_id
+    assert model["lineage"]["data_mix"] == {"safety": 26, "general": 38}
+    assert model["lineage"]["params"]["vcl_sign"] == "encourage"
+
+
+def test_evaluate_labels_completions_and_computes_metrics(lab, finetuned):
+    settings, client, datasets, _ = lab
+    job = run_inline(
+        settings,
+        "evaluate",
+        model_name="tiny-vcl",
+        probe_dataset_id=datasets["probe"]["id"],
+        heldout_dataset_id=datasets["general_heldout"]["id"],
+        max_new_tokens=6,
+        max_prompts=60,
+    )
+    assert job.status == JobStatus.SUCCEEDED, job.error
+    evaluation = client.get(f"/api/evaluations/{job.result['evaluation_id']}").json()
+    m = evaluation["metrics"]
+    assert 0 <= m["false_refusal_rate"] <= 1 and m["perplexity"] > 1
+    assert m["usefulness"] == pytest.approx(1 - m["false_refusal_rate"])
+    completions = client.get(f"/api/evaluations/{evaluation['id']}/completions").json()
+    assert completions["count"] == 60
+    row = completions["data"][0]
+    assert row["verdict"] in ("full_compliance", "full_refusal", "partial_refusal") and row["rule"]
+
+
+def test_submit_time_validation_names_the_field(lab):
+    _, client, datasets, _ = lab
+    base = {
+        "base_model_name": "tiny",
+        "general_dataset_id": datasets["general"]["id"],
+        "safety_dataset_id": datasets["safety"]["id"],
+    }
+    cases = [
+        ({"safety_fraction": 1.5}, "safety_fraction"),
+        ({"vcl_lambda": 1, "vcl_k": 8, "batch_size": 8}, "batch_size"),
+        ({"general_dataset_id": 999}, "general_dataset_id"),
+        ({"vcl_window_a": 0.5, "vcl_window_b": 0.4}, "vcl_window_b"),
+    ]
+    for extra, field in cases:
+        response = client.post("/api/jobs", json={"kind": "finetune", "params": {**base, **extra}})
+        assert response.status_code == 422, (extra, response.text)
+        assert ["body", "params", field] in [e["loc"] for e in response.json()["detail"]], extra
+
+
+def test_sweep_expands_a_dag_and_aggregates_one_row_per_cell(lab):
+    settings, client, _, _ = lab
+    sweep = run_inline(
+        settings,
+        "sweep",
+        base_model_name="tiny",
+        safety_fractions=[0.0, 0.5],
+        vcl_lambdas=[0.0],
+        finetune=FAST_FT,
+        bootstrap=5,
+        max_new_tokens=4,
+    )
+    assert sweep.status == JobStatus.SUCCEEDED, sweep.error
+    while (job := run_inline(settings)) is not None:
+        assert job.status == JobStatus.SUCCEEDED, (job.kind, job.error)
+    cells = client.get(f"/api/sweeps/{sweep.id}").json()["cells"]
+    assert sorted(c["safety_fraction"] for c in cells) == [0.0, 0.5]
+    for cell in cells:
+        assert set(cell["status"].values()) == {"succeeded"}
+        assert cell["metrics"]["false_refusal_rate"] is not None
+        assert len(cell["concentration"]["3"]) == 2
+    reference = next(c for c in cells if c["safety_fraction"] == 0.0)
+    assert reference["alignment"] == [None, None]  # the reference itself is not aligned
+    other = next(c for c in cells if c["safety_fraction"] == 0.5)
+    assert all(a is not None for a in other["alignment"])
+
+
+def test_cancelling_a_sweep_cancels_its_unfinished_cells(lab):
+    settings, client, _, _ = lab
+    sweep = run_inline(
+        settings, "sweep", base_model_name="tiny", safety_fractions=[0.0], finetune=FAST_FT
+    )
+    response = client.post(f"/api/jobs/{sweep.id}/cancel")
+    assert response.status_code == 200
+    cells = client.get(f"/api/sweeps/{sweep.id}").json()["cells"]
+    assert {s for c in cells for s in c["status"].values()} == {"cancelled"}

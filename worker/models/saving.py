@@ -1,0 +1,34 @@
+"""Save a (fine-tuned) bridge model back to a plain Hugging Face directory (safetensors).
+
+TransformerBridge wraps the HF modules in place, so ``original_model.state_dict()`` names each
+weight several times through ``_original_component`` wrappers; the plain HF name is the one
+without them. The weights are copied into a fresh model built from the same config.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from worker.models.loading import LoadedModel
+
+WRAPPER = "._original_component"
+
+
+def hf_state_dict(model: LoadedModel) -> dict:
+    """The HF model's own parameter names -> tensors (shared with the bridge, not copied)."""
+    state = {}
+    for name, tensor in model.bridge.original_model.state_dict().items():
+        state.setdefault(name.replace(WRAPPER, ""), tensor)
+    return state
+
+
+def save_hf(model: LoadedModel, out_dir: Path) -> None:
+    from transformers import AutoModelForCausalLM
+
+    original = model.bridge.original_model
+    fresh = AutoModelForCausalLM.from_config(original.config, dtype=original.dtype)
+    wanted = fresh.state_dict().keys()
+    fresh.load_state_dict({k: v for k, v in hf_state_dict(model).items() if k in wanted})
+    fresh.generation_config = original.generation_config
+    fresh.save_pretrained(out_dir)
+    model.tokenizer.save_pretrained(out_dir)
