@@ -1,7 +1,8 @@
 """Engines and sessions. SQLite runs in WAL mode with a busy timeout; PostgreSQL through psycopg 3.
 
-Write transactions that read before they write (the queue's claim) use ``write_session``: on SQLite it
-starts with ``BEGIN IMMEDIATE`` so the read happens under the write lock and claims serialise.
+Write transactions that read before they write (the queue's claim) use ``write_session``: on
+SQLite it starts with ``BEGIN IMMEDIATE`` so the read happens under the write lock and claims
+serialise.
 """
 
 from __future__ import annotations

@@ -47,6 +47,7 @@ class JobPublic(BaseModel):
     created_at: datetime
     started_at: datetime | None
     finished_at: datetime | None
+    parent_job_id: int | None = Field(None, description="The job that created this one.")
     depends_on: list[int] = []
     eta_seconds: float | None = Field(None, description="Estimated from progress and run time.")
 

@@ -114,7 +114,7 @@ def _workers(workers: list[dict]):
     Input("overview-tick", "n_intervals"),
 )
 def refresh(_n):
-    jobs, err = fetch("/jobs", limit=50)
+    jobs, err = fetch("/jobs", limit=25)
     if err:
         message = html.P(err, className="error")
         return message, None, None, None, None

@@ -1,6 +1,7 @@
 """docker-compose.yml, the Dockerfiles and .env.example, checked without a Docker engine: every
 service's command is a real `flowlens` sub-command with valid options, the start order is
-db (healthy) -> migrate (completed) -> api/worker -> ui, workers reserve a GPU, volumes are shared."""
+db (healthy) -> migrate (completed) -> api/worker -> ui, workers reserve a GPU, volumes are
+shared."""
 
 from __future__ import annotations
 

@@ -61,17 +61,19 @@ def test_no_5xx_anywhere(database_url, tmp_path):
             )
             def fuzz(case) -> None:
                 nonlocal calls
+                label = f"{case.method} {case.formatted_path} {case.meta.generation.mode.value}"
+
                 if time.monotonic() > deadline:
                     return
                 calls += 1
                 try:
                     response = case.call(headers=headers)
                 except Exception as exc:  # an unhandled server error surfaces here in-process
-                    failures.append(f"{case.method} {case.formatted_path} {mode.value}: {exc!r}")
+                    failures.append(f"{label}: {exc!r}")
                     return
                 if response.status_code >= 500:
                     failures.append(
-                        f"{case.method} {case.formatted_path} {mode.value}: "
+                        f"{label}: "
                         f"{response.status_code} {response.text[:200]} "
                         f"(query={case.query!r}, body={str(case.body)[:200]!r})"
                     )

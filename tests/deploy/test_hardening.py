@@ -151,6 +151,7 @@ def test_200_mb_upload_is_413_without_being_read(live_api):
     answer, sent = _raw_upload(live_api, headers, chunks, budget=40 * MB)
     assert answer.startswith(b"HTTP/1.1 413"), answer[:200]
     assert b"FLOWLENS_MAX_UPLOAD_BYTES" in answer
+    print(f"200 MB upload: answered 413 after {sent / MB:.1f} MB were sent")
     assert sent < 40 * MB  # answered long before the body was sent, let alone read
 
 

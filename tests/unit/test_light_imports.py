@@ -13,8 +13,8 @@ def test_backend_and_frontend_do_not_load_torch():
         "from backend.cli import build_parser\n"
         "import frontend.app\n"
         "create_app(); frontend.app.create_app('http://127.0.0.1:1')\n"
-        "heavy = sorted(m for m in ('torch', 'transformer_lens', 'transformers') if m in sys.modules)\n"
-        "print(','.join(heavy))\n"
+        "heavy = ('torch', 'transformer_lens', 'transformers')\n"
+        "print(','.join(sorted(m for m in heavy if m in sys.modules)))\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == ""

@@ -1,4 +1,4 @@
-"""``train_demo_model``: a tiny Llama-style chat model and its tokenizer from the built-in corpus."""
+"""``train_demo_model``: a tiny Llama-style chat model and tokenizer from the built-in corpus."""
 
 from __future__ import annotations
 
