@@ -1,8 +1,8 @@
 """The UI's only way to the data: HTTP calls to the FlowLens REST API.
 
-Every request sends the UI server's own token (``FLOWLENS_API_TOKEN``) when it has one; writes
-take an optional bearer ``token`` that overrides it (the header's token field, asked for only
-after a write answered 401 — the API requires one when it runs with ``FLOWLENS_AUTH=on``).
+Reads send the UI server's own token (``FLOWLENS_API_TOKEN``) when it has one, for APIs that
+need tokens on reads too. Writes send only the user's bearer ``token`` (the header's token field,
+asked for after a write answered 401), never the server's: a shared link stays read-only.
 """
 
 from __future__ import annotations
@@ -26,11 +26,11 @@ class Api:
     def __init__(self, base_url: str, timeout: float = 10.0, token: str | None = None) -> None:
         self.base = base_url.rstrip("/") + "/api"
         self.client = httpx.Client(timeout=timeout)
-        self.token = token  # the server's own token (FLOWLENS_API_TOKEN), sent on every request
+        self.token = token  # the server's own token (FLOWLENS_API_TOKEN), sent on reads
 
     def request(self, method: str, path: str, token: str | None = None, **kwargs):
-        """``token`` (the user's, from the header field) overrides the server's own."""
-        headers = auth_headers(token or self.token)
+        """Reads use the server's token; writes only ``token``, the user's own."""
+        headers = auth_headers(self.token if method == "GET" else token)
         response = self.client.request(method, self.base + path, headers=headers, **kwargs)
         if response.status_code >= 400:
             try:

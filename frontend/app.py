@@ -50,7 +50,7 @@ function(refused, token) {
 
 
 def create_app(api_url: str, api_token: str | None = None) -> Dash:
-    """The app; ``api_token`` (default: $FLOWLENS_API_TOKEN) is sent on every API request."""
+    """The app; ``api_token`` (default: $FLOWLENS_API_TOKEN) is sent on reads (never on writes)."""
     app = Dash(
         __name__,
         use_pages=True,
