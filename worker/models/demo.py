@@ -140,9 +140,10 @@ def build_model(tokenizer: Any, *, n_layers: int, d_model: int) -> Any:
     return LlamaForCausalLM(config)
 
 
-def default_steps(n_examples: int) -> int:
-    """Enough optimiser steps to fit the demo corpus (measured on ~4000 examples)."""
-    return max(50, min(1500, 12 * math.ceil(n_examples / 32)))
+def default_steps(n_examples: int, batch_size: int) -> int:
+    """About 12 epochs, at most 1500 steps: on ~4000 short examples (2 CPU cores) that is
+    about 100 s and fits the training set (greedy exact-match accuracy near 1)."""
+    return max(50, min(1500, 12 * math.ceil(n_examples / batch_size)))
 
 
 def train_demo_model(
@@ -180,7 +181,7 @@ def train_demo_model(
     tokenizer = train_tokenizer(texts, vocab_size=vocab_size, padding_side=padding_side)
     encoded = [encode_example(tokenizer, p, r) for p, r in examples]
     model = build_model(tokenizer, n_layers=n_layers, d_model=d_model)
-    n_steps = steps if steps is not None else default_steps(len(examples))
+    n_steps = steps if steps is not None else default_steps(len(examples), batch_size)
     losses = _train(model, encoded, tokenizer.pad_token_id, n_steps, seed, lr, batch_size, progress)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)

@@ -132,7 +132,9 @@ def load_model(source: str, *, device: str = "cpu", dtype: str | None = None) ->
     """Load a causal LM (local HF directory, or hub name when online) as a TransformerBridge.
 
     Only safetensors weights are read. The bridge is in compatibility mode (HookedTransformer
-    hook names such as ``blocks.{l}.hook_resid_post``) and in eval mode.
+    hook names such as ``blocks.{l}.hook_resid_post``) without weight processing (no LN folding
+    or weight centring): residuals are the model's own (equal to HF hidden states), training
+    through the bridge trains the HF weights, and a fine-tune saves back exactly. Eval mode.
     """
     _check_source(source)
     torch_dtype = resolve_dtype(dtype, device)
@@ -153,7 +155,7 @@ def load_model(source: str, *, device: str = "cpu", dtype: str | None = None) ->
     bridge = TransformerBridge.boot_transformers(
         path, hf_model=hf_model, device=device, dtype=torch_dtype
     )
-    bridge.enable_compatibility_mode(disable_warnings=True)
+    bridge.enable_compatibility_mode(disable_warnings=True, no_processing=True)
     bridge.eval()
     return LoadedModel(
         bridge=bridge,
