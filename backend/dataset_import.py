@@ -10,7 +10,7 @@ import codecs
 import csv
 import io
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 
 FORMATS = ("jsonl", "csv", "xstest", "orbench")
@@ -92,6 +92,16 @@ def parse_dataset(
         raise ImportFormatError("no rows")
 
     records = _jsonl_records(text) if fmt == "jsonl" else _csv_records(text, fmt, limits)
+    return parse_records(records, label=label, limits=limits)
+
+
+def parse_records(
+    records: Iterable[tuple[int, Mapping[str, object]]],
+    *,
+    label: str | None = None,
+    limits: Limits = Limits(),
+) -> list[Row]:
+    """Validate ``(line, record)`` pairs with fields prompt/response/label/type into rows."""
     rows: list[Row] = []
     for line, record in records:
         if len(rows) == limits.max_rows:

@@ -53,14 +53,14 @@ def main() -> None:
     n_jobs = 20 if args.quick else args.jobs
     tmp = Path(tempfile.mkdtemp(prefix="flowlens-bench-"))
     rows = []
-    with postgres_instance() as pg_base:
+    with postgres_instance() as pg:
         for backend in ("sqlite", "postgresql"):
             rates = {}
             for n_workers in (1, 4):
                 if backend == "sqlite":
                     url = f"sqlite:///{tmp / f'q{n_workers}.db'}"
                 else:
-                    url = create_pg_database(pg_base)
+                    url = create_pg_database(pg.url)
                 migrate.upgrade(url)
                 rates[n_workers] = run(url, n_jobs, n_workers, tmp)
             rows.append((backend, rates[1], rates[4]))

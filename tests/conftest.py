@@ -33,8 +33,8 @@ def postgres_server() -> str:
     """A PostgreSQL server of our own in a temp dir; yields its base URL (no database)."""
     if pg_bin() is None:
         missing("PostgreSQL (initdb)")
-    with postgres_instance() as url:
-        yield url
+    with postgres_instance() as server:
+        yield server.url
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])

@@ -14,6 +14,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -96,9 +97,24 @@ def _as_postgres_user(cmd: list[str]) -> list[str]:
     return ["runuser", "-u", "postgres", "--", *cmd] if os.geteuid() == 0 else cmd
 
 
+@dataclass
+class PgServer:
+    """A throw-away PostgreSQL server: its base URL (no database) and a way to restart it."""
+
+    url: str
+    pg_ctl: list[str]
+
+    def restart(self) -> None:
+        subprocess.run(
+            _as_postgres_user([*self.pg_ctl, "-m", "fast", "-w", "restart"]),
+            check=True,
+            capture_output=True,
+        )
+
+
 @contextmanager
-def postgres_instance() -> Iterator[str]:
-    """initdb + pg_ctl a throw-away server on 127.0.0.1; yields its base URL (no database)."""
+def postgres_instance() -> Iterator[PgServer]:
+    """initdb + pg_ctl a throw-away server on 127.0.0.1 in a temp dir, stopped at the end."""
     bin_dir = pg_bin()
     root = Path(tempfile.mkdtemp(prefix="flowlens-pg-"))  # pytest's tmp is private to root
     data, sockets = root / "data", root / "sock"
@@ -119,14 +135,10 @@ def postgres_instance() -> Iterator[str]:
     ]
     subprocess.run(_as_postgres_user(initdb), check=True, capture_output=True)
     options = f"-h 127.0.0.1 -p {port} -k {sockets} -c fsync=off -c max_connections=300"
-    pg_ctl = [str(bin_dir / "pg_ctl"), "-D", str(data)]
-    subprocess.run(
-        _as_postgres_user([*pg_ctl, "-o", options, "-l", str(root / "log"), "-w", "start"]),
-        check=True,
-        capture_output=True,
-    )
+    pg_ctl = [str(bin_dir / "pg_ctl"), "-D", str(data), "-o", options, "-l", str(root / "log")]
+    subprocess.run(_as_postgres_user([*pg_ctl, "-w", "start"]), check=True, capture_output=True)
     try:
-        yield f"postgresql+psycopg://postgres@127.0.0.1:{port}"
+        yield PgServer(f"postgresql+psycopg://postgres@127.0.0.1:{port}", pg_ctl)
     finally:
         subprocess.run(_as_postgres_user([*pg_ctl, "-m", "immediate", "stop"]), capture_output=True)
         shutil.rmtree(root, ignore_errors=True)

@@ -12,11 +12,16 @@ import threading
 import time
 import traceback
 
+from sqlalchemy.exc import OperationalError
+
 from backend import queue
 from backend.config import Settings
 from backend.db import write_session
 from worker.context import JobContext, JobError, JobLost
 from worker.registry import get_kind
+
+DB_ATTEMPTS = 15
+DB_RETRY_S = 2.0
 
 
 def _exit_when_orphaned(parent_pid: int) -> None:
@@ -33,8 +38,7 @@ def run_job(lease: queue.Lease, kind_name: str, params: dict, settings: Settings
     kind = get_kind(kind_name)
     try:
         result = kind.load()(ctx, kind.params.model_validate(params))
-        with write_session(settings.database_url) as session:
-            queue.complete(session, lease, result, ctx.log_text())
+        _with_retries(lambda: _complete(ctx, result))
     except JobLost:
         return
     except JobError as exc:
@@ -44,6 +48,25 @@ def run_job(lease: queue.Lease, kind_name: str, params: dict, settings: Settings
         _record_failure(ctx, f"{type(exc).__name__}: {exc}")
 
 
-def _record_failure(ctx: JobContext, error: str) -> None:
+def _complete(ctx: JobContext, result: dict | None) -> None:
     with write_session(ctx.settings.database_url) as session:
-        queue.fail(session, ctx.lease, error, ctx.log_text())
+        queue.complete(session, ctx.lease, result, ctx.log_text())
+
+
+def _record_failure(ctx: JobContext, error: str) -> None:
+    def record() -> None:
+        with write_session(ctx.settings.database_url) as session:
+            queue.fail(session, ctx.lease, error, ctx.log_text())
+
+    _with_retries(record)
+
+
+def _with_retries(write, attempts: int = DB_ATTEMPTS) -> None:
+    """Final writes survive a database restart: retry while it is unreachable."""
+    for attempt in range(attempts):
+        try:
+            return write()
+        except OperationalError:
+            if attempt == attempts - 1:
+                raise
+            time.sleep(DB_RETRY_S)

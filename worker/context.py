@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from sqlalchemy import select
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from backend import queue
@@ -61,9 +62,16 @@ class JobContext:
         self._last_report = now
         if message:
             self.log(message)
-        with write_session(self.settings.database_url) as session:
-            if not queue.report_progress(session, self.lease, fraction, message, self.log_text()):
-                raise JobLost(f"job {self.job_id} is no longer held by this worker")
+        try:
+            with write_session(self.settings.database_url) as session:
+                held = queue.report_progress(
+                    session, self.lease, fraction, message, self.log_text()
+                )
+        except OperationalError:  # progress is best effort: the database may be restarting
+            self.log("progress not recorded: database unavailable")
+            return
+        if not held:
+            raise JobLost(f"job {self.job_id} is no longer held by this worker")
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:

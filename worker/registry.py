@@ -21,6 +21,7 @@ from worker.params import (
     EchoParams,
     EvaluateParams,
     FinetuneParams,
+    ImportHubDatasetParams,
     RegisterBuiltinParams,
     SweepParams,
     TrainDemoModelParams,
@@ -61,6 +62,12 @@ KINDS: dict[str, JobKind] = {
             "worker.jobs.datasets:dataset_stats",
             "Diversity of a dataset: H1-H3, distinct-1/2, MSTTR_50, lengths.",
             checks.dataset_stats,
+        ),
+        JobKind(
+            "import_hub_dataset",
+            ImportHubDatasetParams,
+            "worker.jobs.datasets:import_hub_dataset",
+            "Import a Hugging Face dataset by hub name (where the hub is reachable).",
         ),
         JobKind(
             "train_demo_model",

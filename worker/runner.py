@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from multiprocessing.process import BaseProcess
 
 from sqlalchemy import update
+from sqlalchemy.exc import OperationalError
 
 from backend import queue
 from backend.config import Settings
@@ -26,6 +27,7 @@ from worker.child import run_job
 from worker.registry import KINDS
 
 TERMINATE_GRACE_S = 5.0
+DB_RETRY_S = 2.0
 
 
 @dataclass
@@ -82,7 +84,11 @@ class WorkerLoop:
         )
         try:
             while not self.stopping:
-                self.tick()
+                try:
+                    self.tick()
+                except OperationalError as exc:  # database restarting or unreachable: retry
+                    self._say(f"database unavailable ({str(exc).splitlines()[0]}); retrying")
+                    time.sleep(DB_RETRY_S)
                 time.sleep(self.settings.poll_seconds)
         finally:
             self._shutdown()

@@ -119,3 +119,62 @@ def test_cancelling_a_sweep_cancels_its_unfinished_cells(lab):
     assert response.status_code == 200
     cells = client.get(f"/api/sweeps/{sweep.id}").json()["cells"]
     assert {s for c in cells for s in c["status"].values()} == {"cancelled"}
+
+
+def test_killed_finetune_resumes_from_its_last_checkpoint(lab, tmp_path):
+    import signal
+
+    from support import flowlens_env, start, stop, wait_until
+
+    from backend import queue
+    from backend.db import session_scope, write_session
+    from backend.models import Job, TrainMetric
+
+    settings, client, datasets, _ = lab
+    params = {
+        **FAST_FT,
+        "steps": 400,
+        "checkpoint_every": 20,
+        "base_model_name": "tiny",
+        "name": "tiny-resumed",
+        "general_dataset_id": datasets["general"]["id"],
+        "safety_dataset_id": datasets["safety"]["id"],
+    }
+    with write_session(settings.database_url) as s:
+        job_id = queue.enqueue(s, "finetune", params).id
+    env = flowlens_env(
+        settings.database_url,
+        artifact_root=settings.artifact_root,
+        lease_seconds=3,
+        heartbeat_seconds=0.5,
+        poll_seconds=0.1,
+    )
+
+    def last_step() -> int:
+        with session_scope(settings.database_url) as s:
+            steps = [m.step for m in s.query(TrainMetric).filter_by(job_id=job_id)]
+        return max(steps, default=-1)
+
+    first = start(["worker", "--kinds", "finetune"], env, tmp_path / "w1.log")
+    try:
+        wait_until(lambda: last_step() >= 45, 240, "the fine-tune to pass step 45")
+    finally:
+        stop(first, signal.SIGKILL)
+    second = start(["worker", "--kinds", "finetune"], env, tmp_path / "w2.log")
+    try:
+
+        def finished():
+            with session_scope(settings.database_url) as s:
+                job = s.get(Job, job_id)
+                return job if job.status in ("succeeded", "failed") else None
+
+        job = wait_until(finished, 300, "the resumed fine-tune")
+    finally:
+        stop(second)
+    assert job.status == "succeeded", job.error
+    assert job.attempts == 2 and "resuming from the checkpoint at step" in job.log
+    resumed_at = int(job.log.split("resuming from the checkpoint at step ")[1].split()[0])
+    assert resumed_at >= 40 and resumed_at % 20 == 0
+    with session_scope(settings.database_url) as s:
+        steps = sorted(m.step for m in s.query(TrainMetric).filter_by(job_id=job_id))
+    assert steps == list(range(400))  # the re-run replaced the steps after the checkpoint

@@ -3,6 +3,8 @@ child uses: built-in datasets, demo model, capture + spectra, alignment."""
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 from safetensors.numpy import load_file
@@ -118,3 +120,29 @@ def test_model_registration_checks_local_directories(lab, tmp_path):
         == 422
     )
     assert client.get("/api/models/999").status_code == 404
+
+
+def test_hub_dataset_import_maps_columns_and_fails_clearly_offline(lab, tmp_path):
+    settings, client, _, _ = lab
+    offline = run_inline(settings, "import_hub_dataset", repo="nobody/missing", name="missing")
+    assert offline.status == JobStatus.FAILED
+    assert offline.error.startswith("repo: dataset 'nobody/missing' not found")
+    folder = tmp_path / "local_hub"
+    folder.mkdir()
+    lines = [{"question": f"How do I kill process {i}?", "tag": "unsafe"} for i in range(5)]
+    (folder / "train.jsonl").write_text("\n".join(json.dumps(x) for x in lines))
+    wrong = run_inline(settings, "import_hub_dataset", repo=str(folder), name="hub-wrong")
+    assert wrong.status == JobStatus.FAILED and "prompt_field: column 'prompt'" in wrong.error
+    job = run_inline(
+        settings,
+        "import_hub_dataset",
+        repo=str(folder),
+        name="hub-local",
+        prompt_field="question",
+        label_field="tag",
+    )
+    assert job.status == JobStatus.SUCCEEDED, job.error
+    dataset = client.get(f"/api/datasets/{job.result['dataset_id']}").json()
+    assert dataset["n_rows"] == 5 and dataset["source"] == "hub" and dataset["stats"]
+    rows = client.get(f"/api/datasets/{dataset['id']}/rows").json()["data"]
+    assert {r["label"] for r in rows} == {"unsafe"}

@@ -241,3 +241,25 @@ def test_general_answers_are_functions_of_prompts(data):
     assert d["max_length"] <= 30
     vocab = {t for e in data["general"] for t in word_tokens(e.prompt + " " + e.response)}
     assert len(vocab) < 2500
+
+
+def test_many_shared_phrasings_and_echo_answers(data):
+    """An unseen request frame must be ordinary, and unseen tasks answerable: many phrasings,
+    and every how-to answer restates its task ("To tie your shoes, ..."), so the model learns to
+    answer new requests instead of refusing whatever it has not memorised."""
+    assert len(PHRASINGS) >= 40
+    heads = [p.split("{task}")[0] for p in PHRASINGS]
+    assert len(set(heads)) == len(heads)
+    n = 0
+    for e in data["general"]:
+        p = phrasing_of(e.prompt)
+        if p is None:
+            continue
+        n += 1
+        assert e.response.startswith("To "), e
+        assert e.response.count(",") >= 1, e
+    assert n >= len(PHRASINGS) * 30
+    # harmless how-to requests outnumber harmful ones in every phrasing
+    cs = Counter(phrasing_of(e.prompt) for e in data["safety"])
+    cg = Counter(phrasing_of(e.prompt) for e in data["general"])
+    assert all(cg[p] > cs[p] for p in PHRASINGS)

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
+from backend.dataset_import import ImportFormatError, ImportTooLarge, Limits, parse_records
 from backend.models import Dataset, DatasetRow
 from worker.context import JobContext, JobError
-from worker.params import DatasetStatsParams, RegisterBuiltinParams
+from worker.params import DatasetStatsParams, ImportHubDatasetParams, RegisterBuiltinParams
 from worker.science.corpus import BUILTIN_DATASETS, builtin_dataset
 from worker.science.diversity import corpus_diversity
 
@@ -69,3 +70,55 @@ def dataset_stats(ctx: JobContext, params: DatasetStatsParams) -> dict:
     with ctx.transaction() as session:
         session.get(Dataset, params.dataset_id).stats = stats
     return {"dataset_id": params.dataset_id, "n_rows": len(rows)}
+
+
+def import_hub_dataset(ctx: JobContext, params: ImportHubDatasetParams) -> dict:
+    """Import a Hugging Face dataset (hub name, or a local folder of data files): map its
+    columns to prompt/response/label/type, validate every row, store all rows or none."""
+    from datasets import load_dataset
+
+    with ctx.transaction() as session:
+        if session.scalar(select(Dataset.id).where(Dataset.name == params.name)) is not None:
+            raise JobError(f"name: a dataset named {params.name!r} already exists")
+    ctx.progress(0.05, f"loading {params.repo} [{params.split}]", force=True)
+    try:
+        hub = load_dataset(params.repo, split=params.split)
+    except Exception as exc:  # offline, unknown name, bad split: all mean "not importable"
+        reason = (str(exc).strip() or type(exc).__name__).splitlines()[0]
+        raise JobError(f"repo: dataset {params.repo!r} not found: {reason}") from None
+    columns = {
+        "prompt": params.prompt_field,
+        "response": params.response_field,
+        "label": params.label_field,
+        "type": params.type_field,
+    }
+    for field, column in columns.items():
+        if column is not None and column not in hub.column_names:
+            raise JobError(
+                f"{field}_field: column {column!r} not in the dataset "
+                f"(columns: {', '.join(hub.column_names)})"
+            )
+    records = (
+        (i + 1, {f: ("" if c is None else row[c]) for f, c in columns.items()})
+        for i, row in enumerate(hub)
+    )
+    try:
+        rows = parse_records(records, label=params.label, limits=Limits(max_rows=params.max_rows))
+    except (ImportFormatError, ImportTooLarge) as exc:
+        raise JobError(f"repo: row {exc}") from None
+    stats = diversity_stats([r.prompt for r in rows], [r.response for r in rows])
+    with ctx.transaction() as session:
+        dataset = Dataset(
+            name=params.name,
+            source="hub",
+            format="hub",
+            description=f"{params.repo} [{params.split}]",
+            n_rows=len(rows),
+            stats=stats,
+        )
+        session.add(dataset)
+        session.flush()
+        session.add_all(
+            DatasetRow(dataset_id=dataset.id, idx=i, **vars(r)) for i, r in enumerate(rows)
+        )
+        return {"dataset_id": dataset.id, "n_rows": len(rows)}
