@@ -14,18 +14,9 @@ import pytest
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
-from support import create_pg_database, pg_bin, postgres_instance  # noqa: E402
+from support import create_pg_database, missing, pg_bin, postgres_instance  # noqa: E402
 
 from backend import migrate  # noqa: E402
-
-REQUIRE_ALL = os.environ.get("FLOWLENS_REQUIRE_ALL") == "1"
-
-
-def missing(what: str) -> None:
-    """Skip a test whose dependency is missing, or fail when everything is required."""
-    if REQUIRE_ALL:
-        pytest.fail(f"{what} is missing but FLOWLENS_REQUIRE_ALL=1", pytrace=False)
-    pytest.skip(f"{what} is missing")
 
 
 @pytest.fixture(scope="session")

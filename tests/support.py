@@ -18,8 +18,17 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
+REQUIRE_ALL = os.environ.get("FLOWLENS_REQUIRE_ALL") == "1"  # CI: nothing may be skipped
+
+
+def missing(what: str) -> None:
+    """Skip a test whose dependency is missing, or fail when everything is required."""
+    if REQUIRE_ALL:
+        pytest.fail(f"{what} is missing but FLOWLENS_REQUIRE_ALL=1", pytrace=False)
+    pytest.skip(f"{what} is missing")
 
 
 def free_port() -> int:

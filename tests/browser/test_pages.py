@@ -12,8 +12,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from conftest import missing
-from support import ROOT, flowlens_env, free_port, start, stop, wait_http, wait_until
+from support import ROOT, flowlens_env, free_port, missing, start, stop, wait_http, wait_until
 
 from backend import migrate
 

@@ -10,9 +10,8 @@ from pathlib import Path
 
 import httpx
 import pytest
-from conftest import missing
 from seed import seed_sweep
-from support import flowlens_env, free_port, start, stop, wait_http
+from support import flowlens_env, free_port, missing, start, stop, wait_http
 from test_pages import ARGS, CHROMIUM, SHOTS, Page, wait_idle
 
 from backend import auth, migrate

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from conftest import missing
 from support import (
     create_pg_database,
     flowlens_env,
+    missing,
     pg_bin,
     postgres_instance,
     start,
