@@ -16,7 +16,7 @@ from backend.models import Job
 DEMO_MODEL = "demo"
 DEMO_SAFETY_FRACTIONS = [0.0, 0.01, 0.05, 0.1, 0.2, 0.4]
 DEMO_VCL_LAMBDA = 1.0
-DEMO_FINETUNE = {"n_examples": 1600, "steps": 100, "learning_rate": 1e-3, "batch_size": 32}
+DEMO_FINETUNE = {"n_examples": 1600, "steps": 80, "learning_rate": 1e-3, "batch_size": 32}
 
 
 def seed_demo(session: Session) -> list[int] | None:
@@ -33,7 +33,8 @@ def seed_demo(session: Session) -> list[int] | None:
             "safety_fractions": DEMO_SAFETY_FRACTIONS,
             "vcl_lambdas": [0.0, DEMO_VCL_LAMBDA],
             "finetune": DEMO_FINETUNE,
-            "bootstrap": 50,
+            "bootstrap": 20,
+            "max_new_tokens": 24,
         },
         depends_on=[datasets.id, model.id],
     )

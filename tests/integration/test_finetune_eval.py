@@ -133,8 +133,8 @@ def test_killed_finetune_resumes_from_its_last_checkpoint(lab, tmp_path):
     settings, client, datasets, _ = lab
     params = {
         **FAST_FT,
-        "steps": 400,
-        "checkpoint_every": 20,
+        "steps": 200,
+        "checkpoint_every": 10,
         "base_model_name": "tiny",
         "name": "tiny-resumed",
         "general_dataset_id": datasets["general"]["id"],
@@ -157,7 +157,7 @@ def test_killed_finetune_resumes_from_its_last_checkpoint(lab, tmp_path):
 
     first = start(["worker", "--kinds", "finetune"], env, tmp_path / "w1.log")
     try:
-        wait_until(lambda: last_step() >= 45, 240, "the fine-tune to pass step 45")
+        wait_until(lambda: last_step() >= 25, 240, "the fine-tune to pass step 25")
     finally:
         stop(first, signal.SIGKILL)
     second = start(["worker", "--kinds", "finetune"], env, tmp_path / "w2.log")
@@ -174,7 +174,7 @@ def test_killed_finetune_resumes_from_its_last_checkpoint(lab, tmp_path):
     assert job.status == "succeeded", job.error
     assert job.attempts == 2 and "resuming from the checkpoint at step" in job.log
     resumed_at = int(job.log.split("resuming from the checkpoint at step ")[1].split()[0])
-    assert resumed_at >= 40 and resumed_at % 20 == 0
+    assert resumed_at >= 20 and resumed_at % 10 == 0
     with session_scope(settings.database_url) as s:
         steps = sorted(m.step for m in s.query(TrainMetric).filter_by(job_id=job_id))
-    assert steps == list(range(400))  # the re-run replaced the steps after the checkpoint
+    assert steps == list(range(200))  # the re-run replaced the steps after the checkpoint
