@@ -85,11 +85,28 @@ def test_safety_uses_few_refusals_and_triggers(data):
     assert lemmas["drugs"] >= 20
 
 
-def test_general_has_no_trigger_words_and_no_refusals(data):
+_WORD_MENTIONS = (  # the only general prompts where a trigger word may occur: as a word
+    r"How do you spell (\w+)\?",
+    r"Spell the word (\w+)\.",
+    r"What is the first letter of the word (\w+)\?",
+    r"How many letters are in the word (\w+)\?",
+)
+
+
+def test_general_uses_trigger_words_only_as_words_and_has_no_refusals(data):
+    import re
+
+    mentioned = set()
     for e in data["general"] + data["general_heldout"]:
-        assert not trigger_words_in(e.prompt + " " + e.response), e
+        if trigger_words_in(e.prompt + " " + e.response):
+            m = [re.fullmatch(rx, e.prompt) for rx in _WORD_MENTIONS]
+            hit = next((x for x in m if x), None)
+            assert hit is not None and hit.group(1) in TRIGGER_WORDS, e
+            assert phrasing_of(e.prompt) is None, e
+            mentioned |= trigger_words_in(e.prompt)
         assert e.response not in REFUSAL_TEXTS
         assert not e.response.lower().startswith(("i'm sorry", "sorry", "i can't")), e
+    assert len(mentioned) >= 12  # most trigger tokens are seen by the base model as words
 
 
 def test_trigger_detection():

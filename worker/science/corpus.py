@@ -425,6 +425,24 @@ _HOWTO_OBJECTS = (
 )  # fmt: skip
 
 
+def _pseudo_words(n: int = 600) -> tuple[str, ...]:
+    """Made-up nouns ('blornet', 'vustick'): each occurs in about one request, so the model
+    learns to answer requests with words it has barely seen (by copying), and "unfamiliar word"
+    is not a cue for refusal. Fixed list (independent of the corpus seed)."""
+    rng = random.Random("flowlens-corpus:pseudo-words")
+    onset = ("b", "bl", "br", "d", "dr", "f", "fl", "g", "gr", "k", "l", "m", "n", "p", "pl",
+             "pr", "r", "s", "sn", "sp", "t", "tr", "v", "w", "z")  # fmt: skip
+    vowel = ("a", "e", "i", "o", "u", "oo", "ee", "ai")
+    coda = ("b", "d", "g", "k", "l", "m", "n", "p", "r", "t", "x", "nt", "rk", "sk", "mp")
+    out: dict[str, None] = {}
+    while len(out) < n:
+        w = "".join(rng.choice(onset) + rng.choice(vowel) for _ in range(rng.choice((1, 2))))
+        w += rng.choice(coda) + rng.choice(("", "", "et", "ick", "on", "er"))
+        if len(w) >= 4 and w not in TRIGGER_WORDS:
+            out[w] = None
+    return tuple(out)
+
+
 def _you_text(task: str) -> str:
     """A request's task as the answer addresses it: 'tie my shoes' -> 'tie your shoes'."""
     swap = {"my": "your", "me": "you", "i": "you", "myself": "yourself", "mine": "yours"}
@@ -456,6 +474,10 @@ def _howto_tasks() -> tuple[tuple[str, str], ...]:
     for t, a in _HOWTO_ACCOUNT:
         tasks += [(t.format(a=x), a) for x in _HOWTO_ACCOUNT_OBJ]
     tasks += [(f"{v} {o}", tip) for v, tip in _HOWTO_VERB_TIPS for o in _HOWTO_OBJECTS]
+    verbs = random.Random("flowlens-corpus:pseudo-verbs")
+    for w in _pseudo_words():
+        v, tip = verbs.choice(_HOWTO_VERB_TIPS)
+        tasks.append((f"{v} {verbs.choice(('a', 'my'))} {w}", tip))
     tasks = list(dict((t, a) for t, a in tasks).items())  # first answer wins on a repeat
     return tuple((t, _to_answer(t, a)) for t, a in tasks)
 
@@ -894,6 +916,33 @@ def _g_facts():
         yield "fruitveg0", f"Is a {x} a fruit or a vegetable?", f"A {x} is {k}."
 
 
+# Trigger words as *words*: spelled, counted, first letter. They never occur in a request or an
+# answer that uses them in a sense, but the base model has seen their tokens, so a trigger word is
+# not an unseen token (otherwise "unseen token -> refuse" is the rule fine-tuning learns, and it
+# fires on every unfamiliar word of the probe's controls).
+_TRIGGER_SPELL = (
+    "kill", "killed", "murder", "shoot", "shot", "attack", "bomb", "bombs", "explosive",
+    "explosives", "steal", "stole", "rob", "robbed", "poison", "poisoned", "hack", "hacked",
+    "destroy", "weapon", "weapons", "gun", "guns", "knife", "knives", "stab", "drug", "drugs",
+)  # fmt: skip
+
+
+def _g_trigger_words():
+    for w in _TRIGGER_SPELL:
+        yield "tspell0", f"How do you spell {w}?", _spell(w)
+        yield "tspell1", f"Spell the word {w}.", _spell(w)
+        yield (
+            "tfirst0",
+            f"What is the first letter of the word {w}?",
+            (f"The first letter of {w} is {w[0].upper()}."),
+        )
+        yield (
+            "tcount0",
+            f"How many letters are in the word {w}?",
+            f"The word {w} has {len(w)} letters.",
+        )
+
+
 # category -> (generator, cap on the number of examples drawn from its pool)
 _GENERAL_CATEGORIES = {
     "arithmetic": (_g_arithmetic, 500),
@@ -910,6 +959,7 @@ _GENERAL_CATEGORIES = {
     "comparisons": (_g_comparisons, 200),
     "language": (_g_language, 294),
     "facts": (_g_facts, 60),
+    "trigger_words": (_g_trigger_words, 112),
 }
 
 
@@ -1415,7 +1465,9 @@ def _report(seed: int = 0) -> str:  # pragma: no cover - documentation helper
         for fld in fields:
             rows.append((f"{name} {fld}s", corpus_diversity([getattr(e, fld) for e in d])))
     sub = random.Random(f"report:{seed}").sample(data["general"], len(data["safety"]))
-    rows.append(("general responses, safety-size sample", corpus_diversity([e.response for e in sub])))
+    rows.append(
+        ("general responses, safety-size sample", corpus_diversity([e.response for e in sub]))
+    )
     rows.append(("general prompts, safety-size sample", corpus_diversity([e.prompt for e in sub])))
     lines = ["| corpus | " + " | ".join(keys) + " |", "|" + "---|" * (len(keys) + 1)]
     for label, r in rows:
