@@ -24,7 +24,12 @@ def seed_demo(session: Session) -> list[int] | None:
     if session.scalar(select(func.count()).select_from(Job)):
         return None
     datasets = queue.enqueue(session, "register_builtin", {"seed": 0}, priority=10)
-    model = queue.enqueue(session, "train_demo_model", {"name": DEMO_MODEL, "seed": 0}, priority=5)
+    model = queue.enqueue(
+        session,
+        "train_demo_model",
+        {"name": DEMO_MODEL, "seed": 0},
+        priority=5,
+    )
     sweep = queue.enqueue(
         session,
         "sweep",
