@@ -43,7 +43,9 @@ def get_engine(url: str) -> Engine:
     """One engine per database URL and process."""
     if url.startswith("sqlite"):
         return _make_sqlite_engine(url)
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    # more connections than the API's 40 worker threads, so a thread never waits on one held by a
+    # request whose cleanup itself waits for a thread
+    return create_engine(url, pool_pre_ping=True, pool_size=20, max_overflow=40)
 
 
 @lru_cache(maxsize=8)
@@ -68,3 +70,8 @@ def write_session(url: str) -> Iterator[Session]:
     """Like ``session_scope`` but takes SQLite's write lock at BEGIN (read-then-write safety)."""
     with _factories(url)[1].begin() as session:
         yield session
+
+
+def new_session(url: str, *, write: bool = False) -> Session:
+    """A session that connects only at its first query (the caller commits and closes it)."""
+    return _factories(url)[1 if write else 0]()
