@@ -14,6 +14,11 @@ from frontend.api import ApiError
 TERMINAL = ("succeeded", "failed", "cancelled")
 
 
+# k of concentration@k, as the spectra job stores them (DESIGN.md)
+KS = ["1", "2", "3", "5", "10"]
+CONCENTRATION_METRICS = [f"concentration@{k}" for k in KS]
+
+
 def api():
     from frontend.app import api as _api
 

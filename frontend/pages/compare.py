@@ -10,6 +10,7 @@ from dash import Input, Output, State, callback, dcc, html
 from plotly import graph_objects as go
 
 from frontend.components import (
+    CONCENTRATION_METRICS,
     csv_button,
     csv_text,
     error,
@@ -24,11 +25,7 @@ from frontend.components import (
 dash.register_page(__name__, path="/compare", name="Compare", order=2)
 
 METRICS = [
-    "concentration@1",
-    "concentration@2",
-    "concentration@3",
-    "concentration@5",
-    "concentration@10",
+    *CONCENTRATION_METRICS,
     "effective_rank",
     "participation_ratio",
     "intrinsic_dim",

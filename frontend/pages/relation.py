@@ -18,6 +18,7 @@ from dash import Input, Output, State, callback, dcc, html
 from plotly import graph_objects as go
 
 from frontend.components import (
+    CONCENTRATION_METRICS,
     error,
     fetch,
     fmt,
@@ -32,11 +33,7 @@ from frontend.components import (
 dash.register_page(__name__, path="/relation", name="Relation", order=3)
 
 METRICS = [
-    "concentration@1",
-    "concentration@2",
-    "concentration@3",
-    "concentration@5",
-    "concentration@10",
+    *CONCENTRATION_METRICS,
     "effective_rank",
 ]
 TARGET = "false_refusal_rate"

@@ -10,8 +10,8 @@ import dash
 from dash import Input, Output, State, callback, dcc, html
 from plotly.subplots import make_subplots
 
-from frontend.components import band as add_band
 from frontend.components import (
+    KS,
     csv_button,
     csv_text,
     error,
@@ -23,10 +23,10 @@ from frontend.components import (
     query,
     to_int,
 )
+from frontend.components import band as add_band
 
 dash.register_page(__name__, path_template="/runs/<run_id>", name="Run spectra", nav=False)
 
-KS = ["1", "2", "3", "5", "10"]
 SCALES = ["log", "linear"]
 BLUE, BLUE_BAND = "#2563eb", "rgba(37,99,235,0.18)"
 
