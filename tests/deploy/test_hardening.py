@@ -3,6 +3,7 @@ live API (uvicorn) over a raw socket, so we can see it is answered before it is 
 
 from __future__ import annotations
 
+import re
 import select
 import socket
 import time
@@ -132,12 +133,27 @@ def _raw_upload(port: int, headers: str, chunks, budget: int) -> tuple[bytes, in
             except (BrokenPipeError, ConnectionResetError):
                 break
             sent += len(chunk)
-        sock.settimeout(10)
-        try:
-            answer = sock.recv(4096)
-        except (ConnectionResetError, TimeoutError):
-            pass
+        answer = _read_answer(sock)
     return answer, sent
+
+
+def _read_answer(sock: socket.socket) -> bytes:
+    """Read the server's answer until it closes or its whole body (Content-Length) arrived:
+    headers and body may come in separate packets."""
+    sock.settimeout(10)
+    answer = b""
+    while True:
+        try:
+            data = sock.recv(4096)
+        except (ConnectionResetError, TimeoutError):
+            return answer
+        if not data:
+            return answer
+        answer += data
+        head, sep, body = answer.partition(b"\r\n\r\n")
+        length = re.search(rb"(?im)^content-length:\s*(\d+)", head)
+        if sep and length and len(body) >= int(length.group(1)):
+            return answer
 
 
 def test_200_mb_upload_is_413_without_being_read(live_api):
