@@ -15,6 +15,9 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+# PostgreSQL connections per process: POOL_SIZE kept open, up to 3 * POOL_SIZE under load (more
+# than the API lets requests run at once: backend/api/main.py MAX_CONCURRENT_REQUESTS)
+POOL_SIZE = 20
 
 
 def _make_sqlite_engine(url: str) -> Engine:
@@ -43,9 +46,7 @@ def get_engine(url: str) -> Engine:
     """One engine per database URL and process."""
     if url.startswith("sqlite"):
         return _make_sqlite_engine(url)
-    # more connections than the API's 40 worker threads, so a thread never waits on one held by a
-    # request whose cleanup itself waits for a thread
-    return create_engine(url, pool_pre_ping=True, pool_size=20, max_overflow=40)
+    return create_engine(url, pool_pre_ping=True, pool_size=POOL_SIZE, max_overflow=POOL_SIZE * 2)
 
 
 @lru_cache(maxsize=8)

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import glob
+import json
+import math
 import os
 import shutil
 import signal
 import socket
+import struct
 import subprocess
 import sys
 import tempfile
@@ -185,3 +188,23 @@ def run_inline(settings, kind: str | None = None, **params):
     run_job(lease, kind, params, settings)
     with session_scope(settings.database_url) as s:
         return s.get(Job, lease.job_id)
+
+
+def add_oversized_shard(model_dir: Path, nbytes: int = 2**40) -> Path:
+    """Add a valid but sparse safetensors shard announcing ``nbytes`` of float32 weights (it
+    takes no disk space): a model that fits on no test machine."""
+    side = int(math.isqrt(nbytes // 4))
+    header = json.dumps(
+        {
+            "huge.weight": {
+                "dtype": "F32",
+                "shape": [side, side],
+                "data_offsets": [0, side * side * 4],
+            }
+        }
+    ).encode()
+    shard = model_dir / "model-huge.safetensors"
+    with shard.open("wb") as fh:
+        fh.write(struct.pack("<Q", len(header)) + header)
+        fh.truncate(8 + len(header) + side * side * 4)
+    return shard

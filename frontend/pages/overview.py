@@ -20,6 +20,7 @@ dash.register_page(__name__, path="/", name="Overview", order=0)
 
 def layout(**_query):
     kinds, err = fetch("/kinds")
+    jobs, workers, models, datasets, runs = refresh(None)  # first view without a round trip
     submit_links = [
         dcc.Link(k["name"], href=f"/submit/{k['name']}", title=k["description"])
         for k in kinds or []
@@ -43,16 +44,23 @@ def layout(**_query):
         html.P(err, className="error") if err else None,
         html.Div(
             [
-                html.Div([html.H2("Models"), html.Div(id="overview-models")], className="card"),
-                html.Div([html.H2("Datasets"), html.Div(id="overview-datasets")], className="card"),
-                html.Div([html.H2("Recent runs"), html.Div(id="overview-runs")], className="card"),
+                html.Div(
+                    [html.H2("Models"), html.Div(models, id="overview-models")], className="card"
+                ),
+                html.Div(
+                    [html.H2("Datasets"), html.Div(datasets, id="overview-datasets")],
+                    className="card",
+                ),
+                html.Div(
+                    [html.H2("Recent runs"), html.Div(runs, id="overview-runs")], className="card"
+                ),
             ],
             className="grid",
         ),
         html.H2("Jobs"),
-        html.Div(id="overview-jobs"),
+        html.Div(jobs, id="overview-jobs"),
         html.H2("Workers"),
-        html.Div(id="overview-workers"),
+        html.Div(workers, id="overview-workers"),
         dcc.Interval(id="overview-tick", interval=2000),
     )
 
@@ -112,6 +120,7 @@ def _workers(workers: list[dict]):
     Output("overview-datasets", "children"),
     Output("overview-runs", "children"),
     Input("overview-tick", "n_intervals"),
+    prevent_initial_call=True,
 )
 def refresh(_n):
     jobs, err = fetch("/jobs", limit=25)

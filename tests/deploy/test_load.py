@@ -18,8 +18,7 @@ from backend.db import write_session
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "browser"))
 from seed import seed_runs  # noqa: E402
 
-# 200 readers (the target) exhaust the API's connection pool today: see docs/benchmarks.md
-READERS = int(os.environ.get("FLOWLENS_LOAD_READERS", "50"))
+READERS = int(os.environ.get("FLOWLENS_LOAD_READERS", "200"))
 SECONDS = float(os.environ.get("FLOWLENS_LOAD_SECONDS", "20"))
 
 

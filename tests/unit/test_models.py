@@ -11,9 +11,10 @@ from pathlib import Path
 import pytest
 import torch
 from model_fixtures import TEXTS, build_tiny_model_dir
+from support import add_oversized_shard
 
 from worker.models.demo import train_demo_model
-from worker.models.loading import ModelNotFound, check_model_dir, load_model
+from worker.models.loading import ModelNotFound, ModelTooLarge, check_model_dir, load_model
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = [
@@ -51,6 +52,21 @@ def test_load_tiny_model(tiny_dir: Path) -> None:
 def test_bad_dtype_is_refused(tiny_dir: Path) -> None:
     with pytest.raises(ValueError, match="^dtype:"):
         load_model(str(tiny_dir), dtype="float8")
+
+
+def test_a_model_that_does_not_fit_is_refused_before_loading(tiny_dir, tmp_path) -> None:
+    model_dir = _copy(tiny_dir, tmp_path / "huge")
+    add_oversized_shard(model_dir)  # 1 TiB of float32 weights, announced in a valid header
+    check_model_dir(model_dir)  # a well-formed directory: registration accepts it
+    with pytest.raises(
+        ModelTooLarge,
+        match=r"does not fit: its weights need 1024\.0 GiB as "
+        r"float32 but cpu has [0-9.]+ GiB free$",
+    ):
+        load_model(str(model_dir))
+    # bfloat16 halves what it needs
+    with pytest.raises(ModelTooLarge, match=r"need 512\.0 GiB as bfloat16"):
+        load_model(str(model_dir), dtype="bfloat16")
 
 
 def test_missing_dir(tmp_path: Path) -> None:

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from backend.artifacts import ArtifactStore
 from backend.models import Dataset, DatasetRow, Model
 from worker.context import JobContext, JobError
-from worker.models.loading import LoadedModel, ModelNotFound, load_model
+from worker.models.loading import LoadedModel, ModelNotFound, ModelTooLarge, load_model
 
 CACHE = Path("var") / "cache"
 
@@ -44,7 +44,7 @@ def load_registered_model(
     ctx.log(f"loading model {model.name!r} from {model.uri}")
     try:
         return model, load_model(model_source(ctx, model), device=ctx.device)
-    except ModelNotFound as exc:
+    except (ModelNotFound, ModelTooLarge) as exc:
         raise JobError(str(exc)) from None
 
 

@@ -7,6 +7,7 @@ transformers and transformer_lens are imported lazily inside ``load_model``.
 from __future__ import annotations
 
 import json
+import math
 import os
 import struct
 from dataclasses import dataclass
@@ -31,6 +32,10 @@ class ModelNotFound(Exception):
         self.reason = reason
 
 
+class ModelTooLarge(Exception):
+    """Weights that would not fit in the device's free memory (checked before loading)."""
+
+
 @dataclass
 class LoadedModel:
     """A bridge in compatibility mode plus what callers need alongside it.
@@ -48,8 +53,9 @@ class LoadedModel:
     source: str
 
 
-def _check_safetensors_file(path: Path) -> None:
-    """Validate a safetensors header and that the file holds all the bytes it announces."""
+def _check_safetensors_file(path: Path) -> dict:
+    """Validate a safetensors header and that the file holds all the bytes it announces;
+    returns the header (tensor name -> dtype, shape, data_offsets)."""
     size = path.stat().st_size
     with path.open("rb") as fh:
         head = fh.read(8)
@@ -64,6 +70,52 @@ def _check_safetensors_file(path: Path) -> None:
     ends = [t["data_offsets"][1] for k, t in header.items() if k != "__metadata__"]
     if 8 + n_header + max(ends, default=0) > size:
         raise ValueError("file is truncated")
+    return header
+
+
+def weights_nbytes(root: Path, itemsize: int) -> int:
+    """Bytes the floating-point weights of the directory take once loaded at ``itemsize``."""
+    total = 0
+    for file in root.glob("*.safetensors"):
+        for name, tensor in _check_safetensors_file(file).items():
+            if name != "__metadata__":
+                total += math.prod(tensor["shape"]) * itemsize
+    return total
+
+
+def free_memory_bytes(device: str) -> int | None:
+    """Free memory on ``device``: CUDA's free bytes, or the host's available memory (the
+    smaller of /proc/meminfo MemAvailable and the cgroup's headroom). None when unknown."""
+    if device.startswith("cuda"):
+        import torch
+
+        return int(torch.cuda.mem_get_info(torch.device(device))[0])
+    free = []
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemAvailable:"):
+                free.append(int(line.split()[1]) * 1024)
+    except OSError:
+        pass
+    try:
+        limit = Path("/sys/fs/cgroup/memory.max").read_text().strip()
+        used = int(Path("/sys/fs/cgroup/memory.current").read_text())
+        if limit != "max":
+            free.append(int(limit) - used)
+    except (OSError, ValueError):
+        pass
+    return min(free) if free else None
+
+
+def _check_fits(source: str, root: Path, device: str, torch_dtype: Any) -> None:
+    need = weights_nbytes(root, torch_dtype.itemsize)
+    free = free_memory_bytes(device)
+    if free is not None and need > free:
+        dtype = str(torch_dtype).removeprefix("torch.")
+        raise ModelTooLarge(
+            f"model '{source}' does not fit: its weights need {need / 2**30:.1f} GiB as {dtype} "
+            f"but {device} has {free / 2**30:.1f} GiB free"
+        )
 
 
 def check_model_dir(path: str | os.PathLike[str]) -> None:
@@ -131,19 +183,24 @@ def resolve_dtype(dtype: str | None, device: str) -> Any:
 def load_model(source: str, *, device: str = "cpu", dtype: str | None = None) -> LoadedModel:
     """Load a causal LM (local HF directory, or hub name when online) as a TransformerBridge.
 
-    Only safetensors weights are read. The bridge is in compatibility mode (HookedTransformer
-    hook names such as ``blocks.{l}.hook_resid_post``) without weight processing (no LN folding
-    or weight centring): residuals are the model's own (equal to HF hidden states), training
-    through the bridge trains the HF weights, and a fine-tune saves back exactly. Eval mode.
+    Only safetensors weights are read, and only when they fit in the device's free memory
+    (else ModelTooLarge, before anything is allocated). The bridge is in compatibility mode
+    (HookedTransformer hook names such as ``blocks.{l}.hook_resid_post``) without weight
+    processing (no LN folding or weight centring): residuals are the model's own (equal to HF
+    hidden states), training through the bridge trains the HF weights, and a fine-tune saves
+    back exactly. Eval mode.
     """
     _check_source(source)
     torch_dtype = resolve_dtype(dtype, device)
+    local = Path(source).expanduser()
+    if local.is_dir():
+        _check_fits(source, local, device, torch_dtype)
     from transformer_lens.model_bridge import TransformerBridge
     from transformers import AutoModelForCausalLM, AutoTokenizer
     from transformers.utils import logging as hf_logging
 
     hf_logging.disable_progress_bar()
-    path = str(Path(source).expanduser()) if Path(source).expanduser().exists() else source
+    path = str(local) if local.exists() else source
     try:
         tokenizer = AutoTokenizer.from_pretrained(path)
         hf_model = AutoModelForCausalLM.from_pretrained(
