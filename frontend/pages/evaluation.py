@@ -80,7 +80,15 @@ def per_type_figure(per_type: dict):
     fig.update_xaxes(
         title_text="probe type",
         categoryorder="array",
-        categoryarray=sorted(per_type, key=lambda t: (per_type[t].get("label"), t)),
+        # each control_<type> right after its <type>: trigger-word vs phrasing over-refusal
+        categoryarray=sorted(
+            per_type,
+            key=lambda t: (
+                per_type[t].get("label"),
+                t.removeprefix("control_"),
+                t.startswith("control_"),
+            ),
+        ),
     )
     return layout_defaults(fig, "Refused share per probe type (safe: false refusals)", 400)
 

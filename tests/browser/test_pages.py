@@ -6,26 +6,14 @@ Screenshots of every page go to $FLOWLENS_ARTIFACTS_DIR or test-artifacts/screen
 
 from __future__ import annotations
 
-import os
 import shutil
-from pathlib import Path
 
 import httpx
 import pytest
-from support import ROOT, flowlens_env, free_port, missing, start, stop, wait_http, wait_until
+from headless import SHOTS, Page, require_browser, wait_idle
+from support import flowlens_env, free_port, start, stop, wait_http, wait_until
 
 from backend import migrate
-
-CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-SHOTS = Path(os.environ.get("FLOWLENS_ARTIFACTS_DIR") or ROOT / "test-artifacts" / "screenshots")
 
 
 def run_job(api: str, kind: str, params: dict, timeout: float = 240) -> dict:
@@ -46,12 +34,7 @@ def run_job(api: str, kind: str, params: dict, timeout: float = 240) -> dict:
 
 @pytest.fixture(scope="module")
 def dashboard(tmp_path_factory):
-    if not Path(CHROMIUM).exists():
-        missing("Chromium (/usr/bin/chromium)")
-    try:
-        import playwright.sync_api  # noqa: F401
-    except ImportError:
-        missing("playwright")
+    require_browser()
     tmp = tmp_path_factory.mktemp("browser")
     url = f"sqlite:///{tmp / 'flowlens.db'}"
     migrate.upgrade(url)
@@ -88,50 +71,11 @@ def dashboard(tmp_path_factory):
             stop(proc)
 
 
-@pytest.fixture(scope="module")
-def browser(dashboard):
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
-        yield browser
-        browser.close()
-
-
-class Page:
-    """A browser page that records console errors and uncaught exceptions."""
-
-    def __init__(self, browser, base: str):
-        self.context = browser.new_context(viewport={"width": 1400, "height": 1000})
-        self.page = self.context.new_page()
-        self.base = base
-        self.errors: list[str] = []
-        self.page.on("console", lambda m: m.type == "error" and self.errors.append(m.text))
-        self.page.on("pageerror", lambda e: self.errors.append(str(e)))
-
-    def open(self, path: str):
-        self.page.goto(self.base + path)
-        self.page.wait_for_selector("#_pages_content > *", timeout=20_000)
-        self.page.wait_for_load_state("networkidle")
-        return self.page
-
-    def close(self):
-        self.context.close()
-
-
 @pytest.fixture
-def tab(browser, dashboard):
-    tab = Page(browser, dashboard["ui"])
+def tab(chromium, dashboard):
+    tab = Page(chromium, dashboard["ui"])
     yield tab
     tab.close()
-
-
-def wait_idle(page):
-    """Wait until Dash has no callback in flight."""
-    page.wait_for_function(
-        "() => !document.querySelector('[data-dash-is-loading=\"true\"]')", timeout=20_000
-    )
-    page.wait_for_load_state("networkidle")
 
 
 def test_every_page_loads_without_console_errors(tab, dashboard):
@@ -162,7 +106,7 @@ def test_every_page_loads_without_console_errors(tab, dashboard):
     assert types and set(types) == {"homonyms"}
 
 
-def test_spectra_link_reproduces_the_chosen_layer(tab, browser, dashboard):
+def test_spectra_link_reproduces_the_chosen_layer(tab, chromium, dashboard):
     run_id = dashboard["run_id"]
     page = tab.open(f"/runs/{run_id}?layer=0")
     page.wait_for_selector("#spectra-scree .main-svg")
@@ -177,7 +121,7 @@ def test_spectra_link_reproduces_the_chosen_layer(tab, browser, dashboard):
     page.click("#copy-link")
     page.wait_for_function("() => document.querySelector('#share-url').value.includes('layer=1')")
     link = page.input_value("#share-url")
-    other = Page(browser, dashboard["ui"])
+    other = Page(chromium, dashboard["ui"])
     try:
         fresh = other.open(link.removeprefix(dashboard["ui"]))
         fresh.wait_for_function(

@@ -6,13 +6,11 @@ UI needs the token typed into the header. Screenshots go where test_pages.py put
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import httpx
 import pytest
+from headless import SHOTS, Page, require_browser, wait_idle
 from seed import seed_sweep
-from support import flowlens_env, free_port, missing, start, stop, wait_http
-from test_pages import ARGS, CHROMIUM, SHOTS, Page, wait_idle
+from support import flowlens_env, free_port, start, stop, wait_http
 
 from backend import auth, migrate
 from backend.db import write_session
@@ -20,12 +18,7 @@ from backend.db import write_session
 
 @pytest.fixture(scope="module")
 def seeded(tmp_path_factory):
-    if not Path(CHROMIUM).exists():
-        missing("Chromium (/usr/bin/chromium)")
-    try:
-        import playwright.sync_api  # noqa: F401
-    except ImportError:
-        missing("playwright")
+    require_browser()
     tmp = tmp_path_factory.mktemp("sweep-ui")
     url = f"sqlite:///{tmp / 'flowlens.db'}"
     migrate.upgrade(url)
@@ -51,16 +44,6 @@ def seeded(tmp_path_factory):
     finally:
         for proc in reversed(procs):
             stop(proc)
-
-
-@pytest.fixture(scope="module")
-def chromium(seeded):
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
-        yield browser
-        browser.close()
 
 
 @pytest.fixture
