@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 # PostgreSQL connections per process: POOL_SIZE kept open, up to 3 * POOL_SIZE under load (more
-# than the API lets requests run at once: backend/api/main.py MAX_CONCURRENT_REQUESTS)
+# than the API's requests that hold a session at once: backend/api/deps.py MAX_SESSIONS)
 POOL_SIZE = 20
 
 

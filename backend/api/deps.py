@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Annotated
 
+import anyio
 from fastapi import Depends, HTTPException, Request
 from sqlalchemy.orm import Session
 
@@ -19,19 +20,29 @@ def get_settings(request: Request) -> Settings:
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 
 
+# Requests holding a database session at once. A request holds its pooled connection from its
+# first query until its response is sent, and needs worker threads (40) for its route and its
+# serialisation: with fewer sessions than threads and than pooled connections (60, backend/db.py),
+# a burst of readers waits here, on the event loop and holding nothing, instead of exhausting the
+# pool (docs/benchmarks.md).
+MAX_SESSIONS = 32
+_session_slots = anyio.Semaphore(MAX_SESSIONS)
+
+
 async def _request_session(url: str, write: bool) -> AsyncIterator[Session]:
     """A session per request that connects at its first query, in the route's worker thread.
-    Async on purpose: the cleanup (commit, returning the connection) runs on the event loop and
-    never queues for a thread, so concurrent requests never hold pooled connections idle."""
-    session = new_session(url, write=write)
-    try:
-        yield session
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
-    finally:
-        session.close()
+    Async on purpose: waiting for a slot and the cleanup (commit, returning the connection) run
+    on the event loop and never queue for a thread."""
+    async with _session_slots:
+        session = new_session(url, write=write)
+        try:
+            yield session
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+        finally:
+            session.close()
 
 
 async def get_db(settings: SettingsDep) -> AsyncIterator[Session]:

@@ -9,11 +9,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DataError
 
-from backend.api.middleware import (
-    BodySizeLimitMiddleware,
-    ConcurrencyLimitMiddleware,
-    SecurityHeadersMiddleware,
-)
+from backend.api.middleware import BodySizeLimitMiddleware, SecurityHeadersMiddleware
 from backend.api.routes import (
     artifacts,
     datasets,
@@ -31,9 +27,6 @@ log = logging.getLogger("flowlens.api")
 
 # multipart framing around an upload of max_upload_bytes (boundaries, form fields)
 UPLOAD_SLACK_BYTES = 1024 * 1024
-# requests inside the application at once: below anyio's 40 worker threads and the 60 pooled
-# database connections (backend/db.py), so a burst of readers queues instead of timing out
-MAX_CONCURRENT_REQUESTS = 32
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -58,9 +51,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for router in routers:
         app.include_router(router, prefix="/api", dependencies=guard)
 
-    # added last = outermost: security headers wrap CORS, which wraps the size guard, which
-    # wraps the concurrency limit (a rejected upload never takes a slot)
-    app.add_middleware(ConcurrencyLimitMiddleware, limit=MAX_CONCURRENT_REQUESTS)
+    # added last = outermost: security headers wrap CORS, which wraps the size guard
     app.add_middleware(
         BodySizeLimitMiddleware, limit=settings.max_upload_bytes + UPLOAD_SLACK_BYTES
     )

@@ -1,10 +1,4 @@
-"""ASGI middlewares of the API: a concurrency limit, a request-size guard and security headers.
-
-The concurrency limit lets at most ``limit`` requests run at once; the others wait their turn on
-the event loop, holding nothing. Each running request holds at most one pooled database
-connection (from its first query until its response is sent) and needs worker threads for its
-route and its serialisation, so with ``limit`` at or below both the thread count and the pool
-size, a burst of readers queues instead of exhausting the pool.
+"""ASGI middlewares of the API: a request-size guard and security headers.
 
 The size guard answers 413 from the Content-Length header before reading any of a body that is
 too large, and counts the bytes of bodies without one (chunked), answering 413 as soon as they
@@ -15,7 +9,6 @@ from __future__ import annotations
 
 import json
 
-import anyio
 from fastapi import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -29,21 +22,6 @@ SECURITY_HEADERS = [
 # The interactive docs load Swagger UI / ReDoc scripts from their CDN: no strict CSP there.
 STRICT_CSP = (b"content-security-policy", b"default-src 'none'; frame-ancestors 'none'")
 DOCS_PATHS = ("/docs", "/redoc")
-
-
-class ConcurrencyLimitMiddleware:
-    """At most ``limit`` HTTP requests inside the application at once (first come, first in)."""
-
-    def __init__(self, app: ASGIApp, limit: int) -> None:
-        self.app = app
-        self.slots = anyio.Semaphore(limit)
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        async with self.slots:
-            await self.app(scope, receive, send)
 
 
 class SecurityHeadersMiddleware:
