@@ -22,20 +22,12 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path[0:1] = [str(ROOT), str(ROOT / "tests"), str(ROOT / "tests" / "browser")]
 
 import httpx  # noqa: E402
+from headless import ARGS, CHROMIUM  # noqa: E402
 from seed import seed_runs, seed_sweep  # noqa: E402
 from support import flowlens_env, free_port, start, stop, wait_http  # noqa: E402
 
 from backend import migrate  # noqa: E402
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 LAYERS_P95_GOAL_MS = 50.0
 TTI_GOAL_S = 1.5
 
