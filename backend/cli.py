@@ -17,6 +17,8 @@ import httpx
 
 from backend.config import Settings, get_settings
 
+KEEP_ALIVE_SECONDS = 75
+
 
 def cmd_migrate(settings: Settings, _args: argparse.Namespace) -> int:
     from backend import migrate
@@ -74,7 +76,15 @@ def cmd_api(settings: Settings, args: argparse.Namespace) -> int:
 
     from backend.api.main import create_app
 
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="warning")
+    uvicorn.run(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        log_level="warning",
+        # idle keep-alive connections outlive common proxy idle timeouts (60 s) and busy
+        # clients, which then never send a request on a connection the API is just closing
+        timeout_keep_alive=KEEP_ALIVE_SECONDS,
+    )
     return 0
 
 
