@@ -14,9 +14,11 @@ import os
 from pathlib import Path
 
 import dash
+import plotly.graph_objects as go
 from dash import ALL, Dash, Input, Output, dcc, html
 
 from frontend.api import Api
+from frontend.components import layout_defaults
 
 HERE = Path(__file__).parent
 PAGES = HERE / "pages"
@@ -122,6 +124,9 @@ def create_app(api_url: str, api_token: str | None = None) -> Dash:
         Input("copy-link", "n_clicks"),
         Input("share-tick", "n_intervals"),
     )
+    # Plotly loads its template and validators on the first figure (~0.15 s): pay that at start,
+    # not in the first page a user opens
+    layout_defaults(go.Figure(), "warm-up")
     return app
 
 
