@@ -74,7 +74,7 @@ def _check_safetensors_file(path: Path) -> dict:
 
 
 def weights_nbytes(root: Path, itemsize: int) -> int:
-    """Bytes the floating-point weights of the directory take once loaded at ``itemsize``."""
+    """Bytes the weights of the directory take once loaded, every tensor at ``itemsize``."""
     total = 0
     for file in root.glob("*.safetensors"):
         for name, tensor in _check_safetensors_file(file).items():
