@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -16,7 +17,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
 
 def utcnow() -> datetime:
@@ -155,6 +156,26 @@ class DatasetRow(Base):
     response: Mapped[str] = mapped_column(Text, default="")
     label: Mapped[str] = mapped_column(String(16), default="safe")  # safe | unsafe
     type: Mapped[str] = mapped_column(String(64), default="")
+
+
+def add_dataset(session: Session, rows: Sequence[Any], **fields: Any) -> Dataset:
+    """Add a dataset and its rows (any objects with prompt, response, label and type), in order,
+    to the session's transaction; ``fields`` are the Dataset's columns."""
+    dataset = Dataset(n_rows=len(rows), **fields)
+    session.add(dataset)
+    session.flush()
+    session.add_all(
+        DatasetRow(
+            dataset_id=dataset.id,
+            idx=i,
+            prompt=row.prompt,
+            response=row.response,
+            label=row.label,
+            type=row.type,
+        )
+        for i, row in enumerate(rows)
+    )
+    return dataset
 
 
 class Run(Base):

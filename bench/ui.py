@@ -24,7 +24,7 @@ sys.path[0:1] = [str(ROOT), str(ROOT / "tests"), str(ROOT / "tests" / "browser")
 import httpx  # noqa: E402
 from headless import ARGS, CHROMIUM  # noqa: E402
 from seed import seed_runs, seed_sweep  # noqa: E402
-from support import flowlens_env, free_port, start, stop, wait_http  # noqa: E402
+from support import serve_dashboard  # noqa: E402
 
 from backend import migrate  # noqa: E402
 
@@ -65,8 +65,9 @@ def tti_bench(ui: str, pages: dict[str, tuple[str, str]], repeats: int) -> dict[
         browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
         context = browser.new_context(viewport={"width": 1400, "height": 1000})
         page = context.new_page()
-        page.goto(ui + "/")  # warm the browser cache (Dash's JS bundles) once
-        page.wait_for_selector("#_pages_content > *", timeout=30_000)
+        for path, selector in pages.values():  # warm the browser cache (Dash's bundles, and
+            page.goto(ui + path)  # plotly.js, fetched by the first page with a graph) once
+            page.wait_for_selector(selector, timeout=30_000)
         for name, (path, selector) in pages.items():
             times = []
             for _ in range(repeats):
@@ -100,19 +101,7 @@ def main() -> None:
             f"seeded {args.runs} runs x {args.layers} layers and a 6-cell sweep "
             f"in {time.perf_counter() - began:.1f} s"
         )
-        api_port, ui_port = free_port(), free_port()
-        env = flowlens_env(
-            url,
-            port=api_port,
-            ui_port=ui_port,
-            api_url=f"http://127.0.0.1:{api_port}",
-            artifact_root=tmp / "artifacts",
-        )
-        procs = [start([name], env, tmp / f"{name}.log") for name in ("api", "ui")]
-        try:
-            api, ui = f"http://127.0.0.1:{api_port}/api", f"http://127.0.0.1:{ui_port}"
-            wait_http(f"{api}/health", timeout=60)
-            wait_http(f"{ui}/", timeout=60)
+        with serve_dashboard(url, tmp) as (api, ui):
             result = api_bench(api, run_ids, n_requests)
             cell = sweep["cells"][-1]
             pages = {
@@ -134,9 +123,6 @@ def main() -> None:
                 "submit (finetune)": ("/finetune/new", "#submit-button"),
             }
             tti = tti_bench(ui, pages, repeats)
-        finally:
-            for proc in reversed(procs):
-                stop(proc)
     health, layers = result["health"], result["layers"]
     h50, h95 = percentile(health, 50), percentile(health, 95)
     l50, l95 = percentile(layers, 50), percentile(layers, 95)

@@ -120,6 +120,43 @@ def to_int(text: Any, default: int | None = None) -> int | None:
         return default
 
 
+# a sweep cell's parameters and scores, as the sweep and relation tables show them
+CELL_PARAMS = ["model", "safety_fraction", "vcl_lambda", "vcl_sign", "vcl_k", "seed"]
+CELL_SCORES = ["false_refusal_rate", "safety", "f1", "heldout_loss"]
+
+
+def cell_params(cell: dict) -> list:
+    return [
+        cell["model_name"],
+        fmt(cell["safety_fraction"]),
+        fmt(cell["vcl_lambda"]),
+        cell["vcl_sign"] or "",
+        cell["vcl_k"] or "",
+        cell["seed"],
+    ]
+
+
+def cell_scores(cell: dict) -> list[str]:
+    metrics = cell["metrics"] or {}
+    return [fmt(metrics.get(name)) for name in CELL_SCORES]
+
+
+def control(label: str, component, wide: bool = False) -> html.Div:
+    """A labelled input in a ``controls`` row (``wide`` for sliders and multi-selects)."""
+    return html.Div([html.Label(label), component], className="control wide" if wide else "control")
+
+
+def layer_slider(id: str, n_layers: int, value: int) -> dcc.Slider:
+    return dcc.Slider(
+        id=id,
+        min=0,
+        max=n_layers - 1,
+        step=1,
+        value=value,
+        marks={i: str(i) for i in range(n_layers)},
+    )
+
+
 def graph(id: str, figure=None) -> dcc.Graph:
     return dcc.Graph(
         id=id,

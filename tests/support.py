@@ -95,6 +95,32 @@ def wait_http(url: str, timeout: float = 30) -> None:
     wait_until(ok, timeout, url)
 
 
+@contextmanager
+def serve_dashboard(
+    database_url: str, tmp: Path, services: tuple[str, ...] = ("api", "ui"), **settings: object
+) -> Iterator[tuple[str, str]]:
+    """Run FlowLens ``services`` on free loopback ports against ``database_url`` (artifacts and
+    logs under ``tmp``); yield the API and UI base URLs once both answer; stop them at the end."""
+    api_port, ui_port = free_port(), free_port()
+    env = flowlens_env(
+        database_url,
+        port=api_port,
+        ui_port=ui_port,
+        api_url=f"http://127.0.0.1:{api_port}",
+        artifact_root=tmp / "artifacts",
+        **settings,
+    )
+    procs = [start([name], env, tmp / f"{name}.log") for name in services]
+    try:
+        api, ui = f"http://127.0.0.1:{api_port}/api", f"http://127.0.0.1:{ui_port}"
+        wait_http(f"{api}/health", timeout=60)
+        wait_http(f"{ui}/", timeout=60)
+        yield api, ui
+    finally:
+        for proc in reversed(procs):
+            stop(proc)
+
+
 def pg_bin() -> Path | None:
     """The folder of PostgreSQL's server programs (Debian puts them off the PATH)."""
     found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))

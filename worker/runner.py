@@ -23,11 +23,10 @@ from backend import queue
 from backend.config import Settings
 from backend.db import session_scope, write_session
 from backend.models import Job, Worker, utcnow
-from worker.child import run_job
+from worker.child import DB_RETRY_S, run_job
 from worker.registry import KINDS
 
 TERMINATE_GRACE_S = 5.0
-DB_RETRY_S = 2.0
 
 
 @dataclass

@@ -11,6 +11,7 @@ from plotly import graph_objects as go
 
 from frontend.components import (
     CONCENTRATION_METRICS,
+    control,
     csv_button,
     csv_text,
     error,
@@ -60,24 +61,17 @@ def layout(runs=None, metric=None, **_query):
         dcc.Location(id="compare-loc", refresh=False),
         html.Div(
             [
-                html.Div(
-                    [
-                        html.Label("Runs"),
-                        dcc.Dropdown(options, chosen, id="compare-runs", multi=True),
-                    ],
-                    className="control wide",
+                control(
+                    "Runs", dcc.Dropdown(options, chosen, id="compare-runs", multi=True), wide=True
                 ),
-                html.Div(
-                    [
-                        html.Label("Metric"),
-                        dcc.Dropdown(
-                            METRICS,
-                            metric if metric in METRICS else "concentration@3",
-                            id="compare-metric",
-                            clearable=False,
-                        ),
-                    ],
-                    className="control",
+                control(
+                    "Metric",
+                    dcc.Dropdown(
+                        METRICS,
+                        metric if metric in METRICS else "concentration@3",
+                        id="compare-metric",
+                        clearable=False,
+                    ),
                 ),
             ],
             className="controls",

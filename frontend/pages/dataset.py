@@ -10,6 +10,7 @@ from dash import Input, Output, State, callback, dcc, html
 from plotly.subplots import make_subplots
 
 from frontend.components import (
+    control,
     error,
     fetch,
     graph,
@@ -103,26 +104,17 @@ def layout(dataset_id=None, side="prompts", type=None, label=None, offset=None, 
         dcc.Store(id="dataset-state", data={"id": dataset["id"], "side": side}),
         html.Div(
             [
-                html.Div(
-                    [html.Label("Type"), dcc.Dropdown(types, type, id="dataset-type")],
-                    className="control",
-                ),
-                html.Div(
-                    [html.Label("Label"), dcc.Dropdown(labels, label, id="dataset-label")],
-                    className="control",
-                ),
-                html.Div(
-                    [
-                        html.Label("Offset"),
-                        dcc.Input(
-                            id="dataset-offset",
-                            type="number",
-                            min=0,
-                            step=PAGE_SIZE,
-                            value=to_int(offset, 0),
-                        ),
-                    ],
-                    className="control",
+                control("Type", dcc.Dropdown(types, type, id="dataset-type")),
+                control("Label", dcc.Dropdown(labels, label, id="dataset-label")),
+                control(
+                    "Offset",
+                    dcc.Input(
+                        id="dataset-offset",
+                        type="number",
+                        min=0,
+                        step=PAGE_SIZE,
+                        value=to_int(offset, 0),
+                    ),
                 ),
             ],
             className="controls",

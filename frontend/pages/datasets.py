@@ -11,7 +11,7 @@ import dash
 from dash import Input, Output, State, callback, dcc, html, no_update
 
 from frontend.api import ApiError
-from frontend.components import api, error, fetch, page, stats_table
+from frontend.components import api, control, error, fetch, page, stats_table
 
 dash.register_page(__name__, path="/datasets", name="Datasets", order=1)
 
@@ -39,24 +39,11 @@ def layout(side="prompts", **_query):
         html.H2("Upload a dataset"),
         html.Div(
             [
-                html.Div(
-                    [html.Label("Name"), dcc.Input(id="upload-name", type="text")],
-                    className="control",
+                control("Name", dcc.Input(id="upload-name", type="text")),
+                control(
+                    "Format", dcc.Dropdown(FORMATS, "jsonl", id="upload-format", clearable=False)
                 ),
-                html.Div(
-                    [
-                        html.Label("Format"),
-                        dcc.Dropdown(FORMATS, "jsonl", id="upload-format", clearable=False),
-                    ],
-                    className="control",
-                ),
-                html.Div(
-                    [
-                        html.Label("Label (rows without one)"),
-                        dcc.Input(id="upload-label", type="text"),
-                    ],
-                    className="control",
-                ),
+                control("Label (rows without one)", dcc.Input(id="upload-label", type="text")),
                 html.Div(
                     dcc.Upload(
                         html.Div(id="upload-filename", children="Drop a file or click"),

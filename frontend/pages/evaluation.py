@@ -11,6 +11,7 @@ from dash import Input, Output, State, callback, ctx, dcc, html
 from plotly import graph_objects as go
 
 from frontend.components import (
+    control,
     error,
     fetch,
     fmt,
@@ -123,25 +124,16 @@ def layout(evaluation_id=None, type=None, verdict=None, label=None, offset=None,
         dcc.Store(id="eval-id", data=evaluation["id"]),
         html.Div(
             [
-                html.Div(
-                    [html.Label("Type"), dcc.Dropdown(sorted(per_type), type, id="eval-type")],
-                    className="control wide",
+                control("Type", dcc.Dropdown(sorted(per_type), type, id="eval-type"), wide=True),
+                control(
+                    "Verdict",
+                    dcc.Dropdown(
+                        VERDICTS, verdict if verdict in VERDICTS else None, id="eval-verdict"
+                    ),
                 ),
-                html.Div(
-                    [
-                        html.Label("Verdict"),
-                        dcc.Dropdown(
-                            VERDICTS, verdict if verdict in VERDICTS else None, id="eval-verdict"
-                        ),
-                    ],
-                    className="control",
-                ),
-                html.Div(
-                    [
-                        html.Label("Label"),
-                        dcc.Dropdown(LABELS, label if label in LABELS else None, id="eval-label"),
-                    ],
-                    className="control",
+                control(
+                    "Label",
+                    dcc.Dropdown(LABELS, label if label in LABELS else None, id="eval-label"),
                 ),
             ],
             className="controls",

@@ -18,11 +18,17 @@ from dash import Input, Output, State, callback, dcc, html
 from plotly import graph_objects as go
 
 from frontend.components import (
+    CELL_PARAMS,
+    CELL_SCORES,
     CONCENTRATION_METRICS,
+    cell_params,
+    cell_scores,
+    control,
     error,
     fetch,
     fmt,
     graph,
+    layer_slider,
     layout_defaults,
     page,
     query,
@@ -214,23 +220,9 @@ def correlation_figure(rows: list[dict], metric: str, layer: int):
 
 
 def cells_table(cells: list[dict], metric: str, layer: int, id: str = "relation-cells"):
-    columns = [
-        "model",
-        "safety_fraction",
-        "vcl_lambda",
-        "vcl_sign",
-        "vcl_k",
-        "seed",
-        f"{metric} @ {layer}",
-        TARGET,
-        "safety",
-        "f1",
-        "heldout_loss",
-        "links",
-    ]
+    columns = [*CELL_PARAMS, f"{metric} @ {layer}", *CELL_SCORES, "links"]
     rows = []
     for c in cells:
-        m = c["metrics"] or {}
         links = [dcc.Link("finetune", href=f"/jobs/{c['jobs']['finetune']}")]
         if c["run_id"]:
             links.append(dcc.Link("spectra", href=f"/runs/{c['run_id']}?layer={layer}"))
@@ -238,17 +230,9 @@ def cells_table(cells: list[dict], metric: str, layer: int, id: str = "relation-
             links.append(dcc.Link("evaluation", href=f"/evals/{c['evaluation_id']}"))
         rows.append(
             [
-                c["model_name"],
-                fmt(c["safety_fraction"]),
-                fmt(c["vcl_lambda"]),
-                c["vcl_sign"] or "",
-                c["vcl_k"] or "",
-                c["seed"],
+                *cell_params(c),
                 fmt(value_at(c, metric, layer)),
-                fmt(m.get(TARGET)),
-                fmt(m.get("safety")),
-                fmt(m.get("f1")),
-                fmt(m.get("heldout_loss")),
+                *cell_scores(c),
                 html.Span(links, className="links"),
             ]
         )
@@ -311,26 +295,13 @@ def layout(sweep=None, layer=None, metric=None, **_query):
         dcc.Store(id="relation-data", data={"sweep": int(sweep), "cells": cells}),
         html.Div(
             [
-                html.Div(
-                    [
-                        html.Label("Layer"),
-                        dcc.Slider(
-                            id="relation-layer",
-                            min=0,
-                            max=top,
-                            step=1,
-                            value=layer,
-                            marks={i: str(i) for i in range(top + 1)},
-                        ),
-                    ],
-                    className="control wide",
+                control(
+                    "Layer",
+                    layer_slider("relation-layer", top + 1, layer),
+                    wide=True,
                 ),
-                html.Div(
-                    [
-                        html.Label("Metric"),
-                        dcc.Dropdown(METRICS, metric, id="relation-metric", clearable=False),
-                    ],
-                    className="control",
+                control(
+                    "Metric", dcc.Dropdown(METRICS, metric, id="relation-metric", clearable=False)
                 ),
             ],
             className="controls",

@@ -12,12 +12,14 @@ from plotly.subplots import make_subplots
 
 from frontend.components import (
     KS,
+    control,
     csv_button,
     csv_text,
     error,
     fetch,
     fmt,
     graph,
+    layer_slider,
     layout_defaults,
     page,
     query,
@@ -69,34 +71,13 @@ def layout(run_id=None, layer=None, k=None, scale=None, **_query):
         dcc.Store(id="spectra-data", data={"run_id": run["id"], "layers": layers}),
         html.Div(
             [
-                html.Div(
-                    [
-                        html.Label("Layer"),
-                        dcc.Slider(
-                            id="spectra-layer",
-                            min=0,
-                            max=len(layers) - 1,
-                            step=1,
-                            value=layer,
-                            marks={i: str(i) for i in range(len(layers))},
-                        ),
-                    ],
-                    className="control wide",
+                control(
+                    "Layer",
+                    layer_slider("spectra-layer", len(layers), layer),
+                    wide=True,
                 ),
-                html.Div(
-                    [
-                        html.Label("k (top components)"),
-                        dcc.Dropdown(KS, k, id="spectra-k", clearable=False),
-                    ],
-                    className="control",
-                ),
-                html.Div(
-                    [
-                        html.Label("Scale"),
-                        dcc.RadioItems(SCALES, scale, id="spectra-scale", inline=True),
-                    ],
-                    className="control",
-                ),
+                control("k (top components)", dcc.Dropdown(KS, k, id="spectra-k", clearable=False)),
+                control("Scale", dcc.RadioItems(SCALES, scale, id="spectra-scale", inline=True)),
             ],
             className="controls",
         ),

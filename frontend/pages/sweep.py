@@ -8,7 +8,18 @@ from __future__ import annotations
 import dash
 from dash import dcc, html
 
-from frontend.components import error, fetch, fmt, page, status_badge, submit_form, table
+from frontend.components import (
+    CELL_PARAMS,
+    CELL_SCORES,
+    cell_params,
+    cell_scores,
+    error,
+    fetch,
+    page,
+    status_badge,
+    submit_form,
+    table,
+)
 
 dash.register_page(__name__, path_template="/sweeps/<job_id>", name="Sweep", nav=False)
 
@@ -24,7 +35,6 @@ def layout(job_id=None, **query):
     job, cells = found["job"], found["cells"]
     rows = []
     for c in cells:
-        m = c["metrics"] or {}
         jobs = [
             html.Span(
                 [
@@ -46,34 +56,13 @@ def layout(job_id=None, **query):
             )
         rows.append(
             [
-                c["model_name"],
-                fmt(c["safety_fraction"]),
-                fmt(c["vcl_lambda"]),
-                c["vcl_sign"] or "",
-                c["vcl_k"] or "",
-                c["seed"],
+                *cell_params(c),
                 html.Span(jobs),
                 html.Span(produced, className="links"),
-                fmt(m.get("false_refusal_rate")),
-                fmt(m.get("safety")),
-                fmt(m.get("f1")),
-                fmt(m.get("heldout_loss")),
+                *cell_scores(c),
             ]
         )
-    columns = [
-        "model",
-        "safety_fraction",
-        "vcl_lambda",
-        "vcl_sign",
-        "vcl_k",
-        "seed",
-        "jobs",
-        "results",
-        "false_refusal_rate",
-        "safety",
-        "f1",
-        "heldout_loss",
-    ]
+    columns = [*CELL_PARAMS, "jobs", "results", *CELL_SCORES]
     run_ids = ",".join(str(c["run_id"]) for c in cells if c["run_id"])
     links = [
         dcc.Link("sweep job", href=f"/jobs/{job_id}"),

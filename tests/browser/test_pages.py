@@ -11,7 +11,7 @@ import shutil
 import httpx
 import pytest
 from headless import SHOTS, Page, require_browser, wait_idle
-from support import flowlens_env, free_port, start, stop, wait_http, wait_until
+from support import serve_dashboard, wait_until
 
 from backend import migrate
 
@@ -38,21 +38,8 @@ def dashboard(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("browser")
     url = f"sqlite:///{tmp / 'flowlens.db'}"
     migrate.upgrade(url)
-    api_port, ui_port = free_port(), free_port()
-    env = flowlens_env(
-        url,
-        port=api_port,
-        ui_port=ui_port,
-        api_url=f"http://127.0.0.1:{api_port}",
-        artifact_root=tmp / "artifacts",
-        heartbeat_seconds=1,
-    )
-    env["HF_HUB_OFFLINE"] = "1"
-    procs = [start([name], env, tmp / f"{name}.log") for name in ("api", "worker", "ui")]
-    try:
-        api = f"http://127.0.0.1:{api_port}/api"
-        wait_http(f"{api}/health", timeout=60)
-        wait_http(f"http://127.0.0.1:{ui_port}/", timeout=60)
+    services = ("api", "worker", "ui")
+    with serve_dashboard(url, tmp, services, heartbeat_seconds=1) as (api, ui):
         created = run_job(api, "register_builtin", {})["result"]["created"]
         model = run_job(
             api, "train_demo_model", {"steps": 30, "n_layers": 2, "d_model": 32, "name": "tiny"}
@@ -61,14 +48,11 @@ def dashboard(tmp_path_factory):
         run = run_job(api, "capture_spectra", params)["result"]
         yield {
             "api": api,
-            "ui": f"http://127.0.0.1:{ui_port}",
+            "ui": ui,
             "run_id": run["run_id"],
             "capture": params,
             "probe": created["probe"],
         }
-    finally:
-        for proc in reversed(procs):
-            stop(proc)
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ import httpx
 import pytest
 from headless import SHOTS, Page, require_browser, wait_idle
 from seed import seed_sweep
-from support import flowlens_env, free_port, start, stop, wait_http
+from support import serve_dashboard
 
 from backend import auth, migrate
 from backend.db import write_session
@@ -25,25 +25,8 @@ def seeded(tmp_path_factory):
     ids = seed_sweep(url)
     with write_session(url) as session:
         ids["token"] = auth.create_token(session, "browser")
-    api_port, ui_port = free_port(), free_port()
-    env = flowlens_env(
-        url,
-        port=api_port,
-        ui_port=ui_port,
-        api_url=f"http://127.0.0.1:{api_port}",
-        artifact_root=tmp / "artifacts",
-        auth="on",
-        public_read="true",
-    )
-    procs = [start([name], env, tmp / f"{name}.log") for name in ("api", "ui")]
-    try:
-        api = f"http://127.0.0.1:{api_port}/api"
-        wait_http(f"{api}/health", timeout=60)
-        wait_http(f"http://127.0.0.1:{ui_port}/", timeout=60)
-        yield {**ids, "api": api, "ui": f"http://127.0.0.1:{ui_port}"}
-    finally:
-        for proc in reversed(procs):
-            stop(proc)
+    with serve_dashboard(url, tmp, auth="on", public_read="true") as (api, ui):
+        yield {**ids, "api": api, "ui": ui}
 
 
 @pytest.fixture

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from backend.dataset_import import ImportFormatError, ImportTooLarge, Limits, parse_records
-from backend.models import Dataset, DatasetRow
+from backend.models import Dataset, DatasetRow, add_dataset
 from worker.context import JobContext, JobError
 from worker.params import DatasetStatsParams, ImportHubDatasetParams, RegisterBuiltinParams
 from worker.science.corpus import BUILTIN_DATASETS, builtin_dataset
@@ -30,26 +30,14 @@ def register_builtin(ctx: JobContext, params: RegisterBuiltinParams) -> dict:
         with ctx.transaction() as session:
             if session.scalar(select(Dataset.id).where(Dataset.name == name)) is not None:
                 continue
-            dataset = Dataset(
+            dataset = add_dataset(
+                session,
+                examples,
                 name=name,
                 source="builtin",
                 format="builtin",
                 description=f"{description} (seed {params.seed})",
-                n_rows=len(examples),
                 stats=stats,
-            )
-            session.add(dataset)
-            session.flush()
-            session.add_all(
-                DatasetRow(
-                    dataset_id=dataset.id,
-                    idx=j,
-                    prompt=e.prompt,
-                    response=e.response,
-                    label=e.label,
-                    type=e.type,
-                )
-                for j, e in enumerate(examples)
             )
             created[name] = dataset.id
     return {"created": created}
@@ -108,17 +96,13 @@ def import_hub_dataset(ctx: JobContext, params: ImportHubDatasetParams) -> dict:
         raise JobError(f"repo: row {exc}") from None
     stats = diversity_stats([r.prompt for r in rows], [r.response for r in rows])
     with ctx.transaction() as session:
-        dataset = Dataset(
+        dataset = add_dataset(
+            session,
+            rows,
             name=params.name,
             source="hub",
             format="hub",
             description=f"{params.repo} [{params.split}]",
-            n_rows=len(rows),
             stats=stats,
-        )
-        session.add(dataset)
-        session.flush()
-        session.add_all(
-            DatasetRow(dataset_id=dataset.id, idx=i, **vars(r)) for i, r in enumerate(rows)
         )
         return {"dataset_id": dataset.id, "n_rows": len(rows)}

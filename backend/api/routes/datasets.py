@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from backend import queue
 from backend.api.deps import SessionDep, WriteSessionDep, not_found
 from backend.dataset_import import FORMATS, ImportFormatError, ImportTooLarge, Limits, parse_dataset
-from backend.models import Dataset, DatasetRow
+from backend.models import Dataset, DatasetRow, add_dataset
 from backend.schemas import DatasetPublic, DatasetRowPublic, Page
 
 router = APIRouter(tags=["datasets"])
@@ -73,17 +73,13 @@ async def upload_dataset(
         raise HTTPException(400, f"file: {exc}") from None
     if session.scalar(select(Dataset.id).where(Dataset.name == name)) is not None:
         raise HTTPException(409, f"name: a dataset named {name!r} already exists")
-    dataset = Dataset(
+    dataset = add_dataset(
+        session,
+        rows,
         name=name,
         source="upload",
         format=format,
         description=f"uploaded {file.filename or 'file'}",
-        n_rows=len(rows),
-    )
-    session.add(dataset)
-    session.flush()
-    session.add_all(
-        DatasetRow(dataset_id=dataset.id, idx=i, **vars(row)) for i, row in enumerate(rows)
     )
     queue.enqueue(session, "dataset_stats", {"dataset_id": dataset.id})
     return DatasetPublic.model_validate(dataset)
