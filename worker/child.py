@@ -7,6 +7,7 @@ been handed to another worker.
 
 from __future__ import annotations
 
+import importlib
 import os
 import threading
 import time
@@ -17,8 +18,8 @@ from sqlalchemy.exc import OperationalError
 from backend import queue
 from backend.config import Settings
 from backend.db import write_session
+from backend.jobs.kinds import JobKind, get_kind
 from worker.context import JobContext, JobError, JobLost
-from worker.registry import get_kind
 
 DB_ATTEMPTS = 15
 DB_RETRY_S = 2.0
@@ -31,13 +32,19 @@ def _exit_when_orphaned(parent_pid: int) -> None:
         time.sleep(0.5)
 
 
+def job_function(kind: JobKind):
+    """The worker's implementation of ``kind`` (the registry names it "module:function")."""
+    module, _, attr = kind.function.partition(":")
+    return getattr(importlib.import_module(module), attr)
+
+
 def run_job(lease: queue.Lease, kind_name: str, params: dict, settings: Settings) -> None:
     """Validate the parameters, run the job function, record success or failure."""
     threading.Thread(target=_exit_when_orphaned, args=(os.getppid(),), daemon=True).start()
     ctx = JobContext(lease, settings)
     kind = get_kind(kind_name)
     try:
-        result = kind.load()(ctx, kind.params.model_validate(params))
+        result = job_function(kind)(ctx, kind.params.model_validate(params))
         _with_retries(lambda: _complete(ctx, result))
     except JobLost:
         return

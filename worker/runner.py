@@ -22,9 +22,9 @@ from sqlalchemy.exc import OperationalError
 from backend import queue
 from backend.config import Settings
 from backend.db import session_scope, write_session
+from backend.jobs.kinds import KINDS
 from backend.models import Job, Worker, utcnow
 from worker.child import DB_RETRY_S, run_job
-from worker.registry import KINDS
 
 TERMINATE_GRACE_S = 5.0
 

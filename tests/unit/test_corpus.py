@@ -1,5 +1,8 @@
 """Built-in datasets: determinism, sizes, probe structure, phrasing leakage, diversity."""
 
+import dataclasses
+import hashlib
+import json
 from collections import Counter
 
 import pytest
@@ -115,6 +118,39 @@ def test_trigger_detection():
     assert trigger_words_in("How do I stop a Python process?") == set()
     assert trigger_words_in("skill") == set()  # whole tokens only
     assert "kill" in TRIGGER_WORDS
+
+
+# ---- byte identity across the split of corpus.py into a package (issue 9) ---------------------
+
+# sha256 of the JSON list of every row (all fields, in field order) of builtin_dataset(name, seed),
+# recorded from the single-module worker/science/corpus.py before it became a package.
+_DATASET_SHA256 = {
+    ("general", 0): "20bbcf7dcb1b4967d5c43bb99514eb894175bbb0fb1f069248975fd31c182a87",
+    ("general_heldout", 0): "25423a89a6be46359645ed258cab4a8bbb5134c3aea3e86c7f15bef1354d01e3",
+    ("safety", 0): "fb7a7e40784db1dfb54efdfaba883feff61f7ad19f82f9621eb699e719039599",
+    ("probe", 0): "8d12d32ddf0eeffa9feaff81c00b66622e5a46c9f8ca4593ba06e3577ff74ec0",
+    ("general", 1): "bf11df5d9469c90808de2f61075736af5ccef9b801a7dd4dcaf7855ef5179fb7",
+    ("general_heldout", 1): "ce714616130e437830935bcb3886750e38ff5defca20243305044a893458e1ff",
+    ("safety", 1): "a20fce56240db1254a53f6b560e0d4acbfe010413835ba9ef0b1c49182eadd7b",
+    ("probe", 1): "1fc4a8501ffb6bb2a18ada259264ca534e771425e6b2aa9683c8b16b25fc1883",
+}
+_REFUSAL_TEXTS_SHA256 = "70c51a6f30396a56ba90023dc993098c2579c1eb901eca102d598ed23a261d21"
+
+
+def _sha256_json(obj) -> str:
+    return hashlib.sha256(json.dumps(obj, ensure_ascii=False).encode("utf-8")).hexdigest()
+
+
+@pytest.mark.parametrize(("name", "seed"), sorted(_DATASET_SHA256))
+def test_builtin_datasets_are_byte_identical_to_before_the_split(name, seed):
+    assert {n for n, _ in _DATASET_SHA256} == set(BUILTIN_DATASETS)
+    rows = [dataclasses.asdict(e) for e in builtin_dataset(name, seed)]
+    assert [f.name for f in dataclasses.fields(Example)] == ["prompt", "response", "label", "type"]
+    assert _sha256_json(rows) == _DATASET_SHA256[(name, seed)]
+
+
+def test_refusal_texts_are_byte_identical_to_before_the_split():
+    assert _sha256_json(list(REFUSAL_TEXTS)) == _REFUSAL_TEXTS_SHA256
 
 
 # ---- probe -------------------------------------------------------------------------------------

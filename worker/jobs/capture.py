@@ -9,10 +9,10 @@ import numpy as np
 from safetensors.numpy import load_file, save_file
 from sqlalchemy import delete, select
 
+from backend.jobs.params import CaptureSpectraParams
 from backend.models import Run, RunLayer
 from worker.context import JobContext, JobError
 from worker.jobs.common import CACHE, dataset_rows, load_registered_model, store
-from worker.params import CaptureSpectraParams
 from worker.science.capture import capture_all_tokens_covariance, capture_last_prompt
 from worker.science.spectra import ReferenceBasis, compute_spectra, spectra_from_covariances
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from backend.dataset_import import ImportFormatError, ImportTooLarge, Limits, parse_records
+from backend.jobs.params import DatasetStatsParams, ImportHubDatasetParams, RegisterBuiltinParams
 from backend.models import Dataset, DatasetRow, add_dataset
 from worker.context import JobContext, JobError
-from worker.params import DatasetStatsParams, ImportHubDatasetParams, RegisterBuiltinParams
 from worker.science.corpus import BUILTIN_DATASETS, builtin_dataset
 from worker.science.diversity import corpus_diversity
 

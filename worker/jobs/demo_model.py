@@ -6,11 +6,11 @@ import shutil
 
 from sqlalchemy import select
 
+from backend.jobs.params import TrainDemoModelParams
 from backend.models import Model
 from worker.context import JobContext, JobError
 from worker.jobs.common import CACHE, store
 from worker.models.demo import train_demo_model as train
-from worker.params import TrainDemoModelParams
 from worker.science.corpus import REFUSAL_TEXTS, builtin_dataset
 
 

@@ -6,8 +6,8 @@ import ctypes
 import os
 import time
 
+from backend.jobs.params import EchoParams
 from worker.context import JobContext
-from worker.params import EchoParams
 
 STEP_S = 0.1
 

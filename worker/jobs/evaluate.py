@@ -14,12 +14,12 @@ import numpy as np
 import torch
 from sqlalchemy import delete
 
+from backend.jobs.params import EvaluateParams
 from backend.models import Completion, Evaluation
 from worker.context import JobContext
 from worker.jobs.common import dataset_rows, load_registered_model
 from worker.jobs.finetune import collate
 from worker.models.demo import encode_example
-from worker.params import EvaluateParams
 from worker.science.corpus import REFUSAL_TEXTS
 from worker.science.generation import generate, refusal_score, refusal_start_ids
 from worker.science.refusal_classifier import get_classifier

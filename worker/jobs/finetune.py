@@ -19,12 +19,12 @@ import torch
 from safetensors.torch import load_file, save_file
 from sqlalchemy import delete, select
 
+from backend.jobs.params import FinetuneParams
 from backend.models import Model, TrainMetric
 from worker.context import JobContext, JobError
 from worker.jobs.common import CACHE, dataset_rows, load_registered_model, store
 from worker.models.demo import encode_example
 from worker.models.saving import hf_state_dict, save_hf
-from worker.params import FinetuneParams
 from worker.science.vcl import capture_residuals, sft_loss, vcl_term, vcl_window
 
 METRICS_EVERY = 5  # steps between metric writes (one transaction each)

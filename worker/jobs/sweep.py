@@ -8,9 +8,9 @@ import itertools
 from sqlalchemy import select
 
 from backend import queue
+from backend.jobs.params import CaptureSpectraParams, EvaluateParams, FinetuneParams, SweepParams
 from backend.models import Dataset, Job
 from worker.context import JobContext, JobError
-from worker.params import CaptureSpectraParams, EvaluateParams, FinetuneParams, SweepParams
 
 
 def cells(params: SweepParams) -> list[dict]:

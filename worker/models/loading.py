@@ -1,35 +1,24 @@
 """Loading causal LMs as TransformerLens 4.x ``TransformerBridge`` models.
 
-``check_model_dir`` is torch-free (the API server calls it at submit time); torch,
+The torch-free directory check lives in backend/model_dirs.py; torch,
 transformers and transformer_lens are imported lazily inside ``load_model``.
 """
 
 from __future__ import annotations
 
-import json
 import math
 import os
-import struct
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from backend.model_dirs import ModelNotFound, check_model_dir, check_safetensors_file
 
 if TYPE_CHECKING:
     from transformer_lens.model_bridge import TransformerBridge
     from transformers import PreTrainedTokenizerBase
 
-TOKENIZER_FILES = ("tokenizer.json", "tokenizer.model", "vocab.json", "tiktoken.model")
-PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".ckpt", ".pkl")
 DTYPES = ("float32", "float16", "bfloat16")
-
-
-class ModelNotFound(Exception):
-    """A model name or directory that cannot be loaded; the message is one clear line."""
-
-    def __init__(self, source: str, reason: str) -> None:
-        super().__init__(f"model '{source}' not found: {reason}")
-        self.source = source
-        self.reason = reason
 
 
 class ModelTooLarge(Exception):
@@ -53,31 +42,11 @@ class LoadedModel:
     source: str
 
 
-def _check_safetensors_file(path: Path) -> dict:
-    """Validate a safetensors header and that the file holds all the bytes it announces;
-    returns the header (tensor name -> dtype, shape, data_offsets)."""
-    size = path.stat().st_size
-    with path.open("rb") as fh:
-        head = fh.read(8)
-        if len(head) < 8:
-            raise ValueError("file too short")
-        (n_header,) = struct.unpack("<Q", head)
-        if n_header > size - 8:
-            raise ValueError("header length exceeds file size")
-        header = json.loads(fh.read(n_header))
-    if not isinstance(header, dict):
-        raise ValueError("header is not a JSON object")
-    ends = [t["data_offsets"][1] for k, t in header.items() if k != "__metadata__"]
-    if 8 + n_header + max(ends, default=0) > size:
-        raise ValueError("file is truncated")
-    return header
-
-
 def weights_nbytes(root: Path, itemsize: int) -> int:
     """Bytes the weights of the directory take once loaded, every tensor at ``itemsize``."""
     total = 0
     for file in root.glob("*.safetensors"):
-        for name, tensor in _check_safetensors_file(file).items():
+        for name, tensor in check_safetensors_file(file).items():
             if name != "__metadata__":
                 total += math.prod(tensor["shape"]) * itemsize
     return total
@@ -116,37 +85,6 @@ def _check_fits(source: str, root: Path, device: str, torch_dtype: Any) -> None:
             f"model '{source}' does not fit: its weights need {need / 2**30:.1f} GiB as {dtype} "
             f"but {device} has {free / 2**30:.1f} GiB free"
         )
-
-
-def check_model_dir(path: str | os.PathLike[str]) -> None:
-    """Cheaply check that ``path`` is a loadable Hugging Face model directory.
-
-    Requires a parseable ``config.json``, tokenizer files and valid ``*.safetensors``
-    weights. Raises ModelNotFound with a one-line reason; never imports torch.
-    """
-    source, root = str(path), Path(path)
-    if not root.is_dir():
-        raise ModelNotFound(source, "no such directory")
-    try:
-        config = json.loads((root / "config.json").read_text())
-    except FileNotFoundError:
-        raise ModelNotFound(source, "config.json is missing") from None
-    except (OSError, ValueError) as exc:
-        raise ModelNotFound(source, f"config.json is unreadable ({exc})") from None
-    if not isinstance(config, dict) or "model_type" not in config:
-        raise ModelNotFound(source, "config.json has no model_type")
-    if not any((root / name).is_file() for name in TOKENIZER_FILES):
-        raise ModelNotFound(source, f"no tokenizer file (one of {', '.join(TOKENIZER_FILES)})")
-    weights = sorted(root.glob("*.safetensors"))
-    if not weights:
-        if any(p.suffix in PICKLE_SUFFIXES for p in root.iterdir()):
-            raise ModelNotFound(source, "only safetensors checkpoints are loaded")
-        raise ModelNotFound(source, "no *.safetensors weights")
-    for file in weights:
-        try:
-            _check_safetensors_file(file)
-        except (OSError, ValueError, KeyError, IndexError, TypeError) as exc:
-            raise ModelNotFound(source, f"corrupt safetensors file {file.name} ({exc})") from None
 
 
 def _first_line(exc: BaseException) -> str:

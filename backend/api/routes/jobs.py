@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from backend import queue
 from backend.api.deps import SessionDep, WriteSessionDep, not_found
+from backend.jobs.kinds import KINDS
 from backend.models import Job, JobDependency, JobStatus, TrainMetric, utcnow
 from backend.schemas import (
     JobCreate,
@@ -21,7 +22,6 @@ from backend.schemas import (
     Page,
     TrainMetricPublic,
 )
-from worker.registry import KINDS
 
 router = APIRouter(tags=["jobs"])
 

@@ -6,9 +6,9 @@ from fastapi import APIRouter, HTTPException, Query
 from sqlalchemy import func, select
 
 from backend.api.deps import SessionDep, WriteSessionDep, not_found
+from backend.model_dirs import ModelNotFound, check_model_dir
 from backend.models import Model
 from backend.schemas import ModelCreate, ModelPublic, Page
-from worker.models.loading import ModelNotFound, check_model_dir
 
 router = APIRouter(tags=["models"])
 

@@ -1,12 +1,12 @@
 """The one place job kinds are registered: kind -> parameters model -> function.
 
-This module is light (pydantic only): the API imports it to validate parameters at submit time.
-The function is named by a dotted path and imported only in the worker's child process.
+Light (pydantic only): the API validates parameters with it at submit time. The function is
+named by a dotted path ("module:function") that the worker imports in its child process; the
+backend never imports it.
 """
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -14,8 +14,8 @@ from typing import Any
 from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
-from worker import checks
-from worker.params import (
+from backend.jobs import checks
+from backend.jobs.params import (
     CaptureSpectraParams,
     DatasetStatsParams,
     EchoParams,
@@ -35,10 +35,6 @@ class JobKind:
     function: str  # "module:function", called as function(ctx, params) -> dict | None
     description: str
     check: Callable[[Session, Any], None] = checks.nothing  # submit-time, against the database
-
-    def load(self) -> Callable[..., dict[str, Any] | None]:
-        module, _, attr = self.function.partition(":")
-        return getattr(importlib.import_module(module), attr)
 
 
 KINDS: dict[str, JobKind] = {
