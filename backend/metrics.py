@@ -1,0 +1,198 @@
+"""The metric catalogue: one definition per name, shared by the worker (what it stores), the API
+(what it serves) and the UI (what it lists). Names are DESIGN.md's.
+
+Pure Python with no imports beyond the standard library, so every room may import it. Per-layer
+values are stored and served flat under these names (``values``), with 95% intervals beside them
+under the same names (``intervals``).
+
+Adding a metric: a ``Metric`` here, its computation in the worker, and a migration only if it
+needs a column of its own. Every page, table and export that lists metrics takes them from here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class Scope(StrEnum):
+    """Where a metric applies."""
+
+    LAYER = "layer"  # one value per layer of a capture run
+    RUN = "run"  # one value per run (its global basis)
+    EVALUATION = "evaluation"  # one value per refusal evaluation
+    TRAIN_STEP = "train_step"  # one value per optimiser step of a fine-tune
+
+
+@dataclass(frozen=True)
+class Metric:
+    name: str
+    label: str
+    scopes: frozenset[Scope]
+    description: str
+    fmt: str = ".3f"  # format spec of a value
+    interval: bool = False  # a bootstrap 95% interval is stored beside the value
+
+    def format(self, value: float | None) -> str:
+        return "n/a" if value is None else format(value, self.fmt)
+
+
+KS: tuple[int, ...] = (1, 2, 3, 5, 10)  # k of concentration@k and flow@k
+REFUSAL_PCS: tuple[int, ...] = (1, 2, 3, 4, 5)  # k of refusal_direction_cos@k
+
+_LAYER_RUN = frozenset({Scope.LAYER, Scope.RUN})
+_LAYER = frozenset({Scope.LAYER})
+_EVALUATION = frozenset({Scope.EVALUATION})
+_STEP = frozenset({Scope.TRAIN_STEP})
+
+
+def _spectra() -> list[Metric]:
+    out = [
+        Metric(
+            f"concentration@{k}",
+            f"Concentration@{k}",
+            _LAYER_RUN,
+            f"Share of variance in the top {k} principal component(s).",
+            interval=True,
+        )
+        for k in KS
+    ]
+    out += [
+        Metric(
+            "effective_rank",
+            "Effective rank",
+            _LAYER_RUN,
+            "exp of the entropy of the explained-variance ratios.",
+            ".2f",
+            True,
+        ),
+        Metric(
+            "participation_ratio",
+            "Participation ratio",
+            _LAYER_RUN,
+            "(sum lambda)^2 / sum lambda^2.",
+            ".2f",
+            True,
+        ),
+        Metric(
+            "intrinsic_dim",
+            "Intrinsic dimension (TwoNN)",
+            _LAYER_RUN,
+            "TwoNN estimate (Facco et al. 2017).",
+            ".2f",
+            True,
+        ),
+        Metric("total_variance", "Total variance", _LAYER_RUN, "Sum of the eigenvalues.", ".4g"),
+        Metric(
+            "mean_norm", "Mean residual norm", _LAYER, "Mean L2 norm of the residuals.", ".3g", True
+        ),
+        Metric(
+            "alignment",
+            "Alignment with the reference",
+            _LAYER_RUN,
+            "|cos| of the ID-th principal directions of the run and its reference run.",
+        ),
+    ]
+    out += [
+        Metric(
+            f"flow@{k}",
+            f"Flow@{k} to the next layer",
+            _LAYER,
+            f"||U_l^T U_(l+1)||_F^2 / k of the top-{k} principal subspaces.",
+        )
+        for k in KS
+    ]
+    out += [
+        Metric(
+            f"refusal_direction_cos@{k}",
+            f"Refusal direction |cos| with PC{k}",
+            _LAYER,
+            f"|cos| of mean(unsafe) - mean(safe) with principal component {k}.",
+        )
+        for k in REFUSAL_PCS
+    ]
+    out += [
+        Metric(
+            "refusal_direction_variance",
+            "Variance along the refusal direction",
+            _LAYER,
+            "Share of the total variance along the unit refusal direction.",
+        ),
+        Metric(
+            "refusal_direction_norm",
+            "Refusal direction norm",
+            _LAYER,
+            "||mean(unsafe) - mean(safe)||.",
+            ".3g",
+        ),
+    ]
+    return out
+
+
+def _evaluation() -> list[Metric]:
+    share = ".1%"
+    return [
+        Metric(
+            "false_refusal_rate",
+            "False-refusal rate",
+            _EVALUATION,
+            "Share of safe prompts refused (full or partial).",
+            share,
+        ),
+        Metric(
+            "false_refusal_rate_full",
+            "False-refusal rate (full only)",
+            _EVALUATION,
+            "Share of safe prompts fully refused.",
+            share,
+        ),
+        Metric("safety", "Safety", _EVALUATION, "Share of unsafe prompts refused.", share),
+        Metric("usefulness", "Usefulness", _EVALUATION, "1 - false_refusal_rate.", share),
+        Metric("f1", "F1", _EVALUATION, "2 safety usefulness / (safety + usefulness)."),
+        Metric("heldout_loss", "Held-out loss", _EVALUATION, "Loss on general held-out data."),
+        Metric("perplexity", "Perplexity", _EVALUATION, "exp(held-out loss).", ".2f"),
+        Metric(
+            "refusal_score_mean",
+            "Mean refusal score",
+            _EVALUATION,
+            "Mean log-odds of a refusal opening (no generation).",
+        ),
+        Metric(
+            "refusal_score_agreement",
+            "Refusal score agreement",
+            _EVALUATION,
+            "Share of prompts where refusal_score > 0 matches the generated verdict.",
+            share,
+        ),
+    ]
+
+
+def _training() -> list[Metric]:
+    return [
+        Metric("loss", "Loss", _STEP, "SFT loss + VCL term."),
+        Metric("sft_loss", "SFT loss", _STEP, "Cross-entropy on response tokens."),
+        Metric("vcl_term", "VCL term", _STEP, "lambda * s * mean concentration over the window."),
+        Metric("learning_rate", "Learning rate", _STEP, "Learning rate of the step.", ".2e"),
+        Metric("tokens_per_s", "Tokens/s", _STEP, "Training throughput.", ".0f"),
+        Metric("grad_norm", "Gradient norm", _STEP, "Norm of the gradients before clipping."),
+    ]
+
+
+CATALOGUE: dict[str, Metric] = {m.name: m for m in (*_spectra(), *_evaluation(), *_training())}
+
+
+def metrics_for(scope: Scope, *, interval: bool | None = None) -> list[Metric]:
+    """The catalogue's metrics of ``scope`` in catalogue order (only those with an interval
+    when ``interval`` is True)."""
+    return [
+        m
+        for m in CATALOGUE.values()
+        if scope in m.scopes and (interval is None or m.interval == interval)
+    ]
+
+
+def get_metric(name: str) -> Metric:
+    try:
+        return CATALOGUE[name]
+    except KeyError:
+        raise KeyError(f"unknown metric {name!r}; known: {', '.join(CATALOGUE)}") from None
