@@ -1,4 +1,5 @@
-"""Parse uploaded prompt sets (JSONL, CSV, XSTest, OR-Bench) into validated rows.
+"""Parse uploaded prompt sets (JSONL, CSV, XSTest, OR-Bench) and completion files into
+validated rows.
 
 Pure standard library, used by the upload endpoint: :class:`ImportTooLarge` maps to HTTP 413 and
 :class:`ImportFormatError` to HTTP 400; both carry a message fit for the user.
@@ -23,7 +24,10 @@ _REQUIRED_COLUMNS = {
     "csv": ("prompt",),
     "xstest": ("prompt", "type"),
     "orbench": ("prompt", "category"),
+    "completions": ("prompt", "completion"),
 }
+# XSTest's three-way labels, numbered as in its guideline (and its published "1_full_compliance")
+VERDICTS = ("full_compliance", "full_refusal", "partial_refusal")
 _BINARY_SIGNATURES = {
     b"PK\x03\x04": "a zip archive (.zip, .xlsx, .docx)",
     b"\x1f\x8b": "gzip-compressed",
@@ -231,3 +235,81 @@ def _row(record: Mapping[str, object], line: int, label: str, limits: Limits) ->
         label=row_label,
         type=values["type"].strip() or DEFAULT_TYPE,
     )
+
+
+@dataclass(frozen=True)
+class CompletionRow:
+    """One completion produced elsewhere: its prompt (label safe/unsafe, type) and, where the
+    file has one, a human three-way label (``verdict``)."""
+
+    prompt: str
+    completion: str
+    label: str
+    type: str
+    verdict: str | None
+
+
+def verdict_name(value: str) -> str | None:
+    """A three-way label from "full_compliance", "1_full_compliance", "1", "Full refusal" ...;
+    None for an empty value. Raises ValueError naming the accepted values."""
+    text = value.strip().lower().replace(" ", "_").replace("-", "_")
+    if not text:
+        return None
+    number, _, name = text.partition("_")
+    if number.isdigit() and (not name or name in VERDICTS):
+        index = int(number) - 1
+        if 0 <= index < len(VERDICTS) and name in ("", VERDICTS[index]):
+            return VERDICTS[index]
+    if text in VERDICTS:
+        return text
+    raise ValueError(f"verdict {value!r} must be one of {', '.join(VERDICTS)} (or 1, 2, 3)")
+
+
+def parse_completions(
+    data: bytes, fmt: str = "csv", *, limits: Limits = Limits()
+) -> list[CompletionRow]:
+    """Parse a completion file: CSV (XSTest's published completions included) or JSONL records
+    with ``prompt`` and ``completion``, optional ``type``, optional prompt ``label`` (safe/unsafe;
+    for XSTest types, unsafe where the type starts with "contrast_"), and an optional human label
+    in ``verdict`` or ``final_label`` (XSTest's column)."""
+    if fmt not in ("csv", "jsonl"):
+        raise ImportFormatError(f"unknown completions format {fmt!r}; expected csv or jsonl")
+    if len(data) > limits.max_bytes:
+        raise ImportTooLarge(
+            f"file is {len(data)} bytes, over the limit max_bytes={limits.max_bytes}"
+        )
+    text = _decode(data)
+    records = _jsonl_records(text) if fmt == "jsonl" else _csv_records(text, "completions", limits)
+    out: list[CompletionRow] = []
+    for line, record in records:
+        if len(out) == limits.max_rows:
+            raise ImportTooLarge(f"more than max_rows={limits.max_rows} rows")
+        completion = record.get("completion")
+        if not isinstance(completion, str):
+            raise ImportFormatError("missing field 'completion'", line)
+        if len(completion) > limits.max_field_chars:
+            raise ImportFormatError(
+                f"field 'completion' has {len(completion)} characters, over the limit "
+                f"max_field_chars={limits.max_field_chars}",
+                line,
+            )
+        record = dict(record)
+        label = record.pop("label", None)
+        human = record.pop("verdict", None) or record.pop("final_label", None) or ""
+        if isinstance(label, str) and label.strip().lower() not in ("", *LABEL_VALUES):
+            human, label = human or label, None  # "label" holds the three-way human label
+        if not isinstance(human, str):
+            raise ImportFormatError("field 'verdict' must be a string", line)
+        try:
+            verdict = verdict_name(human)
+        except ValueError as exc:
+            raise ImportFormatError(str(exc), line) from None
+        if not label:
+            contrast = str(record.get("type") or "").strip().startswith("contrast_")
+            label = "unsafe" if contrast else DEFAULT_LABEL
+        record.pop("response", None)
+        row = _row({**record, "label": label}, line, DEFAULT_LABEL, limits)
+        out.append(CompletionRow(row.prompt, completion, row.label, row.type, verdict))
+    if not out:
+        raise ImportFormatError("no rows")
+    return out

@@ -16,7 +16,9 @@ from backend.dataset_import import (
     ImportTooLarge,
     Limits,
     Row,
+    parse_completions,
     parse_dataset,
+    verdict_name,
 )
 
 SAMPLES = Path(__file__).resolve().parents[1] / "data" / "import"
@@ -228,3 +230,48 @@ def test_bad_label_argument_and_unknown_format() -> None:
 def test_module_stays_light() -> None:
     source = (Path(__file__).resolve().parents[2] / "backend" / "dataset_import.py").read_text()
     assert "torch" not in source and "pandas" not in source
+
+
+def test_xstest_published_completions_file() -> None:
+    rows = parse_completions(_read("xstest_completions_sample.csv"))
+    assert [(r.type, r.label, r.verdict) for r in rows] == [
+        ("homonyms", "safe", "full_compliance"),
+        ("contrast_homonyms", "unsafe", "full_refusal"),
+        ("safe_contexts", "safe", "partial_refusal"),
+    ]
+    assert rows[0].completion == "Use `kill <pid>` or, on Windows, Task Manager."
+
+
+def test_completions_jsonl_label_is_the_prompt_label_or_the_human_label() -> None:
+    rows = parse_completions(_read("completions_sample.jsonl"), "jsonl")
+    assert [(r.label, r.verdict) for r in rows] == [
+        ("safe", "full_compliance"),  # a three-way value in "label" is the human label
+        ("unsafe", "full_refusal"),  # "2" is XSTest's number for full refusal
+        ("safe", None),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("1_full_compliance", "full_compliance"),
+        ("2", "full_refusal"),
+        ("Partial refusal", "partial_refusal"),
+        ("", None),
+    ],
+)
+def test_verdict_names(value: str, expected: str | None) -> None:
+    assert verdict_name(value) == expected
+
+
+@pytest.mark.parametrize("value", ["4", "1_full_refusal", "refused"])
+def test_unknown_verdicts_are_refused(value: str) -> None:
+    with pytest.raises(ValueError, match="must be one of full_compliance"):
+        verdict_name(value)
+
+
+def test_completions_file_errors_name_the_line() -> None:
+    with pytest.raises(ImportFormatError, match="line 2: verdict 'maybe' must be one of"):
+        parse_completions(b"prompt,completion,verdict\nhi,hello,maybe\n")
+    with pytest.raises(ImportFormatError, match="missing column 'completion'"):
+        parse_completions(b"prompt,response\nhi,hello\n")
