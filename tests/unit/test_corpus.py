@@ -153,6 +153,25 @@ def test_refusal_texts_are_byte_identical_to_before_the_split():
     assert _sha256_json(list(REFUSAL_TEXTS)) == _REFUSAL_TEXTS_SHA256
 
 
+def test_corpus_report_script_prints_the_tables_docs_corpus_md_quotes():
+    """``python scripts/corpus_report.py`` regenerates the numbers of docs/corpus.md (seed 0)."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    out = subprocess.run(
+        [sys.executable, str(root / "scripts" / "corpus_report.py")],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    table_rows = [line for line in out.splitlines() if line.startswith("|")]
+    assert len(table_rows) == 2 + 9 + 2 + len(PHRASINGS)
+    doc = set((root / "docs" / "corpus.md").read_text().splitlines())
+    assert [row for row in table_rows if row not in doc] == []
+
+
 # ---- probe -------------------------------------------------------------------------------------
 
 
