@@ -16,6 +16,7 @@ import time
 import httpx
 
 from backend.config import Settings, get_settings
+from backend.errors import format_api_errors
 
 KEEP_ALIVE_SECONDS = 75
 
@@ -200,9 +201,7 @@ def _error_text(response: httpx.Response) -> str:
         detail = response.json().get("detail")
     except ValueError:
         return response.text
-    if isinstance(detail, list):
-        return "; ".join(f"{'.'.join(map(str, d['loc'][1:]))}: {d['msg']}" for d in detail)
-    return str(detail)
+    return format_api_errors(detail)
 
 
 def _parse_params(pairs: list[str], raw: str | None) -> dict:

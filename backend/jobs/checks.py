@@ -1,6 +1,6 @@
 """Submit-time checks of job parameters against the database (light: no torch).
 
-Each raises ``ValueError("<field>: <problem>")``; the API answers 422 naming that field. What
+Each raises ``FieldError(field, problem)``; the API answers 422 naming that field. What
 cannot be known before the job runs (a model a sweep has not trained yet) is checked by the job.
 """
 
@@ -9,6 +9,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from backend.errors import FieldError
 from backend.models import Dataset, Model, Run
 
 
@@ -18,14 +19,14 @@ def nothing(_session: Session, _params) -> None:
 
 def _dataset(session: Session, field: str, dataset_id: int | None) -> None:
     if dataset_id is not None and session.get(Dataset, dataset_id) is None:
-        raise ValueError(f"{field}: dataset {dataset_id} not found")
+        raise FieldError(field, f"dataset {dataset_id} not found")
 
 
 def _model(session: Session, field: str, model_id: int | None, name: str | None) -> Model | None:
     if model_id is not None:
         model = session.get(Model, model_id)
         if model is None:
-            raise ValueError(f"{field}: model {model_id} not found")
+            raise FieldError(field, f"model {model_id} not found")
         return model
     return session.scalar(select(Model).where(Model.name == name))  # may be trained later
 
@@ -38,7 +39,7 @@ def capture_spectra(session: Session, params) -> None:
     _model(session, "model_id", params.model_id, params.model_name)
     _dataset(session, "dataset_id", params.dataset_id)
     if params.reference_run_id is not None and session.get(Run, params.reference_run_id) is None:
-        raise ValueError(f"reference_run_id: run {params.reference_run_id} not found")
+        raise FieldError("reference_run_id", f"run {params.reference_run_id} not found")
 
 
 def finetune(session: Session, params) -> None:
@@ -60,4 +61,4 @@ def sweep(session: Session, params) -> None:
         if name and session.scalar(select(Dataset.id).where(Dataset.name == name)) is None:
             # the built-in sets may still be registering (the demo queues both at once)
             if name not in ("general", "general_heldout", "safety", "probe"):
-                raise ValueError(f"{field}: dataset {name!r} not found")
+                raise FieldError(field, f"dataset {name!r} not found")

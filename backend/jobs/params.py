@@ -7,6 +7,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from backend.errors import FieldError
+
 
 class JobParams(BaseModel):
     """Base of all parameter models: unknown fields are errors, not silently ignored."""
@@ -52,7 +54,7 @@ class ModelRef(JobParams):
     @model_validator(mode="after")
     def _one_model(self):
         if (self.model_id is None) == (self.model_name is None):
-            raise ValueError("model_id: give exactly one of model_id and model_name")
+            raise FieldError("model_id", "give exactly one of model_id and model_name")
         return self
 
 
@@ -107,13 +109,15 @@ class FinetuneParams(JobParams):
     @model_validator(mode="after")
     def _consistent(self):
         if (self.base_model_id is None) == (self.base_model_name is None):
-            raise ValueError("base_model_id: give exactly one of base_model_id and base_model_name")
+            raise FieldError(
+                "base_model_id", "give exactly one of base_model_id and base_model_name"
+            )
         if self.vcl_window_b <= self.vcl_window_a:
-            raise ValueError("vcl_window_b: must be greater than vcl_window_a")
+            raise FieldError("vcl_window_b", "must be greater than vcl_window_a")
         if self.vcl_lambda > 0 and self.vcl_position == "last_prompt":
             if self.batch_size <= self.vcl_k + 1:
-                raise ValueError(
-                    f"batch_size: VCL needs more than k + 1 = {self.vcl_k + 1} rows per batch"
+                raise FieldError(
+                    "batch_size", f"VCL needs more than k + 1 = {self.vcl_k + 1} rows per batch"
                 )
         return self
 
@@ -151,14 +155,16 @@ class SweepParams(JobParams):
     @model_validator(mode="after")
     def _consistent(self):
         if (self.base_model_id is None) == (self.base_model_name is None):
-            raise ValueError("base_model_id: give exactly one of base_model_id and base_model_name")
+            raise FieldError(
+                "base_model_id", "give exactly one of base_model_id and base_model_name"
+            )
         if any(not 0 <= p <= 1 for p in self.safety_fractions):
-            raise ValueError("safety_fractions: every value must be in [0, 1]")
+            raise FieldError("safety_fractions", "every value must be in [0, 1]")
         if 0.0 not in self.safety_fractions:
-            raise ValueError("safety_fractions: must include 0 (the reference cell)")
+            raise FieldError("safety_fractions", "must include 0 (the reference cell)")
         cells = len(self.safety_fractions) * len(self.vcl_lambdas) * len(self.vcl_ks)
         if cells * len(self.vcl_signs) * len(self.seeds) > 500:
-            raise ValueError("safety_fractions: the grid has more than 500 cells")
+            raise FieldError("safety_fractions", "the grid has more than 500 cells")
         reserved = {
             "base_model_id",
             "base_model_name",
@@ -173,7 +179,7 @@ class SweepParams(JobParams):
         }
         clash = sorted(reserved & set(self.finetune))
         if clash:
-            raise ValueError(f"finetune: {clash} are set by the sweep grid")
+            raise FieldError("finetune", f"{clash} are set by the sweep grid")
         FinetuneParams.model_validate(
             {
                 **self.finetune,

@@ -10,7 +10,7 @@ import base64
 import dash
 from dash import Input, Output, State, callback, dcc, html, no_update
 
-from frontend.api import ApiError
+from frontend.api import WriteRefused
 from frontend.components import api, control, error, fetch, page, stats_table
 
 dash.register_page(__name__, path="/datasets", name="Datasets", order=1)
@@ -83,34 +83,20 @@ def show_filename(filename):
     prevent_initial_call=True,
 )
 def upload(n_clicks, contents, filename, name, format, label, token=None):
-    result = _upload(n_clicks, contents, filename, name, format, label, token)
-    refused = isinstance(result, html.P) and "HTTP 401" in str(result.children)
-    return result, refused or no_update
-
-
-def _upload(n_clicks, contents, filename, name, format, label, token):
     if not n_clicks:
-        return None
+        return None, no_update
     if not contents:
-        return error("file: choose a file first")
-    content = base64.b64decode(contents.split(",", 1)[1])
+        return error("file: choose a file first"), no_update
+    files = {"file": (filename or "upload", base64.b64decode(contents.split(",", 1)[1]))}
     data = {"name": name or "", "format": format}
     if label:
         data["label"] = label
     try:
-        dataset = api().post_file("/datasets", filename or "upload", content, data, token=token)
-    except ApiError as exc:
-        detail = exc.detail
-        if isinstance(detail, list):
-            detail = "; ".join(
-                f"{'.'.join(map(str, e.get('loc', [])[1:]))}: {e.get('msg')}" for e in detail
-            )
-        if exc.status == 401:
-            detail = f"{detail} (enter an API token in the header and upload again)"
-        return error(f"Upload refused (HTTP {exc.status}): {detail}", id="upload-error")
-    except Exception as exc:
-        return error(f"API unreachable: {exc}", id="upload-error")
-    return html.P(
+        dataset = api().write("POST", "/datasets", token, files=files, data=data)
+    except WriteRefused as refused:
+        message = error(refused.describe("Upload refused"), id="upload-error")
+        return message, refused.needs_token or no_update
+    imported = html.P(
         [
             "Imported ",
             dcc.Link(
@@ -120,3 +106,4 @@ def _upload(n_clicks, contents, filename, name, format, label, token):
         ],
         className="ok",
     )
+    return imported, no_update

@@ -14,7 +14,7 @@ import dash
 from dash import Input, Output, State, callback, ctx, dcc, html, no_update
 from plotly.subplots import make_subplots
 
-from frontend.api import ApiError
+from frontend.api import WriteRefused
 from frontend.components import (
     TERMINAL,
     api,
@@ -161,15 +161,11 @@ def refresh(_n, cancel_clicks, retry_clicks, job_id, token, shown):
     if clicks.get(ctx.triggered_id):
         action = "cancel" if ctx.triggered_id == "job-cancel" else "retry"
         try:
-            api().post(f"/jobs/{job_id}/{action}", token=token)
+            api().write("POST", f"/jobs/{job_id}/{action}", token)
             note = f"{action} requested"
-        except ApiError as exc:
-            note = f"{action} refused: {exc.detail}"
-            if exc.status == 401:
-                note += " (enter an API token in the header)"
-                refused = True
-        except Exception as exc:
-            note = f"{action} failed: API unreachable: {exc}"
+        except WriteRefused as exc:
+            note = exc.describe(f"{action} refused")
+            refused = exc.needs_token or no_update
     job, err = fetch(f"/jobs/{job_id}")
     if err:
         return error(err), "", True, True, note, refused, {"display": "none"}, no_update

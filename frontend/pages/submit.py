@@ -13,7 +13,7 @@ import dash
 from dash import ALL, Input, Output, State, callback, ctx, dcc, html, no_update
 from dash.exceptions import PreventUpdate
 
-from frontend.api import ApiError
+from frontend.api import WriteRefused
 from frontend.components import api, error, fetch, page
 
 dash.register_page(__name__, path_template="/submit/<kind>", name="Submit", nav=False)
@@ -168,25 +168,12 @@ def submit(n_clicks, values, data, token):
         converted = convert(specs[name], value)
         if converted is not ...:
             params[name] = converted
+    body = {"kind": data["kind"], "params": params}
     try:
-        job = api().post("/jobs", json={"kind": data["kind"], "params": params}, token=token)
-    except ApiError as exc:
-        per_field: dict[str, list[str]] = {}
-        general = []
-        if isinstance(exc.detail, list):
-            for err in exc.detail:
-                loc = list(err.get("loc", []))
-                if len(loc) >= 3 and loc[:2] == ["body", "params"] and loc[2] in specs:
-                    per_field.setdefault(loc[2], []).append(err.get("msg", "invalid"))
-                else:
-                    general.append(f"{'.'.join(map(str, loc[1:]))}: {err.get('msg')}")
-        else:
-            general.append(str(exc.detail))
-        messages = ["; ".join(per_field.get(name, [])) for name in error_names]
-        if exc.status == 401:
-            general.append("Enter an API token in the header and submit again.")
-        summary = f"Not submitted (HTTP {exc.status}). " + " ".join(general)
-        return messages, summary, no_update, exc.status == 401 or no_update
-    except Exception as exc:
-        return [""] * len(error_names), f"API unreachable: {exc}", no_update, no_update
+        job = api().write("POST", "/jobs", token, json=body)
+    except WriteRefused as refused:
+        beside = [f"params.{name}" for name in error_names]
+        messages = [refused.field_errors.get(field, "") for field in beside]
+        summary = refused.describe("Not submitted", shown=beside)
+        return messages, summary, no_update, refused.needs_token or no_update
     return [""] * len(error_names), "", f"/jobs/{job['id']}", no_update

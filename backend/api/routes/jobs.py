@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from backend import queue
 from backend.api.deps import SessionDep, WriteSessionDep, not_found
+from backend.errors import FieldError
 from backend.jobs.kinds import KINDS
 from backend.models import Job, JobDependency, JobStatus, TrainMetric, utcnow
 from backend.schemas import (
@@ -26,13 +27,12 @@ from backend.schemas import (
 router = APIRouter(tags=["jobs"])
 
 
-def _field_error(err: dict, fields: dict) -> dict:
-    """Point a model-level error whose message starts with "<field>: " at that field."""
-    message = err["msg"].removeprefix("Value error, ")
-    field, sep, rest = message.partition(": ")
-    if not err["loc"] and sep and field in fields:
-        return {**err, "loc": (field,), "msg": rest}
-    return {**err, "msg": message}
+def _field_error(err: dict) -> dict:
+    """Point an error that a validator raised as a FieldError at its field, with its message."""
+    error = err.get("ctx", {}).get("error")
+    if isinstance(error, FieldError):
+        return {**err, "loc": (*err["loc"], error.field), "msg": error.message}
+    return err
 
 
 def _params_error(loc: tuple, msg: str, value: object) -> RequestValidationError:
@@ -59,16 +59,14 @@ def validate_params(kind: str, params: dict, session: Session) -> dict:
     try:
         model = job_kind.params.model_validate(params)
     except ValidationError as exc:
-        fields = job_kind.params.model_fields
-        errors = [_field_error(err, fields) for err in exc.errors(include_url=False)]
+        errors = [_field_error(err) for err in exc.errors(include_url=False)]
         raise RequestValidationError(
             [{**err, "loc": ("body", "params", *err["loc"]), "ctx": {}} for err in errors]
         ) from None
     try:
         job_kind.check(session, model)
-    except ValueError as exc:
-        field, _, message = str(exc).partition(": ")
-        raise _params_error((field,), message, params.get(field)) from None
+    except FieldError as exc:
+        raise _params_error((exc.field,), exc.message, params.get(exc.field)) from None
     return model.model_dump(mode="json")
 
 
