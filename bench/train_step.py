@@ -2,8 +2,9 @@
 
 For each model (demo size: 4 layers x 128; a larger random Llama: 8 layers x 512), time a full
 step (forward through the TransformerBridge + backward + AdamW) on a batch of 32 sequences of 48
-tokens: without VCL (baseline), with VCL measure="topk" and with measure="participation"
-(window 0.3-0.5, position "last_prompt", k=4), interleaved in the same run. Goal: <= 1.15x.
+tokens: without VCL (baseline), with VCL measure="topk" and with
+measure="inverse_participation_ratio" (window 0.3-0.5, position "last_prompt", k=4), interleaved
+in the same run. Goal: <= 1.15x.
 
 Usage: python bench/train_step.py [--quick]
 """
@@ -76,7 +77,11 @@ def make_step(model: LoadedModel, b: dict[str, torch.Tensor], measure: str | Non
 def bench_model(model: LoadedModel, name: str, rounds: int, per_round: int) -> None:
     model.bridge.train()
     b = batch(model, 32, 48)
-    variants = {"no VCL": None, "VCL topk": "topk", "VCL participation": "participation"}
+    variants = {
+        "no VCL": None,
+        "VCL topk": "topk",
+        "VCL inverse_participation_ratio": "inverse_participation_ratio",
+    }
     steps = {label: make_step(model, b, m) for label, m in variants.items()}
     for fn in steps.values():  # warm-up
         fn()
@@ -89,10 +94,10 @@ def bench_model(model: LoadedModel, name: str, rounds: int, per_round: int) -> N
             times[label].append((time.perf_counter() - start) / per_round)
     base = statistics.median(times["no VCL"])
     print(f"\n{name} (window {vcl_window(model.n_layers)}, batch 32 x 48 tokens)")
-    print(f"{'variant':<20}{'ms/step':>10}{'ratio':>8}")
+    print(f"{'variant':<34}{'ms/step':>10}{'ratio':>8}")
     for label, ts in times.items():
         med = statistics.median(ts)
-        print(f"{label:<20}{med * 1e3:>10.1f}{med / base:>7.3f}x")
+        print(f"{label:<34}{med * 1e3:>10.1f}{med / base:>7.3f}x")
 
 
 def main() -> None:

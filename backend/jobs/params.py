@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from backend.errors import FieldError
 
@@ -104,7 +104,16 @@ class FinetuneParams(JobParams):
     vcl_window_b: float = Field(0.5, ge=0, le=1, description="Window end (depth fraction).")
     vcl_position: Literal["last_prompt", "response"] = "last_prompt"
     vcl_sign: Literal["penalise", "encourage"] = "penalise"
-    vcl_measure: Literal["topk", "participation"] = "topk"
+    vcl_measure: Literal["topk", "inverse_participation_ratio"] = Field(
+        "topk",
+        description="Concentration: top-k variance share, or 1 / participation_ratio (no SVD).",
+    )
+
+    @field_validator("vcl_measure", mode="before")
+    @classmethod
+    def _measure_renamed(cls, value):
+        """Accept the measure's old name, "participation", from jobs stored before the rename."""
+        return "inverse_participation_ratio" if value == "participation" else value
 
     @model_validator(mode="after")
     def _consistent(self):

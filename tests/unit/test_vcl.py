@@ -7,10 +7,14 @@ import numpy as np
 import pytest
 import torch
 from model_fixtures import PROMPTS, build_tiny_model_dir
+from pydantic import ValidationError
 
-from worker.models.demo import _collate, encode_example
+from backend.jobs.params import FinetuneParams, SweepParams
+from worker.models.demo import encode_example
 from worker.models.loading import LoadedModel, load_model
+from worker.science.batching import collate_sft
 from worker.science.vcl import (
+    MEASURES,
     capture_residuals,
     concentration,
     sft_loss,
@@ -37,8 +41,7 @@ def tiny(tiny_dir) -> LoadedModel:
 
 def _batch(model: LoadedModel) -> dict[str, torch.Tensor]:
     encoded = [encode_example(model.tokenizer, p, r) for p, r in EXAMPLES]
-    batch = _collate(encoded, list(range(len(encoded))), model.tokenizer.pad_token_id)
-    batch["last"] = torch.tensor([n - 1 for _, n in encoded])
+    batch = collate_sft(encoded, model.tokenizer.pad_token_id)
     batch["response"] = batch["labels"] != -100
     return batch
 
@@ -49,7 +52,7 @@ def _numpy_topk(R: np.ndarray, k: int) -> float:
     return float(ev[:k].sum() / ev.sum())
 
 
-def _numpy_participation(R: np.ndarray) -> float:
+def _numpy_inverse_participation_ratio(R: np.ndarray) -> float:
     Rc = R - R.mean(axis=0)
     C = Rc.T @ Rc
     return float((C**2).sum() / np.trace(C) ** 2)
@@ -62,21 +65,36 @@ def test_concentration_matches_numpy(shape: tuple[int, int], k: int) -> None:
     R = rng.standard_normal(shape) * np.linspace(3, 0.1, shape[1]) + 5.0
     t = torch.tensor(R, dtype=torch.float64)
     assert concentration(t, k, "topk").item() == pytest.approx(_numpy_topk(R, k), rel=1e-9)
-    got = concentration(t, k, "participation").item()
-    assert got == pytest.approx(_numpy_participation(R), rel=1e-9)
+    got = concentration(t, k, "inverse_participation_ratio").item()
+    assert got == pytest.approx(_numpy_inverse_participation_ratio(R), rel=1e-9)
+    ev = np.linalg.eigvalsh(np.cov(R.T))  # participation_ratio = (sum ev)^2 / sum ev^2
+    assert got == pytest.approx(1 / (ev.sum() ** 2 / (ev**2).sum()), rel=1e-9)
     # float32 is close too
     assert concentration(t.float(), k).item() == pytest.approx(_numpy_topk(R, k), rel=1e-4)
 
 
-def test_participation_is_one_for_rank_one_and_one_over_d_for_isotropic() -> None:
+def test_inverse_participation_ratio_is_one_for_rank_one_and_one_over_d_for_isotropic() -> None:
     u = torch.randn(1, 8, dtype=torch.float64)
     R = torch.randn(20, 1, dtype=torch.float64) @ u
-    assert concentration(R, 1, "participation").item() == pytest.approx(1.0)
+    assert concentration(R, 1, "inverse_participation_ratio").item() == pytest.approx(1.0)
     assert concentration(R, 1, "topk").item() == pytest.approx(1.0)
     iso = torch.eye(8, dtype=torch.float64).repeat(2, 1)
     iso = torch.cat([iso, -iso])  # centred, equal variance on every axis
-    assert concentration(iso, 1, "participation").item() == pytest.approx(1 / 8)
+    assert concentration(iso, 1, "inverse_participation_ratio").item() == pytest.approx(1 / 8)
     assert concentration(iso, 2, "topk").item() == pytest.approx(2 / 8)
+
+
+def test_params_offer_the_vcl_measures_and_accept_the_old_name() -> None:
+    ref = {"base_model_id": 1, "general_dataset_id": 1, "safety_dataset_id": 1}
+    offered = FinetuneParams.model_json_schema()["properties"]["vcl_measure"]["enum"]
+    assert tuple(offered) == MEASURES
+    # jobs stored before the rename say "participation": they still validate, renamed
+    old = FinetuneParams.model_validate({**ref, "vcl_measure": "participation"})
+    assert old.vcl_measure == "inverse_participation_ratio"
+    assert old.model_dump()["vcl_measure"] == "inverse_participation_ratio"
+    SweepParams.model_validate({"base_model_id": 1, "finetune": {"vcl_measure": "participation"}})
+    with pytest.raises(ValidationError, match="vcl_measure"):
+        FinetuneParams.model_validate({**ref, "vcl_measure": "entropy"})
 
 
 def test_window() -> None:
@@ -95,7 +113,7 @@ def test_rows_and_options_validation() -> None:
     with pytest.raises(ValueError, match="batch rows"):
         concentration(R, 3)
     with pytest.raises(ValueError, match="batch rows"):
-        concentration(R, 3, "participation")
+        concentration(R, 3, "inverse_participation_ratio")
     concentration(R, 2)  # 4 > 3
     with pytest.raises(ValueError, match="measure"):
         concentration(R, 1, "entropy")
@@ -105,7 +123,7 @@ def test_rows_and_options_validation() -> None:
 
 def test_sign_flips_the_term() -> None:
     R = {0: torch.randn(16, 8), 1: torch.randn(16, 8) * torch.linspace(2, 0.1, 8)}
-    for measure in ("topk", "participation"):
+    for measure in ("topk", "inverse_participation_ratio"):
         pen, per = vcl_term(R, 2, measure, "penalise")
         enc, per2 = vcl_term(R, 2, measure, "encourage")
         assert pen.item() == pytest.approx(-enc.item())
@@ -125,12 +143,12 @@ def test_sft_loss_matches_hf_loss(tiny: LoadedModel) -> None:
 
 
 @pytest.mark.parametrize("position", ["last_prompt", "response"])
-@pytest.mark.parametrize("measure", ["topk", "participation"])
+@pytest.mark.parametrize("measure", ["topk", "inverse_participation_ratio"])
 def test_gradient_flows_from_vcl_term_alone(tiny: LoadedModel, position: str, measure: str) -> None:
     batch = _batch(tiny)
     bridge = tiny.bridge
     with capture_residuals(
-        bridge, [0, 1], position=position, index=batch["last"], mask=batch["response"]
+        bridge, [0, 1], position=position, index=batch["last_prompt_index"], mask=batch["response"]
     ) as resid:
         bridge(batch["input_ids"], attention_mask=batch["attention_mask"])
     rows = len(EXAMPLES) if position == "last_prompt" else int(batch["response"].sum())
@@ -153,13 +171,13 @@ def test_gradient_flows_from_vcl_term_alone(tiny: LoadedModel, position: str, me
 def test_last_prompt_rows_are_the_last_prompt_residuals(tiny: LoadedModel) -> None:
     batch = _batch(tiny)
     with torch.no_grad():
-        with capture_residuals(tiny.bridge, [0], index=batch["last"]) as resid:
+        with capture_residuals(tiny.bridge, [0], index=batch["last_prompt_index"]) as resid:
             tiny.bridge(batch["input_ids"], attention_mask=batch["attention_mask"])
         out = tiny.bridge.original_model(
             batch["input_ids"], attention_mask=batch["attention_mask"], output_hidden_states=True
         )
     # hidden_states[l + 1] is block l's output (the last one is after the final norm)
-    expected = out.hidden_states[1][torch.arange(len(EXAMPLES)), batch["last"]]
+    expected = out.hidden_states[1][torch.arange(len(EXAMPLES)), batch["last_prompt_index"]]
     torch.testing.assert_close(resid[0], expected, rtol=1e-5, atol=1e-5)
 
 
@@ -169,14 +187,17 @@ def _train_conc(model: LoadedModel, sign: str, measure: str, steps: int = 20) ->
     bridge = model.bridge
     opt = torch.optim.Adam(bridge.original_model.parameters(), lr=3e-3)
     for _ in range(steps):
-        with capture_residuals(bridge, [0, 1], index=batch["last"]) as resid:
+        with capture_residuals(bridge, [0, 1], index=batch["last_prompt_index"]) as resid:
             logits = bridge(batch["input_ids"], attention_mask=batch["attention_mask"])
         term, _ = vcl_term(resid, 2, measure, sign)
         loss = sft_loss(logits, batch["labels"]) + 1.0 * term
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
-    with torch.no_grad(), capture_residuals(bridge, [0, 1], index=batch["last"]) as resid:
+    with (
+        torch.no_grad(),
+        capture_residuals(bridge, [0, 1], index=batch["last_prompt_index"]) as resid,
+    ):
         bridge(batch["input_ids"], attention_mask=batch["attention_mask"])
     return vcl_term(resid, 2, measure)[0].item()
 
@@ -186,14 +207,17 @@ def shared(tiny_dir) -> LoadedModel:
     return load_model(str(tiny_dir))
 
 
-@pytest.mark.parametrize("measure", ["topk", "participation"])
+@pytest.mark.parametrize("measure", ["topk", "inverse_participation_ratio"])
 def test_optimisation_moves_concentration_in_the_signed_direction(
     shared: LoadedModel, measure: str
 ) -> None:
     hf = shared.bridge.original_model
     initial = {k: v.clone() for k, v in hf.state_dict().items()}
     batch = _batch(shared)
-    with torch.no_grad(), capture_residuals(shared.bridge, [0, 1], index=batch["last"]) as r:
+    with (
+        torch.no_grad(),
+        capture_residuals(shared.bridge, [0, 1], index=batch["last_prompt_index"]) as r,
+    ):
         shared.bridge(batch["input_ids"], attention_mask=batch["attention_mask"])
     start = vcl_term(r, 2, measure)[0].item()
     ends = {}

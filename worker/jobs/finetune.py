@@ -25,6 +25,7 @@ from worker.context import JobContext, JobError
 from worker.jobs.common import CACHE, dataset_rows, load_registered_model, store
 from worker.models.demo import encode_example
 from worker.models.saving import hf_state_dict, save_hf
+from worker.science.batching import collate_sft, pad_id
 from worker.science.vcl import capture_residuals, sft_loss, vcl_term, vcl_window
 
 METRICS_EVERY = 5  # steps between metric writes (one transaction each)
@@ -43,20 +44,6 @@ def mix(general: list, safety: list, params: FinetuneParams) -> list[tuple[str, 
     chosen = draw(general, params.n_examples - n_safety) + draw(safety, n_safety)
     rng.shuffle(chosen)
     return [(r.prompt, r.response) for r in chosen]
-
-
-def collate(encoded: list[tuple[list[int], int]], pad_id: int) -> dict[str, torch.Tensor]:
-    """Right-padded batch, labels on response tokens only, each example's last prompt index."""
-    width = max(len(ids) for ids, _ in encoded)
-    ids = torch.full((len(encoded), width), pad_id, dtype=torch.long)
-    labels = torch.full_like(ids, -100)
-    mask = torch.zeros_like(ids)
-    for row, (seq, n_prompt) in enumerate(encoded):
-        ids[row, : len(seq)] = torch.tensor(seq)
-        labels[row, n_prompt : len(seq)] = torch.tensor(seq[n_prompt:])
-        mask[row, : len(seq)] = 1
-    last = torch.tensor([n_prompt - 1 for _, n_prompt in encoded])
-    return {"ids": ids, "labels": labels, "mask": mask, "last": last}
 
 
 def lr_factor(step: int, params: FinetuneParams, total: int) -> float:
@@ -154,13 +141,13 @@ def finetune(ctx: JobContext, params: FinetuneParams) -> dict:
         concs: dict[str, float] = {}
         for micro in range(params.grad_accum):
             first = (step * params.grad_accum + micro) * params.batch_size
-            batch = collate(
+            batch = collate_sft(
                 [encoded[i] for i in schedule[first : first + params.batch_size]],
-                tokenizer.pad_token_id,
+                pad_id(tokenizer),
             )
             batch = {k: v.to(device) for k, v in batch.items()}
             position = (
-                {"index": batch["last"]}
+                {"index": batch["last_prompt_index"]}
                 if params.vcl_position == "last_prompt"
                 else {"mask": batch["labels"] != -100}
             )
@@ -170,7 +157,7 @@ def finetune(ctx: JobContext, params: FinetuneParams) -> dict:
                     model.bridge, window, position=params.vcl_position, **position
                 ) as resid,
             ):
-                logits = model.bridge(batch["ids"], attention_mask=batch["mask"])
+                logits = model.bridge(batch["input_ids"], attention_mask=batch["attention_mask"])
                 sft = sft_loss(logits, batch["labels"])
                 if params.vcl_lambda > 0:
                     term, layer_conc = vcl_term(
@@ -185,7 +172,7 @@ def finetune(ctx: JobContext, params: FinetuneParams) -> dict:
             sums["loss"] += loss.item() / params.grad_accum
             sums["sft"] += sft.item() / params.grad_accum
             sums["vcl"] += term.item() / params.grad_accum
-            sums["tokens"] += int(batch["mask"].sum())
+            sums["tokens"] += int(batch["attention_mask"].sum())
             concs = {str(k): v for k, v in layer_conc.items()}
         torch.nn.utils.clip_grad_norm_(hf_model.parameters(), params.grad_clip)
         optimizer.step()

@@ -12,6 +12,8 @@ from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from worker.science.batching import batches, collate_sft
+
 if TYPE_CHECKING:
     import torch
     from transformers import PreTrainedTokenizerFast
@@ -80,7 +82,7 @@ def encode_example(
     return ids, len(prompt_ids)
 
 
-def _batches(
+def _epoch_batches(
     lengths: Sequence[int], batch_size: int, gen: torch.Generator, pool: int = 4
 ) -> list[list[int]]:
     """One epoch of example indices in a seeded random order, cut into batches.
@@ -91,29 +93,10 @@ def _batches(
     import torch
 
     perm = torch.randperm(len(lengths), generator=gen).tolist()
-    batches: list[list[int]] = []
-    for start in range(0, len(perm), batch_size * pool):
-        chunk = sorted(perm[start : start + batch_size * pool], key=lambda i: lengths[i])
-        batches += [chunk[i : i + batch_size] for i in range(0, len(chunk), batch_size)]
-    return [batches[i] for i in torch.randperm(len(batches), generator=gen).tolist()]
-
-
-def _collate(
-    encoded: Sequence[tuple[list[int], int]], idx: list[int], pad_id: int
-) -> dict[str, torch.Tensor]:
-    """Right-padded batch; labels only on response tokens (prompt and padding are -100)."""
-    import torch
-
-    width = max(len(encoded[i][0]) for i in idx)
-    ids = torch.full((len(idx), width), pad_id, dtype=torch.long)
-    labels = torch.full((len(idx), width), -100, dtype=torch.long)
-    mask = torch.zeros((len(idx), width), dtype=torch.long)
-    for row, i in enumerate(idx):
-        seq, n_prompt = encoded[i]
-        ids[row, : len(seq)] = torch.tensor(seq)
-        labels[row, n_prompt : len(seq)] = torch.tensor(seq[n_prompt:])
-        mask[row, : len(seq)] = 1
-    return {"input_ids": ids, "attention_mask": mask, "labels": labels}
+    out: list[list[int]] = []
+    for chunk in batches(perm, batch_size * pool):
+        out += batches(sorted(chunk, key=lambda i: lengths[i]), batch_size)
+    return [out[i] for i in torch.randperm(len(out), generator=gen).tolist()]
 
 
 def build_model(tokenizer: Any, *, n_layers: int, d_model: int) -> Any:
@@ -226,8 +209,13 @@ def _train(
     queue: list[list[int]] = []
     for step in range(n_steps):
         if not queue:
-            queue = _batches([len(ids) for ids, _ in encoded], batch_size, gen)
-        loss = model(**_collate(encoded, queue.pop(), pad_id)).loss
+            queue = _epoch_batches([len(ids) for ids, _ in encoded], batch_size, gen)
+        batch = collate_sft([encoded[i] for i in queue.pop()], pad_id)
+        loss = model(
+            input_ids=batch["input_ids"],
+            attention_mask=batch["attention_mask"],
+            labels=batch["labels"],
+        ).loss
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)

@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from worker.science.batching import by_length, pad_right
+
 if TYPE_CHECKING:
     import torch
 
@@ -72,19 +74,6 @@ def chat_prompt_ids(tokenizer: Any, prompts: Sequence[str], chat_template: bool)
     return ids
 
 
-def _pad_right(seqs: Sequence[list[int]], device: str) -> tuple[torch.Tensor, torch.Tensor]:
-    """Right-padded ids and attention mask; the pad id (0) is never attended to by real tokens."""
-    import torch
-
-    width = max(len(s) for s in seqs)
-    ids = torch.zeros((len(seqs), width), dtype=torch.long)
-    mask = torch.zeros((len(seqs), width), dtype=torch.long)
-    for row, seq in enumerate(seqs):
-        ids[row, : len(seq)] = torch.tensor(seq, dtype=torch.long)
-        mask[row, : len(seq)] = 1
-    return ids.to(device), mask.to(device)
-
-
 def _batch_hooks(
     on_batch: BatchFn, n_hooks: int, mask: torch.Tensor, rows: torch.Tensor
 ) -> list[Callable[..., None]]:
@@ -123,12 +112,12 @@ def _run_batches(
     if not prompts:
         raise ValueError("prompts: no prompts given")
     seqs = chat_prompt_ids(model.tokenizer, prompts, chat_template)
-    order = sorted(range(len(seqs)), key=lambda i: len(seqs[i]))
     names = [hook_name(layer, hook) for layer in layers]
-    n_batches = -(-len(order) // batch_size)
-    for b in range(n_batches):
-        rows = torch.tensor(order[b * batch_size : (b + 1) * batch_size])
-        ids, mask = _pad_right([seqs[i] for i in rows.tolist()], model.device)
+    groups = by_length(seqs, batch_size)
+    for b, group in enumerate(groups):
+        rows = torch.tensor(group)
+        # pad id 0: real tokens never attend to the padding after them
+        ids, mask = pad_right([seqs[i] for i in group], 0, model.device)
         fns = _batch_hooks(on_batch, len(names), mask, rows)
         with torch.inference_mode():
             try:
@@ -141,7 +130,7 @@ def _run_batches(
             except _StopForward:
                 pass
         if progress is not None:
-            progress((b + 1) / n_batches, f"batch {b + 1}/{n_batches}")
+            progress((b + 1) / len(groups), f"batch {b + 1}/{len(groups)}")
 
 
 def capture_last_prompt(

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from worker.science.batching import by_length, pad_id, pad_left
 from worker.science.capture import chat_prompt_ids
 
 if TYPE_CHECKING:
@@ -27,29 +28,6 @@ if TYPE_CHECKING:
 
 Progress = Callable[[float, str], None]
 DEFAULT_REFUSAL_PHRASES = ("I'm sorry", "I am sorry", "I can't", "I cannot", "Sorry", "As an AI")
-
-
-def _pad_id(tokenizer: Any) -> int:
-    if tokenizer.pad_token_id is not None:
-        return int(tokenizer.pad_token_id)
-    if tokenizer.eos_token_id is not None:
-        return int(tokenizer.eos_token_id)
-    return 0
-
-
-def _pad_left(
-    seqs: Sequence[list[int]], pad_id: int, device: Any
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """Left-padded ids and attention mask."""
-    import torch
-
-    width = max(len(s) for s in seqs)
-    ids = torch.full((len(seqs), width), pad_id, dtype=torch.long)
-    mask = torch.zeros((len(seqs), width), dtype=torch.long)
-    for row, seq in enumerate(seqs):
-        ids[row, width - len(seq) :] = torch.tensor(seq, dtype=torch.long)
-        mask[row, width - len(seq) :] = 1
-    return ids.to(device), mask.to(device)
 
 
 def _positions(mask: torch.Tensor) -> torch.Tensor:
@@ -98,16 +76,14 @@ def generate(
         raise ValueError(f"max_new_tokens: must be >= 1, got {max_new_tokens}")
     tok, hf = model.tokenizer, model.bridge.original_model
     seqs = chat_prompt_ids(tok, prompts, chat_template)
-    order = sorted(range(len(seqs)), key=lambda i: len(seqs[i]))
-    pad_id, stop = _pad_id(tok), _stop_ids(tok, hf)
+    pad, stop = pad_id(tok), _stop_ids(tok, hf)
     out: list[str] = [""] * len(seqs)
-    n_batches = -(-len(order) // batch_size)
+    groups = by_length(seqs, batch_size)
     was_training = hf.training
     hf.eval()
     try:
-        for b in range(n_batches):
-            rows = order[b * batch_size : (b + 1) * batch_size]
-            ids, mask = _pad_left([seqs[i] for i in rows], pad_id, model.device)
+        for b, rows in enumerate(groups):
+            ids, mask = pad_left([seqs[i] for i in rows], pad, model.device)
             with torch.inference_mode():
                 gen = hf.generate(
                     input_ids=ids,
@@ -119,14 +95,14 @@ def generate(
                     top_p=None,
                     top_k=None,
                     eos_token_id=stop or None,
-                    pad_token_id=pad_id,
+                    pad_token_id=pad,
                 )
             for row, i in enumerate(rows):
                 new = gen[row, ids.shape[1] :].tolist()
                 cut = next((j for j, t in enumerate(new) if t in stop), len(new))
                 out[i] = tok.decode(new[:cut], skip_special_tokens=True)
             if progress is not None:
-                progress((b + 1) / n_batches, f"batch {b + 1}/{n_batches}")
+                progress((b + 1) / len(groups), f"batch {b + 1}/{len(groups)}")
     finally:
         hf.train(was_training)
     return out
@@ -169,16 +145,14 @@ def refusal_score(
     if not r_ids or r_ids[0] < 0 or r_ids[-1] >= vocab:
         raise ValueError(f"refusal_token_ids: expected ids in 0..{vocab - 1}, got {r_ids}")
     seqs = chat_prompt_ids(tok, prompts, chat_template)
-    order = sorted(range(len(seqs)), key=lambda i: len(seqs[i]))
-    pad_id = _pad_id(tok)
+    pad = pad_id(tok)
     index = torch.tensor(r_ids, device=model.device)
     scores = np.zeros(len(seqs), dtype=np.float64)
     was_training = hf.training
     hf.eval()
     try:
-        for b in range(0, len(order), batch_size):
-            rows = order[b : b + batch_size]
-            ids, mask = _pad_left([seqs[i] for i in rows], pad_id, model.device)
+        for rows in by_length(seqs, batch_size):
+            ids, mask = pad_left([seqs[i] for i in rows], pad, model.device)
             with torch.inference_mode():
                 logits = hf(
                     input_ids=ids,

@@ -26,7 +26,7 @@ import torch
 if TYPE_CHECKING:
     from transformer_lens.model_bridge import TransformerBridge
 
-MEASURES = ("topk", "participation")
+MEASURES = ("topk", "inverse_participation_ratio")
 SIGNS = {"penalise": 1.0, "encourage": -1.0}
 POSITIONS = ("last_prompt", "response")
 
@@ -58,9 +58,10 @@ def concentration(R: torch.Tensor, k: int, measure: str = "topk") -> torch.Tenso
     """Differentiable variance concentration of the rows of ``R`` (B x d), centred inside.
 
     ``topk``: sum_{j<=k} sigma_j^2 / sum_j sigma_j^2 (singular values of the centred R).
-    ``participation``: ||R^T R||_F^2 / tr(R^T R)^2, without SVD (through the B x B Gram
-    R R^T when B < d: it has the same Frobenius norm and trace). ``k`` is only used by
-    ``topk`` but the row validation (rows > k + 1) applies to both.
+    ``inverse_participation_ratio``: ||R^T R||_F^2 / tr(R^T R)^2 = sum lambda^2 / (sum
+    lambda)^2 = 1 / participation_ratio, without SVD (through the B x B Gram R R^T when
+    B < d: it has the same Frobenius norm and trace); 1 for rank one, 1/d for isotropic.
+    ``k`` is only used by ``topk`` but the row validation (rows > k + 1) applies to both.
     Computed in float32 at least (bfloat16 inputs are upcast).
     """
     _validate(R, k, measure)
