@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import csv
+import functools
 import io
+import re
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlencode
 
+import dash
 from dash import dcc, html
 
 from frontend.api import ApiError
@@ -46,6 +50,32 @@ def page(title: str, *children, subtitle=None) -> html.Div:
     if subtitle:
         head.append(html.P(subtitle, className="subtitle"))
     return html.Div([*head, *children], className="page")
+
+
+def register_page_of_one(path_template: str, name: str, api_path: str | None = None) -> Callable:
+    """Register the decorated ``layout`` (``dash.register_page``) as the page of one thing, e.g.
+    ``/jobs/<job_id>``, left out of the navigation. With ``api_path`` (holding the same
+    ``<variable>``, e.g. ``/evaluations/<evaluation_id>``) the layout gets the fetched thing as
+    its first argument; a thing that cannot be fetched gets the page "<name> <id>" saying why.
+    (Dash imports only the page files whose text holds "register_page", as this name does.)"""
+    variable = re.search(r"<(\w+)>", path_template).group(1)
+
+    def register(layout: Callable) -> Callable:
+        @functools.wraps(layout)
+        def framed(**values):
+            ident = values.get(variable)
+            thing, err = fetch(api_path.replace(f"<{variable}>", str(ident)))
+            if err:
+                return page(f"{name} {ident}", error(err))
+            return layout(thing, **values)
+
+        served = layout if api_path is None else framed
+        dash.register_page(
+            layout.__module__, path_template=path_template, name=name, nav=False, layout=served
+        )
+        return served
+
+    return register
 
 
 def table(columns: list[str], rows: list[list[Any]], id: str | None = None) -> html.Table:

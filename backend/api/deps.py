@@ -1,16 +1,20 @@
-"""Dependencies as types: ``SessionDep`` and ``SettingsDep`` for the routes."""
+"""Dependencies as types (``SessionDep``, ``SettingsDep``) and the routes' shared reads: one row
+or 404, a query filtered on the given values, one page of it."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from typing import Annotated
+from typing import Annotated, Any, TypeVar
 
 import anyio
 from fastapi import Depends, HTTPException, Request
+from pydantic import BaseModel
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from backend.config import Settings
 from backend.db import new_session
+from backend.schemas import Page
 
 
 def get_settings(request: Request) -> Settings:
@@ -59,5 +63,39 @@ SessionDep = Annotated[Session, Depends(get_db)]
 WriteSessionDep = Annotated[Session, Depends(get_write_db)]
 
 
+Row = TypeVar("Row")
+
+
 def not_found(what: str, ident: object) -> HTTPException:
     return HTTPException(status_code=404, detail=f"{what} {ident} not found")
+
+
+def get_or_404(session: Session, table: type[Row], ident: int, what: str) -> Row:
+    """The row of ``table`` with primary key ``ident``, or 404 "<what> <ident> not found"."""
+    row = session.get(table, ident)
+    if row is None:
+        raise not_found(what, ident)
+    return row
+
+
+def where_given(query: Select, *conditions: tuple[Any, Any]) -> Select:
+    """``query`` filtered on ``column == value`` for each (column, value) whose value was given
+    (neither None nor "")."""
+    for column, value in conditions:
+        if value is not None and value != "":
+            query = query.where(column == value)
+    return query
+
+
+def paginate(
+    session: Session,
+    query: Select,
+    schema: type[BaseModel],
+    order_by,
+    limit: int | None = None,
+    offset: int = 0,
+) -> Page:
+    """One page of ``query`` in ``order_by`` order as ``schema`` items, with the count of all."""
+    count = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = session.scalars(query.order_by(order_by).limit(limit).offset(offset))
+    return Page(data=[schema.model_validate(r) for r in rows], count=count)

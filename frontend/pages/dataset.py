@@ -5,7 +5,6 @@ URL: /datasets/<dataset_id>?side=<prompts|responses>&type=&label=&offset=
 
 from __future__ import annotations
 
-import dash
 from dash import Input, Output, State, callback, dcc, html
 from plotly.subplots import make_subplots
 
@@ -17,14 +16,15 @@ from frontend.components import (
     layout_defaults,
     page,
     query,
+    register_page_of_one,
     stats_table,
     table,
     to_int,
 )
 
-dash.register_page(__name__, path_template="/datasets/<dataset_id>", name="Dataset", nav=False)
-
 PAGE_SIZE = 50
+ENTROPIES = ["H1", "H2", "H3"]
+RATIOS = ["distinct_1", "distinct_2", "MSTTR_50"]
 
 
 def stats_figure(datasets: list[dict], side: str, highlight: int):
@@ -38,35 +38,25 @@ def stats_figure(datasets: list[dict], side: str, highlight: int):
         style = (
             {"marker_line_width": 2, "marker_line_color": "black"} if d["id"] == highlight else {}
         )
-        fig.add_bar(
-            x=["H1", "H2", "H3"],
-            y=[stats.get(k) for k in ("H1", "H2", "H3")],
-            name=d["name"],
-            legendgroup=d["name"],
-            offsetgroup=d["name"],
-            row=1,
-            col=1,
-            **style,
-        )
-        fig.add_bar(
-            x=["distinct_1", "distinct_2", "MSTTR_50"],
-            y=[stats.get(k) for k in ("distinct_1", "distinct_2", "MSTTR_50")],
-            name=d["name"],
-            legendgroup=d["name"],
-            offsetgroup=d["name"],
-            showlegend=False,
-            row=1,
-            col=2,
-            **style,
-        )
+        for col, keys in enumerate((ENTROPIES, RATIOS), start=1):
+            fig.add_bar(
+                x=keys,
+                y=[stats.get(k) for k in keys],
+                name=d["name"],
+                legendgroup=d["name"],
+                offsetgroup=d["name"],
+                showlegend=col == 1,
+                row=1,
+                col=col,
+                **style,
+            )
     return layout_defaults(fig, f"Diversity of the {side}, all datasets")
 
 
-def layout(dataset_id=None, side="prompts", type=None, label=None, offset=None, **_query):
+@register_page_of_one("/datasets/<dataset_id>", "Dataset", "/datasets/<dataset_id>")
+def layout(dataset, side="prompts", type=None, label=None, offset=None, **_query):
     side = side if side in ("prompts", "responses") else "prompts"
-    dataset, err = fetch(f"/datasets/{dataset_id}")
-    if err:
-        return page(f"Dataset {dataset_id}", error(err))
+    dataset_id = dataset["id"]
     everything, _ = fetch("/datasets")
     others = (everything or {}).get("data", [])
     sample, _ = fetch(f"/datasets/{dataset_id}/rows", limit=1000)

@@ -6,7 +6,6 @@ URL: /evals/<evaluation_id>?type=&verdict=&label=&offset=
 
 from __future__ import annotations
 
-import dash
 from dash import Input, Output, State, callback, ctx, dcc, html
 from plotly import graph_objects as go
 
@@ -19,11 +18,10 @@ from frontend.components import (
     layout_defaults,
     page,
     query,
+    register_page_of_one,
     table,
     to_int,
 )
-
-dash.register_page(__name__, path_template="/evals/<evaluation_id>", name="Evaluation", nav=False)
 
 PAGE_SIZE = 25
 VERDICTS = ["full_compliance", "full_refusal", "partial_refusal"]
@@ -94,10 +92,8 @@ def per_type_figure(per_type: dict):
     return layout_defaults(fig, "Refused share per probe type (safe: false refusals)", 400)
 
 
-def layout(evaluation_id=None, type=None, verdict=None, label=None, offset=None, **_query):
-    evaluation, err = fetch(f"/evaluations/{evaluation_id}")
-    if err:
-        return page(f"Evaluation {evaluation_id}", error(err))
+@register_page_of_one("/evals/<evaluation_id>", "Evaluation", "/evaluations/<evaluation_id>")
+def layout(evaluation, type=None, verdict=None, label=None, offset=None, **_query):
     model, _ = fetch(f"/models/{evaluation['model_id']}")
     dataset, _ = fetch(f"/datasets/{evaluation['dataset_id']}")
     per_type = evaluation["per_type"] or {}
@@ -115,7 +111,7 @@ def layout(evaluation_id=None, type=None, verdict=None, label=None, offset=None,
         dcc.Link("probe set", href=f"/datasets/{evaluation['dataset_id']}"),
     ]
     return page(
-        f"Evaluation {evaluation_id}",
+        f"Evaluation {evaluation['id']}",
         html.Div(links, className="links"),
         metric_cards(evaluation["metrics"] or {}),
         html.Div(graph("eval-per-type", per_type_figure(per_type)), className="card"),

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 
-import dash
 from dash import Input, Output, State, callback, ctx, dcc, html, no_update
 from plotly.subplots import make_subplots
 
@@ -26,15 +25,15 @@ from frontend.components import (
     layout_defaults,
     page,
     progress_bar,
+    register_page_of_one,
     status_badge,
     table,
 )
 
-dash.register_page(__name__, path_template="/jobs/<job_id>", name="Job", nav=False)
-
 LOG_TAIL = 8000
 
 
+@register_page_of_one("/jobs/<job_id>", "Job")
 def layout(job_id=None, **_query):
     return page(
         f"Job {job_id}",

@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, File, Form, HTTPException, Query, UploadFile
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from backend import queue
-from backend.api.deps import SessionDep, WriteSessionDep, not_found
+from backend.api.deps import SessionDep, WriteSessionDep, get_or_404, paginate, where_given
 from backend.dataset_import import FORMATS, ImportFormatError, ImportTooLarge, Limits, parse_dataset
 from backend.models import Dataset, DatasetRow, add_dataset
 from backend.schemas import DatasetPublic, DatasetRowPublic, Page
@@ -20,16 +20,12 @@ NAME_PATTERN = r"^[\w.\-]{1,100}$"
 
 @router.get("/datasets", response_model=Page[DatasetPublic])
 def list_datasets(session: SessionDep) -> Page[DatasetPublic]:
-    rows = session.scalars(select(Dataset).order_by(Dataset.id)).all()
-    return Page(data=[DatasetPublic.model_validate(d) for d in rows], count=len(rows))
+    return paginate(session, select(Dataset), DatasetPublic, Dataset.id)
 
 
 @router.get("/datasets/{dataset_id}", response_model=DatasetPublic)
 def read_dataset(dataset_id: int, session: SessionDep) -> DatasetPublic:
-    dataset = session.get(Dataset, dataset_id)
-    if dataset is None:
-        raise not_found("dataset", dataset_id)
-    return DatasetPublic.model_validate(dataset)
+    return DatasetPublic.model_validate(get_or_404(session, Dataset, dataset_id, "dataset"))
 
 
 @router.get("/datasets/{dataset_id}/rows", response_model=Page[DatasetRowPublic])
@@ -41,16 +37,13 @@ def read_dataset_rows(
     limit: int = Query(50, ge=1, le=1000),
     offset: int = Query(0, ge=0),
 ) -> Page[DatasetRowPublic]:
-    if session.get(Dataset, dataset_id) is None:
-        raise not_found("dataset", dataset_id)
-    query = select(DatasetRow).where(DatasetRow.dataset_id == dataset_id)
-    if type:
-        query = query.where(DatasetRow.type == type)
-    if label:
-        query = query.where(DatasetRow.label == label)
-    count = session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    rows = session.scalars(query.order_by(DatasetRow.idx).limit(limit).offset(offset)).all()
-    return Page(data=[DatasetRowPublic.model_validate(r) for r in rows], count=count)
+    get_or_404(session, Dataset, dataset_id, "dataset")
+    query = where_given(
+        select(DatasetRow).where(DatasetRow.dataset_id == dataset_id),
+        (DatasetRow.type, type),
+        (DatasetRow.label, label),
+    )
+    return paginate(session, query, DatasetRowPublic, DatasetRow.idx, limit, offset)
 
 
 @router.post("/datasets", response_model=DatasetPublic, status_code=201)

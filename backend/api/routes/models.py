@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, HTTPException, Query
-from sqlalchemy import func, select
+from sqlalchemy import select
 
-from backend.api.deps import SessionDep, WriteSessionDep, not_found
+from backend.api.deps import SessionDep, WriteSessionDep, get_or_404, paginate
 from backend.model_dirs import ModelNotFound, check_model_dir
 from backend.models import Model
 from backend.schemas import ModelCreate, ModelPublic, Page
@@ -17,17 +17,12 @@ router = APIRouter(tags=["models"])
 def list_models(
     session: SessionDep, limit: int = Query(100, ge=1, le=1000), offset: int = Query(0, ge=0)
 ) -> Page[ModelPublic]:
-    rows = session.scalars(select(Model).order_by(Model.id).limit(limit).offset(offset)).all()
-    count = session.scalar(select(func.count()).select_from(Model)) or 0
-    return Page(data=[ModelPublic.model_validate(m) for m in rows], count=count)
+    return paginate(session, select(Model), ModelPublic, Model.id, limit, offset)
 
 
 @router.get("/models/{model_id}", response_model=ModelPublic)
 def read_model(model_id: int, session: SessionDep) -> ModelPublic:
-    model = session.get(Model, model_id)
-    if model is None:
-        raise not_found("model", model_id)
-    return ModelPublic.model_validate(model)
+    return ModelPublic.model_validate(get_or_404(session, Model, model_id, "model"))
 
 
 @router.post("/models", response_model=ModelPublic, status_code=201)

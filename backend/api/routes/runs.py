@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Query
-from sqlalchemy import func, select
+from sqlalchemy import select
 
-from backend.api.deps import SessionDep, not_found
+from backend.api.deps import SessionDep, not_found, paginate, where_given
 from backend.models import Run, RunLayer
 from backend.schemas import Page, RunLayerPublic, RunPublic
 
@@ -21,16 +21,10 @@ def list_runs(
     limit: int = Query(100, ge=1, le=1000),
     offset: int = Query(0, ge=0),
 ) -> Page[RunPublic]:
-    query = select(Run)
-    if model_id is not None:
-        query = query.where(Run.model_id == model_id)
-    if dataset_id is not None:
-        query = query.where(Run.dataset_id == dataset_id)
+    query = where_given(select(Run), (Run.model_id, model_id), (Run.dataset_id, dataset_id))
     if ids:
         query = query.where(Run.id.in_([int(i) for i in ids.split(",") if i]))
-    count = session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    rows = session.scalars(query.order_by(Run.id.desc()).limit(limit).offset(offset)).all()
-    return Page(data=[RunPublic.model_validate(r) for r in rows], count=count)
+    return paginate(session, query, RunPublic, Run.id.desc(), limit, offset)
 
 
 @router.get("/runs/{run_id}", response_model=RunPublic)
