@@ -10,20 +10,14 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 
 WORKDIR /app
 
-# the light dependencies only, at the pinned versions
-COPY constraints.txt ./
-RUN pip install -c constraints.txt \
-        fastapi uvicorn python-multipart sqlalchemy alembic "psycopg[binary]" pydantic \
-        pydantic-settings httpx dash plotly tqdm fsspec numpy setuptools
-
-COPY pyproject.toml README.md alembic.ini ./
+COPY constraints.txt pyproject.toml README.md alembic.ini ./
 COPY alembic ./alembic
 COPY backend ./backend
 COPY frontend ./frontend
 COPY worker ./worker
-# editable, without dependencies: installs the `flowlens` console script and keeps alembic.ini
-# beside the code (backend/migrate.py finds it there)
-RUN pip install --no-deps --no-build-isolation -e . \
+# the light install: pyproject.toml's dependencies without extras (no torch), at the pinned
+# versions; editable, so that alembic.ini stays beside the code (backend/migrate.py finds it)
+RUN pip install -c constraints.txt -e . \
     && useradd --create-home --uid 10001 flowlens \
     && mkdir -p /data/artifacts \
     && chown flowlens /data/artifacts

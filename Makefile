@@ -1,5 +1,6 @@
 # FlowLens: `make run` starts the dashboard, `make test` runs the whole test suite.
-# Both create .venv if missing and install the pinned versions (constraints.txt: torch==2.13.0 CPU).
+# Both create .venv if missing and install everything at the pinned versions (constraints.txt:
+# torch==2.13.0 CPU): the light base (API, UI, queue), the worker extra and the test extra.
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
@@ -10,7 +11,7 @@ STAMP := $(VENV)/.installed
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -c constraints.txt -e ".[test]"
+	$(BIN)/python -m pip install -q -c constraints.txt -e ".[worker,test]"
 	touch $@
 
 run: $(STAMP)

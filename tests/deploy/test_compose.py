@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 import shlex
+import tomllib
 
 import pytest
 import yaml
@@ -91,6 +92,28 @@ def test_dockerfiles():
     assert build_parser().parse_args(yaml.safe_load(cmd)[1:]).command == "api"
     cmd = re.search(r"^CMD (\[.*\])$", worker, re.M).group(1)
     assert build_parser().parse_args(yaml.safe_load(cmd)[1:]).command == "worker"
+
+
+def _requirement_name(requirement: str) -> str:
+    return re.match(r"[A-Za-z0-9_.\-]+", requirement).group(0).lower()
+
+
+def test_dockerfiles_install_the_extras_instead_of_listing_dependencies():
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    extras = project["optional-dependencies"]
+    light = (ROOT / "Dockerfile").read_text()
+    worker = (ROOT / "Dockerfile.worker").read_text()
+    assert "pip install -c constraints.txt -e . " in light  # the base only, no extras
+    assert '-e ".[worker]"' in worker
+    assert {"torch", "transformer-lens", "datasets"} <= {
+        _requirement_name(r) for r in extras["worker"]
+    }
+    assert not {_requirement_name(r) for r in project["dependencies"]} & {"torch", "scipy"}
+    listed = {_requirement_name(r) for r in project["dependencies"] + extras["worker"]}
+    for text in (light, worker):
+        for command in re.findall(r"pip install[^\n]*", text.replace("\\\n", " ")):
+            words = {w.strip("\"'").split("==")[0].lower() for w in command.split()}
+            assert not (words & listed) - {"torch"}, command  # only the CUDA torch, by version
 
 
 def test_env_example_lists_every_setting_with_a_comment():
