@@ -175,6 +175,13 @@ def _training() -> list[Metric]:
         Metric("learning_rate", "Learning rate", _STEP, "Learning rate of the step.", ".2e"),
         Metric("tokens_per_s", "Tokens/s", _STEP, "Training throughput.", ".0f"),
         Metric("grad_norm", "Gradient norm", _STEP, "Norm of the gradients before clipping."),
+        Metric(
+            "window_concentration",
+            "VCL window concentration",
+            _STEP,
+            "The VCL measure of one window layer (conc_k, or ||R^T R||_F^2 / tr(R^T R)^2 "
+            "with measure=inverse_participation_ratio); stored per layer.",
+        ),
     ]
 
 

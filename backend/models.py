@@ -201,39 +201,30 @@ class Run(Base):
 
 
 class RunLayer(Base):
-    """Spectra of one layer of a run (definitions in DESIGN.md, names as there)."""
+    """Spectra of one layer of a run: its top eigenvalues and evr, and the catalogue's per-layer
+    metrics (backend/metrics.py, Scope.LAYER) by name, with their 95% intervals under the same
+    names (definitions in DESIGN.md)."""
 
     __tablename__ = "run_layers"
 
     run_id: Mapped[int] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True)
     layer: Mapped[int] = mapped_column(Integer, primary_key=True)
     eigenvalues: Mapped[list[float]] = mapped_column(JSON)  # top 64
-    total_variance: Mapped[float] = mapped_column(Float)
     evr: Mapped[list[float]] = mapped_column(JSON)
-    concentration: Mapped[dict[str, Any]] = mapped_column()  # {"1": .., "2": .., ...}
-    effective_rank: Mapped[float | None] = mapped_column(Float, default=None)
-    participation_ratio: Mapped[float | None] = mapped_column(Float, default=None)
-    intrinsic_dim: Mapped[float | None] = mapped_column(Float, default=None)
-    mean_norm: Mapped[float | None] = mapped_column(Float, default=None)
-    ci: Mapped[dict[str, Any]] = mapped_column(default=dict)  # metric -> [lo, hi]
-    flow_next: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)  # k -> flow
-    alignment: Mapped[float | None] = mapped_column(Float, default=None)
-    refusal: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
+    values: Mapped[dict[str, Any]] = mapped_column(default=dict)  # name -> float | None
+    intervals: Mapped[dict[str, Any]] = mapped_column(default=dict)  # name -> [lo, hi]
 
 
 class TrainMetric(Base):
-    """One optimiser step of a fine-tune, written while it runs."""
+    """One optimiser step of a fine-tune, written while it runs: the catalogue's Scope.TRAIN_STEP
+    metrics by name, and those measured per VCL window layer as name -> {layer: value}."""
 
     __tablename__ = "train_metrics"
 
     job_id: Mapped[int] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"), primary_key=True)
     step: Mapped[int] = mapped_column(Integer, primary_key=True)
-    loss: Mapped[float] = mapped_column(Float)
-    sft_loss: Mapped[float] = mapped_column(Float)
-    vcl_term: Mapped[float] = mapped_column(Float)
-    concentration: Mapped[dict[str, Any]] = mapped_column(default=dict)  # window layer -> conc_k
-    lr: Mapped[float] = mapped_column(Float)
-    tokens_per_s: Mapped[float] = mapped_column(Float)
+    values: Mapped[dict[str, Any]] = mapped_column(default=dict)  # name -> float
+    layer_values: Mapped[dict[str, Any]] = mapped_column(default=dict)  # name -> {layer: float}
 
 
 class Evaluation(Base):

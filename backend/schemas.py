@@ -155,29 +155,34 @@ class RunLayerPublic(BaseModel):
 
     layer: int
     eigenvalues: list[float]
-    total_variance: float
     evr: list[float]
-    concentration: dict[str, float]
-    effective_rank: float | None
-    participation_ratio: float | None
-    intrinsic_dim: float | None
-    mean_norm: float | None
-    ci: dict[str, list[float | None]]
-    flow_next: dict[str, float] | None
-    alignment: float | None
-    refusal: dict[str, Any] | None
+    values: dict[str, float | None] = Field(
+        description="The per-layer metrics of GET /api/metrics by name (None: not computed)."
+    )
+    intervals: dict[str, list[float]] = Field(
+        description="95% bootstrap intervals [lo, hi] under the same names."
+    )
 
 
 class TrainMetricPublic(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
     step: int
-    loss: float
-    sft_loss: float
-    vcl_term: float
-    concentration: dict[str, float]
-    lr: float
-    tokens_per_s: float
+    values: dict[str, float | None] = Field(description="Training-step metrics by name.")
+    layer_values: dict[str, dict[str, float]] = Field(
+        description="Metrics of each VCL window layer: name -> {layer: value}."
+    )
+
+
+class MetricPublic(BaseModel):
+    """One metric of the catalogue (backend/metrics.py)."""
+
+    name: str
+    label: str
+    scopes: list[str] = Field(description="Where it applies: layer, run, evaluation, train_step.")
+    description: str
+    fmt: str = Field(description="Python format spec of a value, e.g. '.3f'.")
+    interval: bool = Field(description="Whether a 95% bootstrap interval is stored beside it.")
 
 
 class EvaluationPublic(BaseModel):
@@ -220,10 +225,10 @@ class SweepCell(BaseModel):
     status: dict[str, str]
     run_id: int | None
     evaluation_id: int | None
-    metrics: dict[str, Any] | None
-    concentration: dict[str, list[float | None]]  # k -> per layer
-    effective_rank: list[float | None]
-    alignment: list[float | None]
+    metrics: dict[str, Any] | None = Field(description="The evaluation's metrics by name.")
+    layers: dict[str, list[float | None]] = Field(
+        description="Every per-layer metric by name: its value at each layer of the cell's run."
+    )
 
 
 class SweepPublic(BaseModel):

@@ -2,8 +2,9 @@
 
 1. Eigen-decomposition of one layer (N x d, decaying spectrum): ``eigen_from_points`` versus
    scikit-learn ``PCA(svd_solver="full").fit``.
-2. Peak traced memory of position="all" spectra: ``StreamingCovariance`` over batches versus holding
-   every token row, then ``np.cov``.
+2. Peak memory (growth of the peak RSS of a fresh process: the accumulator keeps its sums in
+   torch) of position="all" spectra: ``StreamingCovariance`` over batches versus holding every
+   token row, then ``np.cov``.
 
 Usage: python bench/spectra.py [--quick]
 """
@@ -11,10 +12,11 @@ Usage: python bench/spectra.py [--quick]
 from __future__ import annotations
 
 import argparse
-import gc
+import json
+import subprocess
 import sys
+import tempfile
 import time
-import tracemalloc
 from collections.abc import Callable
 from pathlib import Path
 
@@ -23,7 +25,8 @@ import numpy as np
 # Run as a script: import from the repository root, not bench/ (its modules shadow the stdlib's).
 sys.path[0] = str(Path(__file__).resolve().parents[1])
 
-from worker.science.spectra import StreamingCovariance, eigen_from_points  # noqa: E402
+from worker.science.covariance import StreamingCovariance  # noqa: E402
+from worker.science.pca import eigen_from_points  # noqa: E402
 
 
 def mixing(d: int, seed: int = 0) -> np.ndarray:
@@ -71,49 +74,72 @@ def bench_eigen(n: int, d: int, repeats: int) -> None:
     )
 
 
-def traced_peak(fn: Callable[[], np.ndarray]) -> tuple[float, np.ndarray]:
-    gc.collect()
-    tracemalloc.start()
-    tracemalloc.reset_peak()
-    out = fn()
-    peak = tracemalloc.get_traced_memory()[1]
-    tracemalloc.stop()
-    return peak / 2**20, out
-
-
-def bench_memory(n_rows: int, d: int, batch: int) -> None:
+def covariance_of(method: str, n_rows: int, d: int, batch: int) -> np.ndarray:
+    """The covariance of the benchmark's token rows, streamed or held."""
     scales = (np.arange(1, d + 1) ** -0.5).astype(np.float32)
     starts = range(0, n_rows, batch)
-
-    def streaming() -> np.ndarray:
+    if method == "streaming":
         acc = StreamingCovariance(d)
         for s in starts:
             acc.update(token_batch(s, min(batch, n_rows - s), scales))
-        return acc.covariance()
+        return acc.covariance()[0]
+    rows = np.empty((n_rows, d), dtype=np.float32)
+    for s in starts:
+        rows[s : s + batch] = token_batch(s, min(batch, n_rows - s), scales)
+    return np.cov(rows, rowvar=False)
 
-    def held() -> np.ndarray:
-        rows = np.empty((n_rows, d), dtype=np.float32)
-        for s in starts:
-            rows[s : s + batch] = token_batch(s, min(batch, n_rows - s), scales)
-        return np.cov(rows, rowvar=False)
 
+def peak_rss_kib() -> int:
+    """This process's peak resident set (Linux VmHWM; ru_maxrss would include the parent's)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1])
+    raise RuntimeError("no VmHWM in /proc/self/status (Linux only)")
+
+
+def child(method: str, n_rows: int, d: int, batch: int, out: str) -> None:
+    """Run one method in this (fresh) process; print its peak RSS growth and time as JSON."""
+    before = peak_rss_kib()
     t0 = time.perf_counter()
-    peak_stream, c_stream = traced_peak(streaming)
-    t1 = time.perf_counter()
-    peak_held, c_held = traced_peak(held)
-    t2 = time.perf_counter()
+    C = covariance_of(method, n_rows, d, batch)
+    seconds = time.perf_counter() - t0
+    growth = peak_rss_kib() - before
+    np.save(out, C)
+    print(json.dumps({"peak_mib": growth / 1024, "seconds": seconds}))
+
+
+def measured(method: str, n_rows: int, d: int, batch: int, tmp: Path) -> tuple[dict, np.ndarray]:
+    out = str(tmp / f"{method}.npy")
+    args = [sys.executable, __file__, "--child", method, str(n_rows), str(d), str(batch), out]
+    done = subprocess.run(args, capture_output=True, text=True, check=True)
+    return json.loads(done.stdout.strip().splitlines()[-1]), np.load(out)
+
+
+def bench_memory(n_rows: int, d: int, batch: int) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        stream, c_stream = measured("streaming", n_rows, d, batch, Path(tmp))
+        held, c_held = measured("held", n_rows, d, batch, Path(tmp))
     diff = np.abs(c_stream - c_held).max() / np.abs(c_held).max()
     print(f"\n[memory] position=all, {n_rows} token rows x d={d} (float32), batches of {batch}")
     print(f"  {'method':<42}{'peak MiB':>10}{'seconds':>10}")
-    print(f"  {'StreamingCovariance.update per batch':<42}{peak_stream:>10.1f}{t1 - t0:>10.2f}")
-    print(f"  {'hold all rows, then np.cov':<42}{peak_held:>10.1f}{t2 - t1:>10.2f}")
-    print(f"  ratio streaming / held = {peak_stream / peak_held:.3f}   (max rel diff {diff:.1e})")
+    for name, m in (
+        ("StreamingCovariance.update per batch", stream),
+        ("hold all rows, then np.cov", held),
+    ):
+        print(f"  {name:<42}{m['peak_mib']:>10.1f}{m['seconds']:>10.2f}")
+    ratio = stream["peak_mib"] / held["peak_mib"]
+    print(f"  ratio streaming / held = {ratio:.3f}   (max rel diff {diff:.1e})")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="smaller sizes (a few seconds)")
+    parser.add_argument("--child", nargs=5, help=argparse.SUPPRESS)  # one measured method
     args = parser.parse_args()
+    if args.child:
+        method, n_rows, d, batch, out = args.child
+        child(method, int(n_rows), int(d), int(batch), out)
+        return
     if args.quick:
         bench_eigen(4000, 256, repeats=2)
         bench_memory(40_000, 256, batch=2048)

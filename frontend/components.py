@@ -13,14 +13,19 @@ from urllib.parse import urlencode
 import dash
 from dash import dcc, html
 
+from backend.metrics import Metric, Scope, get_metric, metrics_for
 from frontend.api import ApiError
 
 TERMINAL = ("succeeded", "failed", "cancelled")
 
+# the catalogue's per-layer metrics, in its order: what the spectra, compare and relation pages
+# offer (values in the API's ``values`` / a sweep cell's ``layers`` under these names)
+LAYER_METRICS = metrics_for(Scope.LAYER)
 
-# k of concentration@k, as the spectra job stores them (DESIGN.md)
-KS = ["1", "2", "3", "5", "10"]
-CONCENTRATION_METRICS = [f"concentration@{k}" for k in KS]
+
+def metric_options(metrics: list[Metric]) -> list[dict]:
+    """Dropdown options: each metric's label, its name as the value."""
+    return [{"label": m.label, "value": m.name} for m in metrics]
 
 
 def api():
@@ -152,7 +157,7 @@ def to_int(text: Any, default: int | None = None) -> int | None:
 
 # a sweep cell's parameters and scores, as the sweep and relation tables show them
 CELL_PARAMS = ["model", "safety_fraction", "vcl_lambda", "vcl_sign", "vcl_k", "seed"]
-CELL_SCORES = ["false_refusal_rate", "safety", "f1", "heldout_loss"]
+CELL_SCORES = [get_metric(n) for n in ("false_refusal_rate", "safety", "f1", "heldout_loss")]
 
 
 def cell_params(cell: dict) -> list:
@@ -168,7 +173,7 @@ def cell_params(cell: dict) -> list:
 
 def cell_scores(cell: dict) -> list[str]:
     metrics = cell["metrics"] or {}
-    return [fmt(metrics.get(name)) for name in CELL_SCORES]
+    return [m.format(metrics.get(m.name)) for m in CELL_SCORES]
 
 
 def control(label: str, component, wide: bool = False) -> html.Div:

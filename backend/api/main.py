@@ -15,6 +15,7 @@ from backend.api.routes import (
     datasets,
     evaluations,
     jobs,
+    metrics,
     models,
     runs,
     sweeps,
@@ -46,6 +47,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         runs.router,
         evaluations.router,
         sweeps.router,
+        metrics.router,
         artifacts.router,
     )
     for router in routers:

@@ -1,6 +1,6 @@
 """Compare runs: one per-layer metric across runs (lines) and as a heatmap layers x runs.
 
-URL: /compare?runs=1,2,3&metric=<concentration@3|effective_rank|...>
+URL: /compare?runs=1,2,3&metric=<a per-layer metric of the catalogue, e.g. concentration@3>
 """
 
 from __future__ import annotations
@@ -9,8 +9,9 @@ import dash
 from dash import Input, Output, State, callback, dcc, html
 from plotly import graph_objects as go
 
+from backend.metrics import get_metric
 from frontend.components import (
-    CONCENTRATION_METRICS,
+    LAYER_METRICS,
     control,
     csv_button,
     csv_text,
@@ -18,6 +19,7 @@ from frontend.components import (
     fetch,
     graph,
     layout_defaults,
+    metric_options,
     page,
     parse_ids,
     query,
@@ -25,24 +27,8 @@ from frontend.components import (
 
 dash.register_page(__name__, path="/compare", name="Compare", order=2)
 
-METRICS = [
-    *CONCENTRATION_METRICS,
-    "effective_rank",
-    "participation_ratio",
-    "intrinsic_dim",
-    "mean_norm",
-    "total_variance",
-    "flow@3",
-    "alignment",
-]
-
-
-def metric_value(rec: dict, metric: str):
-    if metric.startswith("concentration@"):
-        return rec["concentration"].get(metric.split("@")[1])
-    if metric.startswith("flow@"):
-        return (rec["flow_next"] or {}).get(metric.split("@")[1])
-    return rec.get(metric)
+METRIC_OPTIONS = metric_options(LAYER_METRICS)
+METRICS = [m.name for m in LAYER_METRICS]
 
 
 def layout(runs=None, metric=None, **_query):
@@ -67,7 +53,7 @@ def layout(runs=None, metric=None, **_query):
                 control(
                     "Metric",
                     dcc.Dropdown(
-                        METRICS,
+                        METRIC_OPTIONS,
                         metric if metric in METRICS else "concentration@3",
                         id="compare-metric",
                         clearable=False,
@@ -106,14 +92,15 @@ def update(run_ids, metric):
         if err:
             problems.append(f"run {run_id}: {err}")
             continue
-        series[str(run_id)] = [metric_value(rec, metric) for rec in layers]
+        series[str(run_id)] = [rec["values"].get(metric) for rec in layers]
     lines = go.Figure()
     for run_id, values in series.items():
         lines.add_scatter(
             x=list(range(len(values))), y=values, mode="lines+markers", name=f"run {run_id}"
         )
+    label = get_metric(metric).label
     lines.update_xaxes(title_text="layer", dtick=1)
-    lines.update_yaxes(title_text=metric)
+    lines.update_yaxes(title_text=label)
     depth = max((len(v) for v in series.values()), default=0)
     z = [
         [(v[layer] if layer < len(v) else None) for v in series.values()] for layer in range(depth)
@@ -124,13 +111,13 @@ def update(run_ids, metric):
             x=[f"run {r}" for r in series],
             y=list(range(depth)),
             colorscale="Viridis",
-            colorbar={"title": {"text": metric}},
+            colorbar={"title": {"text": label}},
         )
     )
     heat.update_yaxes(title_text="layer", dtick=1)
     return (
-        layout_defaults(lines, f"{metric} per layer"),
-        layout_defaults(heat, f"{metric}: layers x runs"),
+        layout_defaults(lines, f"{label} per layer"),
+        layout_defaults(heat, f"{label}: layers x runs"),
         {"metric": metric, "series": series},
         "; ".join(problems),
         query(runs=",".join(map(str, run_ids)), metric=metric),

@@ -13,6 +13,7 @@ import json
 from dash import Input, Output, State, callback, ctx, dcc, html, no_update
 from plotly.subplots import make_subplots
 
+from backend.metrics import get_metric
 from frontend.api import WriteRefused
 from frontend.components import (
     TERMINAL,
@@ -31,6 +32,8 @@ from frontend.components import (
 )
 
 LOG_TAIL = 8000
+LOSS_TERMS = [get_metric(name) for name in ("loss", "sft_loss", "vcl_term")]  # training curves
+WINDOW = get_metric("window_concentration")
 
 
 @register_page_of_one("/jobs/<job_id>", "Job")
@@ -191,23 +194,23 @@ def curves_figure(metrics: list[dict], err: str | None = None):
         subplot_titles=["loss = sft_loss + VCL term", "concentration of the VCL window layers"],
     )
     steps = [m["step"] for m in metrics]
-    for key, color in (("loss", "#1f2a44"), ("sft_loss", "#2563eb"), ("vcl_term", "#f97316")):
+    for metric, color in zip(LOSS_TERMS, ("#1f2a44", "#2563eb", "#f97316"), strict=True):
         fig.add_scatter(
             x=steps,
-            y=[m[key] for m in metrics],
+            y=[m["values"].get(metric.name) for m in metrics],
             mode="lines",
-            name=key,
+            name=metric.label,
             line={"color": color},
             row=1,
             col=1,
         )
-    layers = sorted({k for m in metrics for k in m["concentration"]}, key=lambda k: int(k))
-    for layer in layers:
+    per_layer = [m["layer_values"].get(WINDOW.name) or {} for m in metrics]
+    for layer in sorted({k for values in per_layer for k in values}, key=int):
         fig.add_scatter(
             x=steps,
-            y=[m["concentration"].get(layer) for m in metrics],
+            y=[values.get(layer) for values in per_layer],
             mode="lines",
-            name=f"concentration layer {layer}",
+            name=f"{WINDOW.label} (layer {layer})",
             row=2,
             col=1,
         )

@@ -1,6 +1,7 @@
 """Concentration vs false refusal across the cells of a sweep.
 
-URL: /relation?sweep=<job id>&layer=<int>&metric=<concentration@1|2|3|5|10|effective_rank>
+URL: /relation?sweep=<job id>&layer=<int>&metric=<a per-layer metric of the catalogue, e.g.
+concentration@3, effective_rank, alignment, refusal_direction_cos@1>
 
 Left: one point per cell, x = the metric at the chosen layer, y = false_refusal_rate, colour =
 safety_fraction, symbol = VCL on (vcl_lambda > 0) or off. Right: per layer, the Pearson and
@@ -17,10 +18,11 @@ import numpy as np
 from dash import Input, Output, State, callback, dcc, html
 from plotly import graph_objects as go
 
+from backend.metrics import get_metric
 from frontend.components import (
     CELL_PARAMS,
     CELL_SCORES,
-    CONCENTRATION_METRICS,
+    LAYER_METRICS,
     cell_params,
     cell_scores,
     control,
@@ -30,6 +32,7 @@ from frontend.components import (
     graph,
     layer_slider,
     layout_defaults,
+    metric_options,
     page,
     query,
     table,
@@ -38,23 +41,20 @@ from frontend.components import (
 
 dash.register_page(__name__, path="/relation", name="Relation", order=3)
 
-METRICS = [
-    *CONCENTRATION_METRICS,
-    "effective_rank",
-]
-TARGET = "false_refusal_rate"
+METRIC_OPTIONS = metric_options(LAYER_METRICS)
+METRICS = [m.name for m in LAYER_METRICS]
+TARGET = get_metric("false_refusal_rate")
+HOVER = [TARGET, get_metric("safety"), get_metric("f1")]  # the cell's scores in a point's hover
 BAR_COLORS = {"Pearson": "#2563eb", "Spearman": "#f97316"}
 
 
 def metric_series(cell: dict, metric: str) -> list:
     """The cell's per-layer values of ``metric`` ([] when its capture has not run)."""
-    if metric.startswith("concentration@"):
-        return (cell.get("concentration") or {}).get(metric.split("@")[1]) or []
-    return cell.get(metric) or []
+    return (cell.get("layers") or {}).get(metric) or []
 
 
 def n_layers(cells: list[dict]) -> int:
-    return max((len(metric_series(c, "effective_rank")) for c in cells), default=0)
+    return max((len(s) for c in cells for s in (c.get("layers") or {}).values()), default=0)
 
 
 def value_at(cell: dict, metric: str, layer: int):
@@ -63,7 +63,7 @@ def value_at(cell: dict, metric: str, layer: int):
 
 
 def frr(cell: dict):
-    return (cell.get("metrics") or {}).get(TARGET)
+    return (cell.get("metrics") or {}).get(TARGET.name)
 
 
 def _ranks(values: np.ndarray) -> np.ndarray:
@@ -137,6 +137,7 @@ def cell_label(cell: dict) -> str:
 
 
 def scatter_figure(cells: list[dict], metric: str, layer: int):
+    shown = get_metric(metric)
     fig = go.Figure()
     values = [c["safety_fraction"] for c in cells]
     cmin, cmax = (min(values), max(values)) if values else (0, 1)
@@ -149,9 +150,11 @@ def scatter_figure(cells: list[dict], metric: str, layer: int):
         if not group:
             continue
         hover = [
-            f"{c['model_name']}<br>{cell_label(c)}<br>{metric} = {fmt(value_at(c, metric, layer))}"
-            f"<br>{TARGET} = {fmt(frr(c))}<br>safety = {fmt((c['metrics'] or {}).get('safety'))}"
-            f"<br>f1 = {fmt((c['metrics'] or {}).get('f1'))}"
+            f"{c['model_name']}<br>{cell_label(c)}<br>{shown.label} = "
+            f"{shown.format(value_at(c, metric, layer))}<br>"
+            + "<br>".join(
+                f"{m.label} = {m.format((c['metrics'] or {}).get(m.name))}" for m in HOVER
+            )
             for c in group
         ]
         fig.add_scatter(
@@ -186,9 +189,11 @@ def scatter_figure(cells: list[dict], metric: str, layer: int):
             "colorbar": {"title": {"text": "safety<br>fraction"}},
         },
     )
-    fig.update_xaxes(title_text=f"{metric} at layer {layer}")
-    fig.update_yaxes(title_text=TARGET)
-    return layout_defaults(fig, f"Layer {layer}: {metric} vs {TARGET}, one point per cell", 440)
+    fig.update_xaxes(title_text=f"{shown.label} at layer {layer}")
+    fig.update_yaxes(title_text=TARGET.label)
+    return layout_defaults(
+        fig, f"Layer {layer}: {shown.label} vs {TARGET.label}, one point per cell", 440
+    )
 
 
 def correlation_figure(rows: list[dict], metric: str, layer: int):
@@ -213,14 +218,17 @@ def correlation_figure(rows: list[dict], metric: str, layer: int):
             ay=-30 if best["Pearson"] >= 0 else 30,
         )
     fig.add_vline(x=layer, line_dash="dot", line_color="#6b7280")
-    fig.update_yaxes(title_text=f"correlation with {TARGET}", range=[-1.05, 1.05])
+    fig.update_yaxes(title_text=f"correlation with {TARGET.label}", range=[-1.05, 1.05])
     fig.update_xaxes(title_text="layer", dtick=1)
     fig.update_layout(barmode="group")
-    return layout_defaults(fig, f"Per layer: correlation of {metric} with {TARGET}", 440)
+    title = f"Per layer: correlation of {get_metric(metric).label} with {TARGET.label}"
+    return layout_defaults(fig, title, 440)
 
 
 def cells_table(cells: list[dict], metric: str, layer: int, id: str = "relation-cells"):
-    columns = [*CELL_PARAMS, f"{metric} @ {layer}", *CELL_SCORES, "links"]
+    shown = get_metric(metric)
+    scores = [m.label for m in CELL_SCORES]
+    columns = [*CELL_PARAMS, f"{shown.label}, layer {layer}", *scores, "links"]
     rows = []
     for c in cells:
         links = [dcc.Link("finetune", href=f"/jobs/{c['jobs']['finetune']}")]
@@ -231,7 +239,7 @@ def cells_table(cells: list[dict], metric: str, layer: int, id: str = "relation-
         rows.append(
             [
                 *cell_params(c),
-                fmt(value_at(c, metric, layer)),
+                shown.format(value_at(c, metric, layer)),
                 *cell_scores(c),
                 html.Span(links, className="links"),
             ]
@@ -301,7 +309,8 @@ def layout(sweep=None, layer=None, metric=None, **_query):
                     wide=True,
                 ),
                 control(
-                    "Metric", dcc.Dropdown(METRICS, metric, id="relation-metric", clearable=False)
+                    "Metric",
+                    dcc.Dropdown(METRIC_OPTIONS, metric, id="relation-metric", clearable=False),
                 ),
             ],
             className="controls",
@@ -338,7 +347,7 @@ def update(layer, metric, data):
     scored = [r for r in rows if r["Pearson"] is not None]
     best = max(scored, key=lambda r: abs(r["Pearson"])) if scored else None
     summary = (
-        f"Layer {layer}: {metric} vs {TARGET} over {here['n']} cells: "
+        f"Layer {layer}: {get_metric(metric).label} vs {TARGET.label} over {here['n']} cells: "
         f"Pearson r = {fmt(here['Pearson'])}, Spearman ρ = {fmt(here['Spearman'])}."
         + (f" Strongest |r| at layer {best['layer']} (r = {fmt(best['Pearson'])})." if best else "")
     )

@@ -1,4 +1,5 @@
-"""One sweep: its grid cells with their parameters, job statuses, metrics and links.
+"""One sweep: its grid cells with their parameters, job statuses, metrics and links (the
+evaluation metrics' labels and formats from the catalogue, backend/metrics.py).
 
 URL: /sweeps/<job id>   (/sweeps/new is the sweep submit form, as /submit/sweep)
 """
@@ -62,7 +63,7 @@ def layout(job_id=None, **query):
                 *cell_scores(c),
             ]
         )
-    columns = [*CELL_PARAMS, "jobs", "results", *CELL_SCORES]
+    columns = [*CELL_PARAMS, "jobs", "results", *[m.label for m in CELL_SCORES]]
     run_ids = ",".join(str(c["run_id"]) for c in cells if c["run_id"])
     links = [
         dcc.Link("sweep job", href=f"/jobs/{job_id}"),

@@ -35,12 +35,12 @@ def test_correlations_per_layer_skip_missing_cells(relation):
     cells = [
         {
             "metrics": {"false_refusal_rate": f},
-            "concentration": {"3": [c, 1 - c]},
-            "effective_rank": [1.0, 2.0],
+            "layers": {"concentration@3": [c, 1 - c], "effective_rank": [1.0, 2.0]},
         }
         for c, f in [(0.1, 0.2), (0.2, 0.3), (0.3, 0.5), (0.4, 0.6)]
     ]
-    cells.append({"metrics": None, "concentration": {}, "effective_rank": []})  # not run yet
+    not_run = {"concentration@3": [], "effective_rank": []}
+    cells.append({"metrics": None, "layers": not_run})  # not run yet
     rows = relation.correlations(cells, "concentration@3")
     assert [r["n"] for r in rows] == [4, 4]
     assert rows[0]["Spearman"] == pytest.approx(1.0)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from support import run_inline
 
+from backend.metrics import Scope, metrics_for
 from backend.models import JobStatus
 
 FAST_FT = {"n_examples": 64, "steps": 3, "batch_size": 8, "checkpoint_every": 2}
@@ -34,8 +35,12 @@ def test_finetune_stores_metrics_and_registers_a_model_with_lineage(lab, finetun
     _, client, datasets, base_id = lab
     metrics = client.get(f"/api/jobs/{finetuned.id}/metrics").json()
     assert [m["step"] for m in metrics] == [0, 1, 2]
-    assert all(m["vcl_term"] < 0 for m in metrics)  # encourage: -mean concentration
-    assert set(metrics[0]["concentration"]) == {"0"}  # window 0.3-0.5 of 2 layers: layer 0
+    assert all(m["values"]["vcl_term"] < 0 for m in metrics)  # encourage: -mean concentration
+    window = metrics[0]["layer_values"]["window_concentration"]
+    assert set(window) == {"0"}  # window 0.3-0.5 of 2 layers: layer 0
+    assert metrics[0]["values"]["vcl_term"] == pytest.approx(-window["0"], rel=1e-5)
+    assert set(metrics[0]["values"]) == {"loss", "sft_loss", "vcl_term", "learning_rate",
+                                         "tokens_per_s"}  # fmt: skip
     model = client.get(f"/api/models/{finetuned.result['model_id']}").json()
     assert model["source"] == "finetune" and model["parent_id"] == base_id
     assert model["lineage"]["data_mix"] == {"safety": 26, "general": 38}
@@ -103,11 +108,12 @@ def test_sweep_expands_a_dag_and_aggregates_one_row_per_cell(lab):
     for cell in cells:
         assert set(cell["status"].values()) == {"succeeded"}
         assert cell["metrics"]["false_refusal_rate"] is not None
-        assert len(cell["concentration"]["3"]) == 2
+        assert len(cell["layers"]["concentration@3"]) == 2
+        assert set(cell["layers"]) == {m.name for m in metrics_for(Scope.LAYER)}
     reference = next(c for c in cells if c["safety_fraction"] == 0.0)
-    assert reference["alignment"] == [None, None]  # the reference itself is not aligned
+    assert reference["layers"]["alignment"] == [None, None]  # the reference is not aligned
     other = next(c for c in cells if c["safety_fraction"] == 0.5)
-    assert all(a is not None for a in other["alignment"])
+    assert all(a is not None for a in other["layers"]["alignment"])
 
 
 def test_cancelling_a_sweep_cancels_its_unfinished_cells(lab):

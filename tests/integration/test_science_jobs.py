@@ -51,10 +51,11 @@ def test_capture_last_prompt_spectra_match_saved_activations(lab):
     X = saved["X"].astype(np.float64)
     assert X.shape == (datasets["probe"]["n_rows"], 2, 32)
     lam = np.sort(np.linalg.eigvalsh(np.cov(X[:, 1, :], rowvar=False)))[::-1]
-    assert layers[1]["concentration"]["3"] == pytest.approx(lam[:3].sum() / lam.sum(), rel=1e-6)
-    lo, hi = layers[1]["ci"]["concentration@3"]
-    assert lo <= layers[1]["concentration"]["3"] <= hi
-    assert layers[1]["refusal"] is not None  # probe has safe and unsafe prompts
+    conc3 = layers[1]["values"]["concentration@3"]
+    assert conc3 == pytest.approx(lam[:3].sum() / lam.sum(), rel=1e-6)
+    lo, hi = layers[1]["intervals"]["concentration@3"]
+    assert lo <= conc3 <= hi
+    assert layers[1]["values"]["refusal_direction_norm"] is not None  # safe and unsafe prompts
     # a second run aligned against the first: alignment with itself is 1
     again = run_inline(
         settings,
@@ -65,7 +66,7 @@ def test_capture_last_prompt_spectra_match_saved_activations(lab):
         reference_run_id=run_id,
     )
     aligned = client.get(f"/api/runs/{again.result['run_id']}/layers").json()
-    assert all(layer["alignment"] == pytest.approx(1.0, abs=1e-6) for layer in aligned)
+    assert all(layer["values"]["alignment"] == pytest.approx(1.0, abs=1e-6) for layer in aligned)
 
 
 def test_capture_all_tokens_streams_a_covariance(lab):
@@ -83,7 +84,9 @@ def test_capture_all_tokens_streams_a_covariance(lab):
     run_row = client.get(f"/api/runs/{job.result['run_id']}").json()
     assert run_row["activations_uri"] is None and job.result["n_rows"] > 50
     layers = client.get(f"/api/runs/{run_row['id']}/layers").json()
-    assert all(layer["intrinsic_dim"] is None for layer in layers)
+    assert all(layer["values"]["intrinsic_dim"] is None for layer in layers)
+    assert all(layer["intervals"] == {} for layer in layers)
+    assert all(layer["values"]["mean_norm"] > 0 for layer in layers)  # from the streamed rows
 
 
 @pytest.mark.parametrize(

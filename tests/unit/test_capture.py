@@ -79,13 +79,16 @@ def test_progress_is_reported(tiny: LoadedModel) -> None:
 
 
 def test_streaming_covariance_matches_explicit(tiny: LoadedModel) -> None:
-    covs, means, n = capture_all_tokens_covariance(tiny, PROMPTS, hook="resid_mid", batch_size=2)
+    acc = capture_all_tokens_covariance(tiny, PROMPTS, hook="resid_mid", batch_size=2)
+    covs, means = acc.covariance(), acc.mean
     full = _all_token_acts(tiny, PROMPTS, "resid_mid")
-    assert n == full[0].shape[0]
+    assert acc.n == full[0].shape[0]
     assert covs.shape == (tiny.n_layers, tiny.d_model, tiny.d_model) and covs.dtype == np.float64
     for layer in range(tiny.n_layers):
         np.testing.assert_allclose(means[layer], full[layer].mean(0), rtol=1e-5, atol=1e-6)
         np.testing.assert_allclose(covs[layer], np.cov(full[layer].T), rtol=1e-4, atol=1e-6)
+        norm = np.linalg.norm(full[layer], axis=1).mean()
+        assert acc.mean_norm[layer] == pytest.approx(norm, rel=1e-5)
 
 
 @pytest.mark.parametrize(

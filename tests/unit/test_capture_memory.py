@@ -21,9 +21,9 @@ model = load_model({path!r})
 prompts = ["Explain, in a few short sentences, why the sky looks blue today number %d." % i
            for i in range({n})]
 before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-covs, means, n_tokens = capture_all_tokens_covariance(model, prompts, batch_size=16)
+acc = capture_all_tokens_covariance(model, prompts, batch_size=16)
 after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-print(json.dumps({{"growth_kib": after - before, "n_tokens": n_tokens}}))
+print(json.dumps({{"growth_kib": after - before, "n_tokens": acc.n}}))
 """
 
 

@@ -1,4 +1,5 @@
-"""FlowLens spectra (worker/science/spectra.py) against straightforward float64 references."""
+"""FlowLens spectra (worker/science/spectra.py and the modules it uses: pca, twonn, bootstrap,
+covariance) against straightforward float64 references."""
 
 from __future__ import annotations
 
@@ -6,10 +7,17 @@ import json
 
 import numpy as np
 import pytest
+import torch
 
+from backend.metrics import KS, Scope, metrics_for
+from worker.science import bootstrap as B
 from worker.science import spectra as S
+from worker.science.covariance import StreamingCovariance
+from worker.science.pca import Points, eigen_from_points
+from worker.science.twonn import intrinsic_dim_twonn, twonn_fit, twonn_ratios
 
-KS = (1, 2, 3, 5, 10)
+LAYER_NAMES = [m.name for m in metrics_for(Scope.LAYER)]
+INTERVAL_NAMES = {m.name for m in metrics_for(Scope.LAYER, interval=True)}
 
 
 # ---------------------------------------------------------------- data and references
@@ -68,7 +76,7 @@ CASES = [
 def test_metrics_match_numpy_reference(make, shape) -> None:
     n, d = shape
     X = np.stack([make(n, d, seed) for seed in (1, 2)], axis=1)  # (n, 2 layers, d)
-    result = S.compute_spectra(X.astype(np.float32), ks=KS, n_top=16, n_bootstrap=0)
+    result = S.compute_spectra(X.astype(np.float32), n_top=16, n_bootstrap=0)
     X32 = X.astype(np.float32).astype(np.float64)
     for layer, record in enumerate(result.layers):
         X_l = X32[:, layer, :]
@@ -79,12 +87,8 @@ def test_metrics_match_numpy_reference(make, shape) -> None:
         top = lam[:16]
         np.testing.assert_allclose(record.eigenvalues, top, rtol=1e-6, atol=1e-9 * lam[0])
         np.testing.assert_allclose(record.evr, top / lam.sum(), rtol=1e-6, atol=1e-9)
-        assert rel(record.total_variance, ref["total_variance"]) < 1e-6
-        for k in KS:
-            assert rel(record.concentration[str(k)], ref[f"concentration@{k}"]) < 1e-6
-        assert rel(record.effective_rank, ref["effective_rank"]) < 1e-6
-        assert rel(record.participation_ratio, ref["participation_ratio"]) < 1e-6
-        assert rel(record.mean_norm, ref["mean_norm"]) < 1e-6
+        for name, value in ref.items():
+            assert rel(record.values[name], value) < 1e-6, name
 
 
 @pytest.mark.parametrize(("make", "shape"), CASES)
@@ -92,9 +96,9 @@ def test_metric_functions_on_reference_eigenvalues(make, shape) -> None:
     X_l = make(*shape, 3)
     lam, _ = reference_spectrum(X_l)
     ref = reference_metrics(X_l)
-    eig = S.eigen_from_points(X_l)
+    eig = eigen_from_points(X_l)
     np.testing.assert_allclose(eig.eigenvalues[:10], lam[:10], rtol=1e-6)
-    assert rel(S.concentration_at_k(lam, 3), ref["concentration@3"]) < 1e-12
+    assert rel(S.spectrum_values(lam)["concentration@3"], ref["concentration@3"]) < 1e-12
     assert rel(S.effective_rank(lam), ref["effective_rank"]) < 1e-12
     assert rel(S.participation_ratio(lam), ref["participation_ratio"]) < 1e-12
     assert rel(S.mean_norm(X_l), ref["mean_norm"]) < 1e-12
@@ -104,7 +108,10 @@ def test_metric_functions_on_reference_eigenvalues(make, shape) -> None:
 def test_explicit_formulas_on_a_known_spectrum() -> None:
     lam = np.array([4.0, 2.0, 1.0, 1.0, 0.0])
     p = lam / 8.0
-    assert S.concentration_at_k(lam, 2) == pytest.approx(0.75)
+    values = S.spectrum_values(lam)
+    assert values["concentration@2"] == pytest.approx(0.75)
+    assert values["concentration@10"] == pytest.approx(1.0)  # k past d: all of the variance
+    assert values["total_variance"] == pytest.approx(8.0)
     assert S.effective_rank(lam) == pytest.approx(np.exp(-sum(x * np.log(x) for x in p if x)))
     assert S.participation_ratio(lam) == pytest.approx(64.0 / 22.0)
     assert S.effective_rank(np.ones(7)) == pytest.approx(7.0)
@@ -116,18 +123,18 @@ def test_explicit_formulas_on_a_known_spectrum() -> None:
 def test_principal_directions_match_eigh_and_are_sign_normalised(shape) -> None:
     X_l = planted(*shape, rank=4, seed=7)
     _, vectors = reference_spectrum(X_l)
-    U = S.eigen_from_points(X_l, n_top=4).directions
+    U = eigen_from_points(X_l, n_top=4).directions
     assert U.shape == (shape[1], 4)
     np.testing.assert_allclose(U.T @ U, np.eye(4), atol=1e-10)
     np.testing.assert_allclose(np.abs(np.sum(U * vectors[:, :4], axis=0)), 1.0, atol=1e-6)
     pivots = U[np.argmax(np.abs(U), axis=0), np.arange(4)]
     assert (pivots > 0).all()
-    np.testing.assert_array_equal(U, S.eigen_from_points(X_l, n_top=4).directions)
+    np.testing.assert_array_equal(U, eigen_from_points(X_l, n_top=4).directions)
 
 
 def test_rank_deficient_layer_keeps_only_real_directions() -> None:
     X_l = planted(50, 20, rank=3, seed=1, noise=0.0)
-    eig = S.eigen_from_points(X_l, n_top=10)
+    eig = eigen_from_points(X_l, n_top=10)
     assert eig.directions.shape == (20, 3)
     assert (eig.eigenvalues >= 0).all()
 
@@ -139,8 +146,10 @@ def test_global_basis_is_pca_of_stacked_rows() -> None:
         lam, _ = reference_spectrum(X.reshape(-1, d))
         assert g.n == 3 * n
         np.testing.assert_allclose(g.eigenvalues, lam[:8], rtol=1e-6, atol=1e-12 * lam[0])
-        assert rel(g.effective_rank, reference_metrics(X.reshape(-1, d))["effective_rank"]) < 1e-6
-        assert g.intrinsic_dim is not None
+        expected = reference_metrics(X.reshape(-1, d))["effective_rank"]
+        assert rel(g.values["effective_rank"], expected) < 1e-6
+        assert g.values["intrinsic_dim"] is not None
+        assert list(g.values) == [m.name for m in metrics_for(Scope.RUN)]
 
 
 # ---------------------------------------------------------------- streaming covariance
@@ -149,51 +158,68 @@ def test_global_basis_is_pca_of_stacked_rows() -> None:
 def test_streaming_covariance_equals_batch_covariance() -> None:
     rng = np.random.default_rng(0)
     rows = (decaying(1234, 24, 5) + 1e3).astype(np.float32)  # large mean: tests the merge
-    acc = S.StreamingCovariance(24)
+    acc = StreamingCovariance(24)
     start = 0
     while start < len(rows):
         size = int(rng.integers(0, 97))
-        acc.update(rows[start : start + size])
+        batch = rows[start : start + size]
+        acc.update(torch.from_numpy(batch) if size % 2 else batch)  # numpy or torch rows
         start += size
     exact = rows.astype(np.float64)
     assert acc.n == 1234
-    np.testing.assert_allclose(acc.mean, exact.mean(axis=0), rtol=1e-12)
+    np.testing.assert_allclose(acc.mean[0], exact.mean(axis=0), rtol=1e-12)
     C = np.cov(exact, rowvar=False)
-    assert np.abs(acc.covariance() - C).max() / np.abs(C).max() < 1e-10
-    assert rel(acc.mean_norm, S.mean_norm(exact)) < 1e-10
+    assert np.abs(acc.covariance()[0] - C).max() / np.abs(C).max() < 1e-10
+    assert rel(acc.mean_norm[0], S.mean_norm(exact)) < 1e-10
 
 
-def test_streaming_per_layer_stack_and_spectra_from_covariances() -> None:
+def test_streaming_leaves_the_callers_rows_alone() -> None:
+    rows = decaying(50, 6, 2)
+    kept = rows.copy()
+    StreamingCovariance(6).update(rows)  # float64 numpy rows share memory with the tensor
+    np.testing.assert_array_equal(rows, kept)
+
+
+def test_streaming_per_layer_and_spectra_from_streaming() -> None:
     rng = np.random.default_rng(1)
     X = np.stack([decaying(400, 16, s) for s in range(3)], axis=1)
     X = X.astype(np.float32).astype(np.float64)  # batches go in as float32 or float64
-    acc = S.StreamingCovariance(16, n_layers=3)
+    acc = StreamingCovariance(16, n_layers=3)
     for chunk in np.array_split(X, [7, 8, 150, 151, 333]):
-        acc.update(chunk.astype(np.float32) if rng.random() < 0.5 else chunk)
+        chunk = chunk.astype(np.float32) if rng.random() < 0.5 else chunk
+        for layer in range(3):
+            acc.update(chunk[:, layer, :], layer=layer)
     for layer in range(3):
         C = np.cov(X[:, layer, :], rowvar=False)
         assert np.abs(acc.covariance()[layer] - C).max() / np.abs(C).max() < 1e-10
+    pooled = np.cov(X.transpose(1, 0, 2).reshape(-1, 16), rowvar=False)
+    assert np.abs(acc.pooled_covariance() - pooled).max() / np.abs(pooled).max() < 1e-10
     streamed = S.spectra_from_streaming(acc, n_top=8)
     direct = S.compute_spectra(X, n_top=8, n_bootstrap=0)
     for a, b in zip(streamed.layers, direct.layers, strict=True):
         np.testing.assert_allclose(a.eigenvalues, b.eigenvalues, rtol=1e-6)
-        assert rel(a.effective_rank, b.effective_rank) < 1e-6
-        assert rel(a.mean_norm, b.mean_norm) < 1e-6
-        assert a.intrinsic_dim is None and a.ci == {} and a.refusal is None
-        assert (a.flow_next is None) == (b.flow_next is None)
-        if b.flow_next is not None:
-            assert a.flow_next == pytest.approx(b.flow_next, abs=1e-6)
+        assert list(a.values) == LAYER_NAMES and a.intervals == {}
+        for name in ("effective_rank", "mean_norm", "total_variance"):
+            assert rel(a.values[name], b.values[name]) < 1e-6, name
+        assert a.values["intrinsic_dim"] is None and a.values["refusal_direction_norm"] is None
+        for k in KS:
+            assert a.values[f"flow@{k}"] == pytest.approx(b.values[f"flow@{k}"], abs=1e-6)
     np.testing.assert_allclose(
         streamed.global_basis.eigenvalues, direct.global_basis.eigenvalues, rtol=1e-6
     )
 
 
 def test_streaming_rejects_bad_batches() -> None:
-    acc = S.StreamingCovariance(4)
-    with pytest.raises(ValueError, match="batch"):
+    acc = StreamingCovariance(4, n_layers=2)
+    with pytest.raises(ValueError, match="rows"):
         acc.update(np.zeros((3, 5)))
     with pytest.raises(ValueError, match="non-finite"):
         acc.update(np.full((2, 4), np.nan))
+    with pytest.raises(ValueError, match="layer"):
+        acc.update(np.zeros((2, 4)), layer=2)
+    acc.update(np.zeros((2, 4)), layer=0)
+    with pytest.raises(ValueError, match="layers"):
+        acc.covariance()  # layer 1 has no rows
 
 
 # ---------------------------------------------------------------- TwoNN
@@ -213,17 +239,17 @@ def _manifolds() -> dict[str, tuple[np.ndarray, int]]:
 @pytest.mark.parametrize("name", ["linear-3d-in-50d", "swiss-roll", "2-sphere"])
 def test_twonn_recovers_known_dimension(name: str) -> None:
     X, true_dim = _manifolds()[name]
-    assert rel(S.intrinsic_dim_twonn(X), true_dim) < 0.15
+    assert rel(intrinsic_dim_twonn(X), true_dim) < 0.15
 
 
 def test_twonn_drops_duplicates_and_gram_path_agrees() -> None:
     X, _ = _manifolds()["linear-3d-in-50d"]
     X = X[:500]
     doubled = np.concatenate([X, X[:100]])
-    assert S.intrinsic_dim_twonn(doubled) == pytest.approx(S.intrinsic_dim_twonn(X))
+    assert intrinsic_dim_twonn(doubled) == pytest.approx(intrinsic_dim_twonn(X))
     Xc = X - X.mean(axis=0)
-    np.testing.assert_allclose(S.twonn_ratios(X, Xc @ Xc.T), S.twonn_ratios(X), rtol=1e-12)
-    assert np.isnan(S.intrinsic_dim_twonn(np.ones((10, 4))))
+    np.testing.assert_allclose(twonn_ratios(X, Xc @ Xc.T), twonn_ratios(X), rtol=1e-12)
+    assert np.isnan(intrinsic_dim_twonn(np.ones((10, 4))))
 
 
 def test_twonn_fit_matches_explicit_regression() -> None:
@@ -232,7 +258,7 @@ def test_twonn_fit_matches_explicit_regression() -> None:
     keep = int(101 * 0.9)
     x = np.log(s[:keep])
     y = -np.log(1 - np.arange(1, keep + 1) / 101)
-    assert float(S.twonn_fit(mu)) == pytest.approx(x @ y / (x @ x), rel=1e-12)
+    assert float(twonn_fit(mu)) == pytest.approx(x @ y / (x @ x), rel=1e-12)
 
 
 # ---------------------------------------------------------------- flow, alignment, refusal
@@ -245,21 +271,21 @@ def test_flow_identical_and_orthogonal_subspaces() -> None:
     assert S.flow(Q[:, :3], Q[:, 3:6], 3) == pytest.approx(0.0, abs=1e-12)
 
 
-def test_flow_next_in_records() -> None:
+def test_flow_in_records() -> None:
     X = planted(300, 40, rank=3, seed=2)
     same = S.compute_spectra(np.stack([X, 2 * X], axis=1), n_bootstrap=0)
-    assert same.layers[0].flow_next["3"] == pytest.approx(1.0)
-    assert same.layers[-1].flow_next is None
+    assert same.layers[0].values["flow@3"] == pytest.approx(1.0)
+    assert all(same.layers[-1].values[f"flow@{k}"] is None for k in KS)  # no next layer
 
 
 def test_alignment_against_itself_is_one() -> None:
     X = np.stack([planted(200, 30, rank=5, seed=s, noise=0.05) for s in range(3)], axis=1)
     result = S.compute_spectra(X, n_bootstrap=0)
-    assert all(r.alignment is None for r in result.layers)
+    assert all(r.values["alignment"] is None for r in result.layers)
     again = S.compute_spectra(X, n_bootstrap=0, reference=result.reference_basis())
     for record in again.layers:
-        assert record.alignment == pytest.approx(1.0)
-    assert again.global_basis.alignment == pytest.approx(1.0)
+        assert record.values["alignment"] == pytest.approx(1.0)
+    assert again.global_basis.values["alignment"] == pytest.approx(1.0)
 
 
 def test_alignment_uses_the_id_th_direction() -> None:
@@ -284,7 +310,7 @@ def test_reference_basis_round_trips_through_safetensors(tmp_path) -> None:
     np.testing.assert_array_equal(loaded.intrinsic_dim, ref.intrinsic_dim)
     assert loaded.global_intrinsic_dim == ref.global_intrinsic_dim
     again = S.compute_spectra(X, n_bootstrap=0, reference=loaded)
-    assert again.layers[1].alignment == pytest.approx(1.0)
+    assert again.layers[1].values["alignment"] == pytest.approx(1.0)
 
 
 def test_refusal_direction_finds_planted_direction() -> None:
@@ -297,12 +323,13 @@ def test_refusal_direction_finds_planted_direction() -> None:
     found = S.refusal_direction(X_l, labels)
     assert abs(found @ direction) / np.linalg.norm(found) > 0.99
     X = np.stack([X_l, X_l], axis=1)
-    refusal = S.compute_spectra(X, n_bootstrap=0, labels=labels).layers[0].refusal
-    assert len(refusal["cos_top_pcs"]) == 5
-    assert refusal["cos_top_pcs"][0] > 0.99  # the planted direction dominates the variance
+    values = S.compute_spectra(X, n_bootstrap=0, labels=labels).layers[0].values
+    cos = [values[f"refusal_direction_cos@{k}"] for k in range(1, 6)]
+    assert cos[0] > 0.99 and max(cos[1:]) < 0.1  # the planted direction dominates the variance
     r = found / np.linalg.norm(found)
     expected = np.var(X_l @ r, ddof=1) / np.trace(np.cov(X_l, rowvar=False))
-    assert refusal["variance_share"] == pytest.approx(expected, rel=1e-9)
+    assert values["refusal_direction_variance"] == pytest.approx(expected, rel=1e-9)
+    assert values["refusal_direction_norm"] == pytest.approx(np.linalg.norm(found), rel=1e-12)
 
 
 # ---------------------------------------------------------------- bootstrap
@@ -315,7 +342,7 @@ def test_resampled_eigenvalues_equal_np_cov_of_resample(shape) -> None:
     idx = rng.integers(0, shape[0], shape[0])
     w = np.bincount(idx, minlength=shape[0])
     expected, _ = reference_spectrum(X_l[idx])
-    got = S._resampled_eigenvalues(S._Points(X_l), w)
+    got = B.resampled_eigenvalues(Points(X_l), w)
     k = min(len(got), len(expected))
     np.testing.assert_allclose(got[:k], expected[:k], rtol=1e-8, atol=1e-10 * expected[0])
 
@@ -323,18 +350,11 @@ def test_resampled_eigenvalues_equal_np_cov_of_resample(shape) -> None:
 def _widths(n: int) -> dict[str, float]:
     X = decaying(n, 8, seed=n, power=1.0)[:, None, :]
     record = S.compute_spectra(X, n_bootstrap=200, seed=1).layers[0]
-    point = {f"concentration@{k}": record.concentration[str(k)] for k in KS}
-    point |= {
-        "effective_rank": record.effective_rank,
-        "participation_ratio": record.participation_ratio,
-        "intrinsic_dim": record.intrinsic_dim,
-        "mean_norm": record.mean_norm,
-    }
-    assert set(record.ci) == set(point)
-    for key, value in point.items():
-        lo, hi = record.ci[key]
+    assert set(record.intervals) == INTERVAL_NAMES - {"refusal_direction_variance"}  # no labels
+    for key, (lo, hi) in record.intervals.items():
+        value = record.values[key]
         assert lo <= value <= hi, (n, key, value, lo, hi)
-    return {key: hi - lo for key, (lo, hi) in record.ci.items() if hi - lo > 1e-9}
+    return {key: hi - lo for key, (lo, hi) in record.intervals.items() if hi - lo > 1e-9}
 
 
 def test_bootstrap_intervals_contain_estimate_and_shrink_with_n() -> None:
@@ -345,9 +365,9 @@ def test_bootstrap_intervals_contain_estimate_and_shrink_with_n() -> None:
 
 def test_bootstrap_is_seeded() -> None:
     X = decaying(100, 10, seed=0)[:, None, :]
-    a = S.compute_spectra(X, n_bootstrap=50, seed=3).layers[0].ci
-    b = S.compute_spectra(X, n_bootstrap=50, seed=3).layers[0].ci
-    c = S.compute_spectra(X, n_bootstrap=50, seed=4).layers[0].ci
+    a = S.compute_spectra(X, n_bootstrap=50, seed=3).layers[0].intervals
+    b = S.compute_spectra(X, n_bootstrap=50, seed=3).layers[0].intervals
+    c = S.compute_spectra(X, n_bootstrap=50, seed=4).layers[0].intervals
     assert a == b and a != c
 
 
@@ -361,17 +381,33 @@ def test_result_is_json_serialisable() -> None:
     result = S.compute_spectra(X, n_bootstrap=20, labels=labels)
     payload = json.loads(json.dumps(result.to_dict(), allow_nan=False))
     assert len(payload["layers"]) == 3
-    first = payload["layers"][0]
+    first = payload["layers"][0]["values"]
     assert first["total_variance"] == 0 and first["effective_rank"] is None
     assert first["intrinsic_dim"] is None
-    assert set(payload["layers"][1]) >= {
-        "layer", "n", "eigenvalues", "total_variance", "evr", "concentration", "effective_rank",
-        "participation_ratio", "intrinsic_dim", "mean_norm", "ci", "flow_next", "alignment",
-        "refusal",
-    }  # fmt: skip
-    lo, hi = payload["layers"][1]["ci"]["concentration@3"]
+    assert set(payload["layers"][1]) == {"layer", "n", "eigenvalues", "evr", "values", "intervals"}
+    lo, hi = payload["layers"][1]["intervals"]["concentration@3"]
     assert lo <= hi
-    assert "global_basis" in payload
+    assert set(payload["global_basis"]) == {"n", "eigenvalues", "evr", "values", "intervals"}
+
+
+def test_record_keys_are_exactly_the_catalogues_layer_names() -> None:
+    X = np.stack([planted(60, 12, rank=3, seed=s, noise=0.05) for s in range(3)], axis=1)
+    labels = np.arange(60) % 2
+    reference = S.compute_spectra(X, n_bootstrap=0).reference_basis()
+    result = S.compute_spectra(X, n_bootstrap=30, labels=labels, reference=reference)
+    for record in result.layers:
+        assert list(record.values) == LAYER_NAMES
+        assert set(record.intervals) == INTERVAL_NAMES
+    # with labels, bootstrap and a reference every per-layer metric has a value somewhere
+    missing = [n for n in LAYER_NAMES if all(r.values[n] is None for r in result.layers)]
+    assert missing == []
+
+
+def test_a_name_outside_the_catalogue_is_an_error() -> None:
+    with pytest.raises(ValueError, match="not layer metrics of the catalogue"):
+        S._catalogued({"concentration@4": 0.5}, Scope.LAYER)
+    with pytest.raises(ValueError, match="intervals"):
+        S._check_intervals({"alignment": [0.0, 1.0]})  # alignment has no interval
 
 
 @pytest.mark.parametrize(
@@ -379,7 +415,6 @@ def test_result_is_json_serialisable() -> None:
     [
         ({"X": np.zeros((5, 4))}, "X"),
         ({"X": np.full((5, 1, 4), np.nan)}, "X"),
-        ({"ks": (0, 2)}, "ks"),
         ({"labels": np.zeros(10)}, "labels"),
         ({"labels": np.arange(10)}, "labels"),
     ],

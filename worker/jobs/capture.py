@@ -14,7 +14,7 @@ from backend.models import Run, RunLayer
 from worker.context import JobContext, JobError
 from worker.jobs.common import CACHE, dataset_rows, load_registered_model, store
 from worker.science.capture import capture_all_tokens_covariance, capture_last_prompt
-from worker.science.spectra import ReferenceBasis, compute_spectra, spectra_from_covariances
+from worker.science.spectra import ReferenceBasis, compute_spectra, spectra_from_streaming
 
 CAPTURE_SHARE = 0.6  # of the progress bar; spectra take the rest
 
@@ -86,10 +86,9 @@ def capture_spectra(ctx: JobContext, params: CaptureSpectraParams) -> dict:
         )
         n_rows = X.shape[0]
     else:
-        covs, means, n_rows = capture_all_tokens_covariance(
-            model, prompts, progress=capture_progress, **options
-        )
-        result = spectra_from_covariances(covs, means, n_rows, reference=reference)
+        acc = capture_all_tokens_covariance(model, prompts, progress=capture_progress, **options)
+        result = spectra_from_streaming(acc, reference=reference)
+        n_rows = acc.n
     basis_uri = _save(ctx, result.reference_basis().to_tensors(), f"{prefix}/basis.safetensors")
     with ctx.transaction() as session:
         session.execute(delete(Run).where(Run.job_id == ctx.job_id))  # a re-run replaces
@@ -110,11 +109,15 @@ def capture_spectra(ctx: JobContext, params: CaptureSpectraParams) -> dict:
         )
         session.add(run)
         session.flush()
-        session.add_all(_layer_row(run.id, record.to_dict()) for record in result.layers)
+        session.add_all(
+            RunLayer(
+                run_id=run.id,
+                layer=record.layer,
+                eigenvalues=record.eigenvalues,
+                evr=record.evr,
+                values=record.values,
+                intervals=record.intervals,
+            )
+            for record in result.layers
+        )
         return {"run_id": run.id, "n_prompts": len(prompts), "n_rows": int(n_rows)}
-
-
-def _layer_row(run_id: int, record: dict) -> RunLayer:
-    columns = {c.key for c in RunLayer.__table__.columns} - {"run_id"}
-    values = {k: v for k, v in record.items() if k in columns}
-    return RunLayer(run_id=run_id, **{**values, "ci": record.get("ci") or {}})

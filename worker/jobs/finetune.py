@@ -182,12 +182,14 @@ def finetune(ctx: JobContext, params: FinetuneParams) -> dict:
             TrainMetric(
                 job_id=ctx.job_id,
                 step=step,
-                loss=sums["loss"],
-                sft_loss=sums["sft"],
-                vcl_term=sums["vcl"],
-                concentration=concs,
-                lr=optimizer.param_groups[0]["lr"],
-                tokens_per_s=sums["tokens"] / max(elapsed, 1e-9),
+                values={
+                    "loss": sums["loss"],
+                    "sft_loss": sums["sft"],
+                    "vcl_term": sums["vcl"],
+                    "learning_rate": optimizer.param_groups[0]["lr"],
+                    "tokens_per_s": sums["tokens"] / max(elapsed, 1e-9),
+                },
+                layer_values={"window_concentration": concs},
             )
         )
         if len(pending) >= METRICS_EVERY or step == total - 1:

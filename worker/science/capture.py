@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     import torch
 
     from worker.models.loading import LoadedModel
+    from worker.science.covariance import StreamingCovariance
 
 HOOKS = ("resid_pre", "resid_mid", "resid_post")
 Progress = Callable[[float, str], None]
@@ -177,33 +178,17 @@ def capture_all_tokens_covariance(
     batch_size: int = 32,
     layers: list[int] | None = None,
     progress: Progress | None = None,
-) -> tuple[np.ndarray, np.ndarray, int]:
-    """Streaming covariance over all (non-pad) prompt tokens, accumulated in float64.
-
-    Returns ``(covs (L, d, d) float64, means (L, d) float64, n_tokens)``; the covariance is
-    the unbiased one (divisor n_tokens - 1, as ``np.cov``). Only per-layer sums and sums of
-    outer products are kept (on the model's device), never the activations themselves.
-    """
-    import torch
+) -> StreamingCovariance:
+    """Streaming float64 covariance per layer over all (non-pad) prompt tokens, kept on the
+    model's device: only its sums are held, never the activations themselves."""
+    from worker.science.covariance import StreamingCovariance
 
     hook = validate_hook(hook)
     layer_list = _validate_layers(layers, model.n_layers)
-    d, n_l = model.d_model, len(layer_list)
-    kw = {"dtype": torch.float64, "device": model.device}
-    shift = torch.zeros((n_l, d), **kw)
-    sums = torch.zeros((n_l, d), **kw)
-    outer = torch.zeros((n_l, d, d), **kw)
-    count = [0]
+    acc = StreamingCovariance(model.d_model, len(layer_list), device=model.device)
 
     def accumulate(j: int, acts: torch.Tensor, mask: torch.Tensor, rows: torch.Tensor) -> None:
-        x = acts[mask.bool()].double()
-        if count[0] == 0:  # shift by the first batch's mean, for numerical stability
-            shift[j] = x.mean(dim=0)
-        x = x - shift[j]
-        sums[j] += x.sum(dim=0)
-        outer[j] += x.T @ x
-        if j == n_l - 1:
-            count[0] += x.shape[0]
+        acc.update(acts[mask.bool()], layer=j)
 
     _run_batches(
         model,
@@ -215,9 +200,6 @@ def capture_all_tokens_covariance(
         on_batch=accumulate,
         progress=progress,
     )
-    n = count[0]
-    if n < 2:
+    if acc.n < 2:
         raise ValueError("prompts: need at least 2 tokens for a covariance")
-    centred = sums / n
-    covs = (outer - n * centred[:, :, None] * centred[:, None, :]) / (n - 1)
-    return covs.cpu().numpy(), (centred + shift).cpu().numpy(), n
+    return acc

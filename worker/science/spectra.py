@@ -1,46 +1,37 @@
-"""FlowLens spectra: per-layer PCA spectra of residual streams (pure numpy, float64).
+"""FlowLens spectra: per-layer PCA spectra of residual streams (numpy, float64).
 
 Implements the "FlowLens spectra" definitions of DESIGN.md for activations X of shape
-(N prompts, L layers, d). Covariances use ddof=1 (as ``np.cov``). Choices the design leaves open:
+(N prompts, L layers, d). Covariances use ddof=1 (as ``np.cov``). Every record holds the
+catalogue's metrics (backend/metrics.py) by name: ``values`` has exactly the names of
+``Scope.LAYER`` (``Scope.RUN`` for the global basis), None where a metric is undefined or not
+computed, and ``intervals`` the 95% bootstrap intervals of those with ``interval=True``. A name
+the catalogue does not list is an error. Choices the design leaves open:
 
-- Eigenvalues come from the d x d covariance, or from the N x N centred Gram matrix when N < d
-  (same non-zero eigenvalues); tiny negatives are clipped to 0. Lists of eigenvalues are padded
+- Eigen-decomposition: worker/science/pca.py; TwoNN: worker/science/twonn.py, on a seeded random
+  subset for layers with more than ``twonn_max_points`` points; bootstrap machinery:
+  worker/science/bootstrap.py (a seeded generator per layer). Lists of eigenvalues are padded
   with zeros to min(n_top, d).
-- Principal directions are unit columns, only for eigenvalues above a numerical-rank tolerance,
-  sign-normalised so that the entry of largest magnitude is positive.
-- intrinsic_dim: TwoNN (Facco et al. 2017) on the distinct points, ratios mu = r2/r1 of the two
-  nearest-neighbour distances (points with r1 = 0 dropped), d = slope of the least-squares line
-  through the origin of -log(1 - F(mu)) vs log(mu), F(mu_(i)) = i/n, the largest 10% of mu
-  discarded. Layers with more than ``twonn_max_points`` points use a seeded random subset.
-- flow_next[k] = ||U_l^T U_{l+1}||_F^2 / k' with k' = min(k, directions available in both).
+- flow@k = ||U_l^T U_{l+1}||_F^2 / k' with k' = min(k, directions available in both).
 - alignment: ID = round-half-up of the reference's TwoNN ID, clipped to [1, d] and then to the
   number of directions available in both; None where the reference has no ID.
 - Global basis: PCA of the stacked (N*L) x d matrix; its TwoNN uses a seeded subset of rows.
-- Bootstrap: prompts resampled with replacement (a seeded ``numpy.random.Generator`` per layer);
-  spectra of a resample from the weighted Gram / covariance of the original points (exactly the
-  spectrum of ``np.cov(X[idx])``). TwoNN intervals resample the per-point ratios mu instead of
-  recomputing neighbours (a resample with duplicated points has zero neighbour distances).
-  Intervals are 95% percentile intervals. Caveat: a resample holds only ~0.63 N distinct points,
-  so where d is not small against N, shape metrics of the spectrum (effective_rank above all) are
-  biased in the resamples and the interval can exclude the point estimate.
+- TwoNN intervals resample the per-point ratios mu instead of recomputing neighbours (a resample
+  with duplicated points has zero neighbour distances).
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass
-from functools import cached_property
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-EPS = float(np.finfo(np.float64).eps)
-DEFAULT_KS: tuple[int, ...] = (1, 2, 3, 5, 10)
-N_REFUSAL_PCS = 5
-TWONN_DISCARD_FRACTION = 0.1
-CI_LEVEL = 0.95
-_CHUNK_ELEMENTS = 1 << 23  # rows x N elements per block of pairwise distances (64 MiB)
-_EXACT_CANDIDATES = 4  # neighbour candidates whose distances are recomputed exactly
+from backend.metrics import KS, REFUSAL_PCS, Scope, metrics_for
+from worker.science.bootstrap import percentile_interval, resample_counts, resampled_eigenvalues
+from worker.science.covariance import StreamingCovariance
+from worker.science.pca import Eigen, Points, eigen_from_covariance, eigen_from_points
+from worker.science.twonn import intrinsic_dim_twonn, twonn_fit, twonn_ratios
 
 JSONFloat = float | None
 
@@ -53,11 +44,6 @@ def explained_variance_ratio(eigenvalues: np.ndarray) -> np.ndarray:
     lam = np.asarray(eigenvalues, dtype=np.float64)
     total = lam.sum()
     return lam / total if total > 0 else np.zeros_like(lam)
-
-
-def concentration_at_k(eigenvalues: np.ndarray, k: int) -> float:
-    """concentration@k = sum of the first k evr (eigenvalues in descending order)."""
-    return float(explained_variance_ratio(eigenvalues)[:k].sum())
 
 
 def effective_rank(eigenvalues: np.ndarray) -> float:
@@ -79,154 +65,16 @@ def mean_norm(X_l: np.ndarray) -> float:
     return float(np.linalg.norm(np.asarray(X_l, dtype=np.float64), axis=1).mean())
 
 
-def _spectrum_scalars(eigenvalues: np.ndarray, ks: Sequence[int]) -> dict[str, float]:
-    """concentration@k for each k, effective_rank and participation_ratio of one spectrum."""
-    evr = explained_variance_ratio(eigenvalues)
-    cum = np.cumsum(evr)
-    out = {f"concentration@{k}": float(cum[min(k, cum.size) - 1]) for k in ks}
-    out["effective_rank"] = effective_rank(eigenvalues)
-    out["participation_ratio"] = participation_ratio(eigenvalues)
+def spectrum_values(eigenvalues: np.ndarray) -> dict[str, float]:
+    """concentration@k (sum of the first k evr, k in KS), effective_rank, participation_ratio and
+    total_variance of one spectrum (eigenvalues in descending order); NaN where undefined."""
+    lam = np.asarray(eigenvalues, dtype=np.float64)
+    cum = np.cumsum(explained_variance_ratio(lam))
+    out = {f"concentration@{k}": float(cum[min(k, cum.size) - 1]) for k in KS}
+    out["effective_rank"] = effective_rank(lam)
+    out["participation_ratio"] = participation_ratio(lam)
+    out["total_variance"] = float(lam.sum())
     return out
-
-
-# ---------------------------------------------------------------- eigen-decomposition
-
-
-@dataclass(frozen=True)
-class Eigen:
-    """Spectrum of one covariance: eigenvalues (descending, >= 0) and top unit directions (d, m)."""
-
-    eigenvalues: np.ndarray
-    directions: np.ndarray
-
-
-def _sign_normalise(U: np.ndarray) -> np.ndarray:
-    """Flip each column so that its entry of largest magnitude is positive."""
-    if U.shape[1] == 0:
-        return U
-    pivot = U[np.argmax(np.abs(U), axis=0), np.arange(U.shape[1])]
-    return U * np.where(pivot < 0, -1.0, 1.0)
-
-
-def _descending(values: np.ndarray) -> np.ndarray:
-    return np.clip(values[::-1], 0.0, None)
-
-
-def _n_directions(eigenvalues: np.ndarray, n_top: int, size: int) -> int:
-    """Directions kept: at most n_top, only eigenvalues above the numerical-rank tolerance."""
-    if eigenvalues.size == 0 or eigenvalues[0] <= 0:
-        return 0
-    tol = eigenvalues[0] * size * EPS
-    return int(min(n_top, np.count_nonzero(eigenvalues > tol)))
-
-
-def eigen_from_covariance(C: np.ndarray, n_top: int = 64) -> Eigen:
-    """Eigen-decomposition of a symmetric covariance (d, d), descending."""
-    C = np.asarray(C, dtype=np.float64)
-    values, vectors = np.linalg.eigh(C)
-    lam = _descending(values)
-    m = _n_directions(lam, n_top, C.shape[0])
-    return Eigen(lam, _sign_normalise(vectors[:, ::-1][:, :m].copy()))
-
-
-def _eigen_from_gram(Xc: np.ndarray, gram: np.ndarray, n_top: int) -> Eigen:
-    """Eigen of Xc^T Xc / (n-1) through the n x n Gram matrix Xc Xc^T (cheaper when n < d)."""
-    n = Xc.shape[0]
-    values, vectors = np.linalg.eigh(gram / (n - 1))
-    lam = _descending(values)
-    m = _n_directions(lam, n_top, max(Xc.shape))
-    U = Xc.T @ vectors[:, ::-1][:, :m]
-    U /= np.linalg.norm(U, axis=0)
-    return Eigen(lam, _sign_normalise(U))
-
-
-class _Points:
-    """Float64 rows of one layer, their centred copy, and the centred Gram matrix on demand."""
-
-    def __init__(self, X_l: np.ndarray) -> None:
-        self.X = np.array(X_l, dtype=np.float64)
-        self.Xc = self.X - self.X.mean(axis=0)
-
-    @cached_property
-    def gram(self) -> np.ndarray:
-        return self.Xc @ self.Xc.T
-
-    @property
-    def use_gram(self) -> bool:
-        """Whether resamples are cheaper through the Gram matrix: a resample has ~0.632 n distinct
-        rows (eigvalsh of that size) versus a weighted d x d covariance (n d^2) and its eigvalsh."""
-        n, d = self.Xc.shape
-        return (0.632 * n) ** 3 < 0.75 * n * d * d + d**3
-
-    def eigen(self, n_top: int) -> Eigen:
-        n, d = self.Xc.shape
-        if n < d:
-            return _eigen_from_gram(self.Xc, self.gram, n_top)
-        return eigen_from_covariance(self.Xc.T @ self.Xc / (n - 1), n_top)
-
-
-def eigen_from_points(X_l: np.ndarray, n_top: int = 64) -> Eigen:
-    """Eigenvalues and top principal directions of the centred covariance of X_l (n, d)."""
-    return _Points(X_l).eigen(n_top)
-
-
-# ---------------------------------------------------------------- TwoNN intrinsic dimension
-
-
-def _distinct_rows(X: np.ndarray) -> np.ndarray:
-    """Sorted indices of the first occurrence of each distinct row."""
-    return np.sort(np.unique(X, axis=0, return_index=True)[1])
-
-
-def twonn_ratios(X: np.ndarray, gram: np.ndarray | None = None) -> np.ndarray:
-    """mu = r2 / r1 for each distinct row of X (n, d) whose nearest distance r1 is > 0.
-
-    ``gram`` (optional) is any Gram matrix of the (translated) rows of X, reused to find neighbour
-    candidates; the two nearest distances are then recomputed exactly from the points.
-    """
-    X = np.asarray(X, dtype=np.float64)
-    keep = _distinct_rows(X)
-    n = keep.size
-    if n < 3:
-        return np.empty(0)
-    Y = X[keep] - X[keep].mean(axis=0)
-    G = gram[np.ix_(keep, keep)] if gram is not None else None
-    sq = np.diag(G).copy() if G is not None else np.einsum("ij,ij->i", Y, Y)
-    n_cand = min(_EXACT_CANDIDATES, n - 1)
-    chunk = max(1, _CHUNK_ELEMENTS // n)
-    r = np.empty((n, 2))
-    for start in range(0, n, chunk):
-        rows = np.arange(start, min(start + chunk, n))
-        block = G[rows] if G is not None else Y[rows] @ Y.T
-        d2 = sq[rows, None] + sq[None, :] - 2.0 * block
-        d2[np.arange(rows.size), rows] = np.inf
-        cand = np.argpartition(d2, n_cand - 1, axis=1)[:, :n_cand]
-        exact = np.linalg.norm(Y[cand] - Y[rows, None, :], axis=2)
-        r[rows] = np.sort(exact, axis=1)[:, :2]
-    valid = r[:, 0] > 0
-    return r[valid, 1] / r[valid, 0]
-
-
-def twonn_fit(mu: np.ndarray, discard_fraction: float = TWONN_DISCARD_FRACTION) -> np.ndarray:
-    """TwoNN dimension from ratios mu (..., n): slope through the origin of -log(1-F) vs log(mu).
-
-    Accepts a batch of samples along leading axes; returns NaN where the fit is undefined.
-    """
-    mu = np.sort(np.asarray(mu, dtype=np.float64), axis=-1)
-    n = mu.shape[-1]
-    keep = min(int(math.floor(n * (1.0 - discard_fraction))), n - 1)
-    if keep < 2:
-        return np.full(mu.shape[:-1], math.nan)
-    x = np.log(mu[..., :keep])
-    y = -np.log1p(-np.arange(1, keep + 1) / n)
-    sxx = (x * x).sum(axis=-1)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return np.where(sxx > 0, (x @ y) / sxx, math.nan)
-
-
-def intrinsic_dim_twonn(X: np.ndarray) -> float:
-    """TwoNN intrinsic dimension of the rows of X (n, d); NaN for fewer than 3 distinct points."""
-    return float(twonn_fit(twonn_ratios(X)))
 
 
 # ---------------------------------------------------------------- flow, alignment, refusal
@@ -266,137 +114,43 @@ def refusal_direction(X_l: np.ndarray, labels: np.ndarray) -> np.ndarray:
     return X[unsafe].mean(axis=0) - X[~unsafe].mean(axis=0)
 
 
-def refusal_summary(Xc: np.ndarray, direction: np.ndarray, U: np.ndarray) -> dict:
-    """|cos| of the refusal direction with the top PCs, and the share of variance along it."""
+def refusal_values(Xc: np.ndarray, direction: np.ndarray, U: np.ndarray) -> dict[str, JSONFloat]:
+    """refusal_direction_cos@k (|cos| with principal component k), refusal_direction_variance
+    (share of the total variance along the unit direction) and refusal_direction_norm."""
     norm = float(np.linalg.norm(direction))
     r = direction / norm if norm > 0 else direction
     total = float((Xc * Xc).sum())
     along = float(((Xc @ r) ** 2).sum())
-    return {
-        "cos_top_pcs": [float(c) for c in np.abs(U[:, :N_REFUSAL_PCS].T @ r)],
-        "variance_share": along / total if total > 0 else None,
-        "norm": norm,
+    cos = np.abs(U[:, : len(REFUSAL_PCS)].T @ r)
+    out: dict[str, JSONFloat] = {
+        f"refusal_direction_cos@{k}": float(c) for k, c in zip(REFUSAL_PCS, cos, strict=False)
     }
+    out["refusal_direction_variance"] = along / total if total > 0 else None
+    out["refusal_direction_norm"] = norm
+    return out
 
 
 # ---------------------------------------------------------------- bootstrap
 
 
-def _resampled_eigenvalues(pts: _Points, w: np.ndarray) -> np.ndarray:
-    """Eigenvalues of np.cov(X[idx]) for a resample given by its counts w (n,), no row copies."""
-    n = w.size
-    if pts.use_gram:
-        s = np.flatnonzero(w)
-        ws = w[s].astype(np.float64)
-        G = pts.gram[np.ix_(s, s)]
-        h = G @ ws / n
-        K = G - h[:, None] - h[None, :] + (ws @ h) / n
-        root = np.sqrt(ws)
-        K *= root[:, None] * root[None, :] / (n - 1)
-        return _descending(np.linalg.eigvalsh(K))
-    s = np.flatnonzero(w)
-    Y = pts.Xc[s] - (w @ pts.Xc) / n
-    Y *= np.sqrt(w[s])[:, None]
-    return _descending(np.linalg.eigvalsh(Y.T @ Y / (n - 1)))
-
-
-def _percentile_ci(samples: np.ndarray) -> list[float] | None:
-    samples = samples[np.isfinite(samples)]
-    if samples.size == 0:
-        return None
-    tail = 100.0 * (1.0 - CI_LEVEL) / 2.0
-    lo, hi = np.percentile(samples, [tail, 100.0 - tail])
-    return [float(lo), float(hi)]
-
-
-def _bootstrap_intervals(
-    pts: _Points, mu: np.ndarray, ks: Sequence[int], n_bootstrap: int, rng: np.random.Generator
+def _intervals(
+    pts: Points, mu: np.ndarray, n_bootstrap: int, rng: np.random.Generator
 ) -> dict[str, list[float]]:
-    """95% percentile intervals for concentration@k, effective_rank, participation_ratio,
-    intrinsic_dim (resampled mu ratios) and mean_norm."""
+    """95% percentile intervals of the catalogue's per-layer metrics with ``interval=True``:
+    the spectrum values of each resample, mean_norm, and intrinsic_dim from resampled ratios mu."""
     n = pts.X.shape[0]
-    counts = np.stack([np.bincount(rng.integers(0, n, n), minlength=n) for _ in range(n_bootstrap)])
-    rows = [_spectrum_scalars(_resampled_eigenvalues(pts, w), ks) for w in counts]
-    samples = {key: np.array([row[key] for row in rows]) for key in rows[0]}
+    counts = resample_counts(n, n_bootstrap, rng)
+    rows = [spectrum_values(resampled_eigenvalues(pts, w)) for w in counts]
+    samples = {name: np.array([row[name] for row in rows]) for name in rows[0]}
     samples["mean_norm"] = counts @ np.linalg.norm(pts.X, axis=1) / n
     if mu.size:
         samples["intrinsic_dim"] = twonn_fit(mu[rng.integers(0, mu.size, (n_bootstrap, mu.size))])
-    cis = {key: _percentile_ci(values) for key, values in samples.items()}
-    return {key: ci for key, ci in cis.items() if ci is not None}
-
-
-# ---------------------------------------------------------------- streaming covariance
-
-
-class StreamingCovariance:
-    """Float64 running mean, covariance and mean row norm over batches (Chan et al. merge).
-
-    With ``n_layers`` the accumulator holds one covariance per layer and ``update`` takes
-    batches (n, n_layers, d); otherwise batches (n, d).
-    """
-
-    def __init__(self, d: int, n_layers: int | None = None) -> None:
-        self.d = d
-        self.n_layers = n_layers
-        size = n_layers or 1
-        self._n = 0
-        self._mean = np.zeros((size, d))
-        self._m2 = np.zeros((size, d, d))
-        self._norm_sum = np.zeros(size)
-
-    def update(self, batch: np.ndarray) -> None:
-        """Add rows (n, d), or (n, n_layers, d) for a per-layer stack; float32 accepted."""
-        batch = np.asarray(batch)
-        expected = (self.d,) if self.n_layers is None else (self.n_layers, self.d)
-        if batch.ndim != len(expected) + 1 or batch.shape[1:] != expected:
-            raise ValueError(
-                f"batch: expected shape (n, {', '.join(map(str, expected))}), got {batch.shape}"
-            )
-        nb = batch.shape[0]
-        if nb == 0:
-            return
-        B = np.empty((self._mean.shape[0], nb, self.d))
-        B[...] = batch.reshape(nb, -1, self.d).transpose(1, 0, 2)
-        if not np.isfinite(B).all():
-            raise ValueError("batch: contains non-finite values")
-        self._norm_sum += np.linalg.norm(B, axis=2).sum(axis=1)
-        mean_b = B.mean(axis=1)
-        B -= mean_b[:, None, :]
-        delta = mean_b - self._mean
-        total = self._n + nb
-        self._m2 += np.matmul(B.transpose(0, 2, 1), B)
-        self._m2 += (self._n * nb / total) * delta[:, :, None] * delta[:, None, :]
-        self._mean += delta * (nb / total)
-        self._n = total
-
-    @property
-    def n(self) -> int:
-        return self._n
-
-    def _shaped(self, a: np.ndarray) -> np.ndarray:
-        return a if self.n_layers is not None else a[0]
-
-    @property
-    def mean(self) -> np.ndarray:
-        return self._shaped(self._mean.copy())
-
-    @property
-    def mean_norm(self) -> np.ndarray | float:
-        norms = self._norm_sum / self._n
-        return norms if self.n_layers is not None else float(norms[0])
-
-    def covariance(self, ddof: int = 1) -> np.ndarray:
-        """Covariance (d, d), or (n_layers, d, d); ddof=1 as np.cov."""
-        if self._n - ddof <= 0:
-            raise ValueError(f"covariance: needs more than {ddof} rows, got {self._n}")
-        return self._shaped(self._m2 / (self._n - ddof))
-
-
-def _pooled_covariance(covs: np.ndarray, means: np.ndarray, n: int) -> np.ndarray:
-    """Covariance of the stacked rows of L groups of n rows each, from their covariances."""
-    centred = means - means.mean(axis=0)
-    m2 = (n - 1) * covs.sum(axis=0) + n * centred.T @ centred
-    return m2 / (n * covs.shape[0] - 1)
+    out = {}
+    for metric in metrics_for(Scope.LAYER, interval=True):
+        interval = percentile_interval(samples[metric.name]) if metric.name in samples else None
+        if interval is not None:
+            out[metric.name] = interval
+    return out
 
 
 # ---------------------------------------------------------------- records and reference
@@ -413,49 +167,52 @@ def _padded(values: np.ndarray, length: int) -> list[float]:
     return [float(v) for v in out]
 
 
+def _catalogued(values: dict[str, float | None], scope: Scope) -> dict[str, JSONFloat]:
+    """Every metric of ``scope``, in catalogue order, JSON-ready (None where not computed)."""
+    names = [m.name for m in metrics_for(scope)]
+    unknown = sorted(set(values) - set(names))
+    if unknown:
+        raise ValueError(f"values: {unknown} are not {scope} metrics of the catalogue")
+    return {name: _json(values.get(name)) for name in names}
+
+
+def _check_intervals(intervals: dict[str, list[float]]) -> None:
+    names = {m.name for m in metrics_for(Scope.LAYER, interval=True)}
+    unknown = sorted(set(intervals) - names)
+    if unknown:
+        raise ValueError(f"intervals: {unknown} are not per-layer metrics with an interval")
+
+
 @dataclass
-class SpectrumSummary:
-    """Spectral scalars shared by layer records and the global basis (JSON-ready)."""
+class Spectrum:
+    """The top eigenvalues and evr (zero-padded) of one covariance of n rows, and the
+    catalogue's metrics by name with their 95% intervals (JSON-ready)."""
 
     n: int
     eigenvalues: list[float]
-    total_variance: float
     evr: list[float]
-    concentration: dict[str, float]
-    effective_rank: JSONFloat
-    participation_ratio: JSONFloat
-    intrinsic_dim: JSONFloat
-    alignment: JSONFloat
+    values: dict[str, JSONFloat]
+    intervals: dict[str, list[float]] = field(default_factory=dict)
 
     def to_dict(self) -> dict:
         return asdict(self)
 
 
-def _summary_fields(
-    n: int, lam: np.ndarray, ks: Sequence[int], n_top: int, d: int
-) -> dict[str, object]:
-    """The SpectrumSummary fields that follow from a spectrum alone."""
-    scalars = _spectrum_scalars(lam, ks)
-    return {
-        "n": int(n),
-        "eigenvalues": _padded(lam, min(n_top, d)),
-        "total_variance": float(lam.sum()),
-        "evr": _padded(explained_variance_ratio(lam), min(n_top, d)),
-        "concentration": {str(k): scalars[f"concentration@{k}"] for k in ks},
-        "effective_rank": _json(scalars["effective_rank"]),
-        "participation_ratio": _json(scalars["participation_ratio"]),
-    }
-
-
 @dataclass
-class LayerSpectrum(SpectrumSummary):
+class LayerSpectrum(Spectrum):
     """FlowLens spectrum of one layer."""
 
     layer: int = 0
-    mean_norm: JSONFloat = None
-    ci: dict[str, list[float]] | None = None
-    flow_next: dict[str, float] | None = None
-    refusal: dict | None = None
+
+
+def _spectrum(n: int, lam: np.ndarray, n_top: int, d: int) -> dict[str, object]:
+    """The Spectrum fields that follow from the eigenvalues alone."""
+    return {
+        "n": int(n),
+        "eigenvalues": _padded(lam, min(n_top, d)),
+        "evr": _padded(explained_variance_ratio(lam), min(n_top, d)),
+        "values": spectrum_values(lam),
+    }
 
 
 @dataclass(frozen=True)
@@ -492,12 +249,16 @@ class ReferenceBasis:
         )
 
 
+def _nan_if_none(x: float | None) -> float:
+    return math.nan if x is None else x
+
+
 @dataclass
 class SpectraResult:
     """Per-layer records, the global basis, and the principal directions behind them."""
 
     layers: list[LayerSpectrum]
-    global_basis: SpectrumSummary
+    global_basis: Spectrum
     directions: list[np.ndarray]  # per layer (d, m_l)
     global_directions: np.ndarray  # (d, m)
 
@@ -513,25 +274,17 @@ class SpectraResult:
         stacked = np.zeros((len(self.layers), d, m))
         for layer, u in enumerate(self.directions):
             stacked[layer, :, : min(m, u.shape[1])] = u[:, :m]
-        ids = [r.intrinsic_dim if r.intrinsic_dim is not None else math.nan for r in self.layers]
-        gid = self.global_basis.intrinsic_dim
+        ids = [_nan_if_none(r.values["intrinsic_dim"]) for r in self.layers]
         return ReferenceBasis(
             intrinsic_dim=np.array(ids, dtype=np.float64),
             directions=stacked,
             n_directions=np.array([min(m, u.shape[1]) for u in self.directions], dtype=np.int64),
-            global_intrinsic_dim=gid if gid is not None else math.nan,
+            global_intrinsic_dim=_nan_if_none(self.global_basis.values["intrinsic_dim"]),
             global_directions=self.global_directions[:, :max_directions].copy(),
         )
 
 
 # ---------------------------------------------------------------- entry points
-
-
-def _check_ks(ks: Sequence[int]) -> tuple[int, ...]:
-    out = tuple(sorted({int(k) for k in ks}))
-    if not out or out[0] < 1:
-        raise ValueError(f"ks: expected positive integers, got {list(ks)}")
-    return out
 
 
 def _check_reference(reference: ReferenceBasis | None, L: int, d: int) -> None:
@@ -555,30 +308,23 @@ def _check_labels(labels: np.ndarray | None, n: int) -> np.ndarray | None:
     return labels
 
 
-def _flows(directions: list[np.ndarray], layer: int, ks: Sequence[int]) -> dict[str, float] | None:
+def _flows(directions: list[np.ndarray], layer: int) -> dict[str, float]:
     if layer + 1 >= len(directions):
-        return None
-    values = {str(k): flow(directions[layer], directions[layer + 1], k) for k in ks}
-    return {k: v for k, v in values.items() if math.isfinite(v)} or None
+        return {}
+    return {f"flow@{k}": flow(directions[layer], directions[layer + 1], k) for k in KS}
 
 
-def _layer_alignment(
-    reference: ReferenceBasis | None, layer: int, directions: np.ndarray
-) -> float | None:
+def _alignment(reference: ReferenceBasis | None, layer: int | None, U: np.ndarray) -> JSONFloat:
+    """Alignment of a layer's directions (``layer=None``: the global basis's) with the
+    reference's; None without a reference."""
     if reference is None:
         return None
-    return alignment(
-        directions, reference.layer_directions(layer), float(reference.intrinsic_dim[layer])
-    )
+    if layer is None:
+        return alignment(U, reference.global_directions, reference.global_intrinsic_dim)
+    return alignment(U, reference.layer_directions(layer), float(reference.intrinsic_dim[layer]))
 
 
-def _global_alignment(reference: ReferenceBasis | None, directions: np.ndarray) -> float | None:
-    if reference is None:
-        return None
-    return alignment(directions, reference.global_directions, reference.global_intrinsic_dim)
-
-
-def _twonn_mu(pts: _Points, max_points: int, rng: np.random.Generator) -> np.ndarray:
+def _twonn_mu(pts: Points, max_points: int, rng: np.random.Generator) -> np.ndarray:
     n = pts.X.shape[0]
     if n <= max_points:
         return twonn_ratios(pts.X, pts.gram if pts.use_gram else None)
@@ -586,8 +332,8 @@ def _twonn_mu(pts: _Points, max_points: int, rng: np.random.Generator) -> np.nda
 
 
 def _global_basis(
-    X: np.ndarray, ks: Sequence[int], n_top: int, max_points: int, rng: np.random.Generator
-) -> tuple[SpectrumSummary, np.ndarray]:
+    X: np.ndarray, n_top: int, max_points: int, rng: np.random.Generator
+) -> tuple[Spectrum, np.ndarray]:
     """PCA of the stacked (N*L) x d matrix, without materialising it in float64 when N*L >= d."""
     N, L, d = X.shape
     if N * L < d:
@@ -596,66 +342,61 @@ def _global_basis(
         acc = StreamingCovariance(d)
         for layer in range(L):
             acc.update(X[:, layer, :])
-        eig = eigen_from_covariance(acc.covariance(), n_top)
+        eig = eigen_from_covariance(acc.covariance()[0], n_top)
     rows = np.sort(rng.choice(N * L, min(N * L, max_points), replace=False))
     sample = np.asarray(X.reshape(N * L, d)[rows], dtype=np.float64)
-    fields = _summary_fields(N * L, eig.eigenvalues, ks, n_top, d)
-    summary = SpectrumSummary(
-        **fields, intrinsic_dim=_json(intrinsic_dim_twonn(sample)), alignment=None
-    )
-    return summary, eig.directions
+    basis = Spectrum(**_spectrum(N * L, eig.eigenvalues, n_top, d))
+    basis.values["intrinsic_dim"] = intrinsic_dim_twonn(sample)
+    return basis, eig.directions
 
 
 def _layer_spectrum(
     X_l: np.ndarray,
     layer: int,
     *,
-    ks: Sequence[int],
     n_top: int,
     n_bootstrap: int,
     twonn_max_points: int,
     rng: np.random.Generator,
     labels: np.ndarray | None,
 ) -> tuple[LayerSpectrum, np.ndarray]:
-    pts = _Points(X_l)
+    pts = Points(X_l)
     n, d = pts.X.shape
-    eig = pts.eigen(max(n_top, N_REFUSAL_PCS))
+    eig: Eigen = pts.eigen(max(n_top, len(REFUSAL_PCS)))
     mu = _twonn_mu(pts, twonn_max_points, rng)
-    refusal = None
+    record = LayerSpectrum(**_spectrum(n, eig.eigenvalues, n_top, d), layer=layer)
+    record.values["intrinsic_dim"] = float(twonn_fit(mu))
+    record.values["mean_norm"] = mean_norm(pts.X)
     if labels is not None:
-        refusal = refusal_summary(pts.Xc, refusal_direction(pts.X, labels), eig.directions)
-    record = LayerSpectrum(
-        **_summary_fields(n, eig.eigenvalues, ks, n_top, d),
-        intrinsic_dim=_json(float(twonn_fit(mu))),
-        alignment=None,
-        layer=layer,
-        mean_norm=mean_norm(pts.X),
-        ci=_bootstrap_intervals(pts, mu, ks, n_bootstrap, rng) if n_bootstrap > 0 else {},
-        refusal=refusal,
-    )
+        direction = refusal_direction(pts.X, labels)
+        record.values |= refusal_values(pts.Xc, direction, eig.directions)
+    if n_bootstrap > 0:
+        record.intervals = _intervals(pts, mu, n_bootstrap, rng)
     return record, eig.directions[:, :n_top]
 
 
 def _finish(
     records: list[LayerSpectrum],
     directions: list[np.ndarray],
-    global_basis: SpectrumSummary,
+    global_basis: Spectrum,
     global_directions: np.ndarray,
-    ks: Sequence[int],
     reference: ReferenceBasis | None,
 ) -> SpectraResult:
-    """Fill in what needs several layers or the reference: flow_next and alignment."""
+    """Fill in what needs several layers or the reference (flow, alignment), then give every
+    record exactly the catalogue's names."""
     for layer, record in enumerate(records):
-        record.flow_next = _flows(directions, layer, ks)
-        record.alignment = _layer_alignment(reference, layer, directions[layer])
-    global_basis.alignment = _global_alignment(reference, global_directions)
+        record.values |= _flows(directions, layer)
+        record.values["alignment"] = _alignment(reference, layer, directions[layer])
+        record.values = _catalogued(record.values, Scope.LAYER)
+        _check_intervals(record.intervals)
+    global_basis.values["alignment"] = _alignment(reference, None, global_directions)
+    global_basis.values = _catalogued(global_basis.values, Scope.RUN)
     return SpectraResult(records, global_basis, directions, global_directions)
 
 
 def compute_spectra(
     X: np.ndarray,
     *,
-    ks: Sequence[int] = DEFAULT_KS,
     n_top: int = 64,
     n_bootstrap: int = 200,
     seed: int = 0,
@@ -675,20 +416,17 @@ def compute_spectra(
     if not np.isfinite(X).all():
         raise ValueError("X: contains non-finite values")
     N, L, d = X.shape
-    ks = _check_ks(ks)
     labels = _check_labels(labels, N)
     _check_reference(reference, L, d)
     records, directions = [], []
     for layer in range(L):
-        rng = np.random.default_rng([seed, 0, layer])
         record, U = _layer_spectrum(
             X[:, layer, :],
             layer,
-            ks=ks,
             n_top=n_top,
             n_bootstrap=n_bootstrap,
             twonn_max_points=twonn_max_points,
-            rng=rng,
+            rng=np.random.default_rng([seed, 0, layer]),
             labels=labels,
         )
         records.append(record)
@@ -696,70 +434,28 @@ def compute_spectra(
         if progress is not None:
             progress(layer + 1, L)
     global_basis, global_directions = _global_basis(
-        X, ks, n_top, twonn_max_points, np.random.default_rng([seed, 1])
+        X, n_top, twonn_max_points, np.random.default_rng([seed, 1])
     )
-    return _finish(records, directions, global_basis, global_directions, ks, reference)
-
-
-def spectra_from_covariances(
-    covs: np.ndarray,
-    means: np.ndarray,
-    n: int,
-    *,
-    ks: Sequence[int] = DEFAULT_KS,
-    n_top: int = 64,
-    mean_norms: np.ndarray | None = None,
-    reference: ReferenceBasis | None = None,
-) -> SpectraResult:
-    """FlowLens spectra from per-layer covariances (L, d, d) (ddof=1) and means (L, d) of n rows
-    each (position "all"). intrinsic_dim, ci and refusal need the points: None / {} here."""
-    covs = np.asarray(covs, dtype=np.float64)
-    means = np.asarray(means, dtype=np.float64)
-    if covs.ndim != 3 or covs.shape[1] != covs.shape[2]:
-        raise ValueError(f"covs: expected shape (L, d, d), got {covs.shape}")
-    L, d, _ = covs.shape
-    if means.shape != (L, d):
-        raise ValueError(f"means: expected shape {(L, d)}, got {means.shape}")
-    if n < 2:
-        raise ValueError(f"n: expected at least 2 rows per layer, got {n}")
-    ks = _check_ks(ks)
-    _check_reference(reference, L, d)
-    norms = np.full(L, math.nan) if mean_norms is None else np.asarray(mean_norms, np.float64)
-    records, directions = [], []
-    for layer in range(L):
-        eig = eigen_from_covariance(covs[layer], n_top)
-        records.append(
-            LayerSpectrum(
-                **_summary_fields(n, eig.eigenvalues, ks, n_top, d),
-                intrinsic_dim=None,
-                alignment=None,
-                layer=layer,
-                mean_norm=_json(norms[layer]),
-                ci={},
-            )
-        )
-        directions.append(eig.directions)
-    eig = eigen_from_covariance(_pooled_covariance(covs, means, n), n_top)
-    global_basis = SpectrumSummary(
-        **_summary_fields(n * L, eig.eigenvalues, ks, n_top, d),
-        intrinsic_dim=None,
-        alignment=None,
-    )
-    return _finish(records, directions, global_basis, eig.directions, ks, reference)
+    return _finish(records, directions, global_basis, global_directions, reference)
 
 
 def spectra_from_streaming(
-    acc: StreamingCovariance,
-    *,
-    ks: Sequence[int] = DEFAULT_KS,
-    n_top: int = 64,
-    reference: ReferenceBasis | None = None,
+    acc: StreamingCovariance, *, n_top: int = 64, reference: ReferenceBasis | None = None
 ) -> SpectraResult:
-    """spectra_from_covariances of a per-layer ``StreamingCovariance`` (or a single layer)."""
-    covs, means = acc.covariance(), acc.mean
-    norms = np.atleast_1d(acc.mean_norm)
-    if acc.n_layers is None:
-        covs, means = covs[None], means[None]
-    return spectra_from_covariances(
-        covs, means, acc.n, ks=ks, n_top=n_top, mean_norms=norms, reference=reference
-    )
+    """FlowLens spectra from a per-layer ``StreamingCovariance`` of n rows per layer (position
+    "all"). intrinsic_dim, the intervals and the refusal direction need the points: not here."""
+    L, d, n = acc.n_layers, acc.d, acc.n
+    if n < 2:
+        raise ValueError(f"n: expected at least 2 rows per layer, got {n}")
+    _check_reference(reference, L, d)
+    covs, norms = acc.covariance(), acc.mean_norm
+    records, directions = [], []
+    for layer in range(L):
+        eig = eigen_from_covariance(covs[layer], n_top)
+        record = LayerSpectrum(**_spectrum(n, eig.eigenvalues, n_top, d), layer=layer)
+        record.values["mean_norm"] = float(norms[layer])
+        records.append(record)
+        directions.append(eig.directions)
+    eig = eigen_from_covariance(acc.pooled_covariance(), n_top)
+    global_basis = Spectrum(**_spectrum(n * L, eig.eigenvalues, n_top, d))
+    return _finish(records, directions, global_basis, eig.directions, reference)

@@ -9,10 +9,12 @@ from sqlalchemy import select
 
 from backend.api.deps import SessionDep, not_found
 from backend.api.routes.jobs import to_public
+from backend.metrics import Scope, metrics_for
 from backend.models import Evaluation, Job, Model, Run, RunLayer
 from backend.schemas import SweepCell, SweepPublic
 
 router = APIRouter(tags=["sweeps"])
+LAYER_METRICS = metrics_for(Scope.LAYER)
 
 
 def _cell(name: str, jobs: dict[str, Job], session) -> SweepCell:
@@ -22,15 +24,11 @@ def _cell(name: str, jobs: dict[str, Job], session) -> SweepCell:
     evaluation = session.scalar(select(Evaluation).where(Evaluation.job_id == jobs["evaluate"].id))
     layers = (
         session.scalars(
-            select(RunLayer).where(RunLayer.run_id == run.id).order_by(RunLayer.layer)
+            select(RunLayer.values).where(RunLayer.run_id == run.id).order_by(RunLayer.layer)
         ).all()
         if run
         else []
     )
-    concentration: dict[str, list[float | None]] = defaultdict(list)
-    for layer in layers:
-        for k, value in layer.concentration.items():
-            concentration[k].append(value)
     vcl = ft["vcl_lambda"] > 0
     return SweepCell(
         safety_fraction=ft["safety_fraction"],
@@ -45,9 +43,7 @@ def _cell(name: str, jobs: dict[str, Job], session) -> SweepCell:
         run_id=run.id if run else None,
         evaluation_id=evaluation.id if evaluation else None,
         metrics=evaluation.metrics if evaluation else None,
-        concentration=dict(concentration),
-        effective_rank=[layer.effective_rank for layer in layers],
-        alignment=[layer.alignment for layer in layers],
+        layers={m.name: [values.get(m.name) for values in layers] for m in LAYER_METRICS},
     )
 
 
