@@ -117,6 +117,7 @@ def _spectra() -> list[Metric]:
             "Variance along the refusal direction",
             _LAYER,
             "Share of the total variance along the unit refusal direction.",
+            interval=True,
         ),
         Metric(
             "refusal_direction_norm",

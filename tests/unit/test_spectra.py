@@ -347,6 +347,21 @@ def test_resampled_eigenvalues_equal_np_cov_of_resample(shape) -> None:
     np.testing.assert_allclose(got[:k], expected[:k], rtol=1e-8, atol=1e-10 * expected[0])
 
 
+def test_refusal_variance_of_a_resample_equals_recomputing_it() -> None:
+    X_l = planted(40, 9, rank=3, seed=5, noise=0.1)
+    labels = np.arange(40) % 2
+    counts = B.resample_counts(40, 5, np.random.default_rng(0))
+    counts = np.vstack([counts, np.ones(40, dtype=np.int64), labels])  # + all once, unsafe only
+    got = S.refusal_variance_samples(Points(X_l), labels, counts)
+    for w, value in zip(counts[:-1], got[:-1], strict=True):
+        idx = np.repeat(np.arange(40), w)
+        r = S.refusal_direction(X_l[idx], labels[idx])
+        r /= np.linalg.norm(r)
+        expected = np.var(X_l[idx] @ r, ddof=1) / np.trace(np.cov(X_l[idx], rowvar=False))
+        assert value == pytest.approx(expected, rel=1e-9)
+    assert np.isnan(got[-1])  # no safe prompt drawn: no direction
+
+
 def _widths(n: int) -> dict[str, float]:
     X = decaying(n, 8, seed=n, power=1.0)[:, None, :]
     record = S.compute_spectra(X, n_bootstrap=200, seed=1).layers[0]

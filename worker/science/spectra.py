@@ -130,14 +130,35 @@ def refusal_values(Xc: np.ndarray, direction: np.ndarray, U: np.ndarray) -> dict
     return out
 
 
+def refusal_variance_samples(pts: Points, labels: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """refusal_direction_variance of each resample given by its counts (B, n), the direction
+    re-estimated from the resampled prompts; NaN where a resample lacks safe or unsafe ones."""
+    w = counts.astype(np.float64)
+    unsafe = np.asarray(labels) == 1
+    with np.errstate(invalid="ignore", divide="ignore"):
+        D = (w * unsafe) @ pts.Xc / (w @ unsafe)[:, None]
+        D -= (w * ~unsafe) @ pts.Xc / (w @ ~unsafe)[:, None]
+        R = D / np.linalg.norm(D, axis=1, keepdims=True)  # (B, d) unit directions
+        n = w.shape[1]
+        mean = w @ pts.Xc / n  # (B, d) the resamples' means
+        along = (w.T * (pts.Xc @ R.T - (mean * R).sum(axis=1)) ** 2).sum(axis=0)
+        total = w @ (pts.Xc * pts.Xc).sum(axis=1) - n * (mean * mean).sum(axis=1)
+        return along / total
+
+
 # ---------------------------------------------------------------- bootstrap
 
 
 def _intervals(
-    pts: Points, mu: np.ndarray, n_bootstrap: int, rng: np.random.Generator
+    pts: Points,
+    mu: np.ndarray,
+    labels: np.ndarray | None,
+    n_bootstrap: int,
+    rng: np.random.Generator,
 ) -> dict[str, list[float]]:
     """95% percentile intervals of the catalogue's per-layer metrics with ``interval=True``:
-    the spectrum values of each resample, mean_norm, and intrinsic_dim from resampled ratios mu."""
+    the spectrum values of each resample, mean_norm, intrinsic_dim from resampled ratios mu, and
+    with labels refusal_direction_variance."""
     n = pts.X.shape[0]
     counts = resample_counts(n, n_bootstrap, rng)
     rows = [spectrum_values(resampled_eigenvalues(pts, w)) for w in counts]
@@ -145,6 +166,8 @@ def _intervals(
     samples["mean_norm"] = counts @ np.linalg.norm(pts.X, axis=1) / n
     if mu.size:
         samples["intrinsic_dim"] = twonn_fit(mu[rng.integers(0, mu.size, (n_bootstrap, mu.size))])
+    if labels is not None:
+        samples["refusal_direction_variance"] = refusal_variance_samples(pts, labels, counts)
     out = {}
     for metric in metrics_for(Scope.LAYER, interval=True):
         interval = percentile_interval(samples[metric.name]) if metric.name in samples else None
@@ -371,7 +394,7 @@ def _layer_spectrum(
         direction = refusal_direction(pts.X, labels)
         record.values |= refusal_values(pts.Xc, direction, eig.directions)
     if n_bootstrap > 0:
-        record.intervals = _intervals(pts, mu, n_bootstrap, rng)
+        record.intervals = _intervals(pts, mu, labels, n_bootstrap, rng)
     return record, eig.directions[:, :n_top]
 
 
