@@ -15,14 +15,22 @@ def run_migrations() -> None:
             context.run_migrations()
         return
     with get_engine(url).connect() as connection:
+        sqlite = connection.dialect.name == "sqlite"
+        if sqlite:
+            # batch migrations recreate tables: with foreign keys on, dropping the old table
+            # would cascade-delete the rows that point at it. Set on the driver's connection:
+            # SQLite ignores the pragma inside a transaction, and SQLAlchemy would BEGIN first.
+            connection.connection.dbapi_connection.execute("PRAGMA foreign_keys=OFF")
         context.configure(
             connection=connection,
             target_metadata=Base.metadata,
-            render_as_batch=connection.dialect.name == "sqlite",
+            render_as_batch=sqlite,
         )
         with context.begin_transaction():
             context.run_migrations()
         connection.commit()
+        if sqlite:
+            connection.connection.dbapi_connection.execute("PRAGMA foreign_keys=ON")
 
 
 run_migrations()

@@ -16,6 +16,7 @@ from sqlalchemy import (
     String,
     Text,
     TypeDecorator,
+    UniqueConstraint,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
@@ -228,16 +229,26 @@ class TrainMetric(Base):
 
 
 class Evaluation(Base):
-    """Refusal evaluation of a model on a probe suite (metrics as in DESIGN.md)."""
+    """Refusal evaluation of a model on a probe suite (metrics as in DESIGN.md).
+
+    ``source`` is "generated" (an ``evaluate`` job generated the completions) or "imported"
+    (a completion file produced elsewhere: no model, no job). ``metrics`` are the evaluation
+    classifier's (``params["classifier"]``); ``classifier_metrics`` hold the same metrics for every
+    classifier that judged its completions (``reclassify``), by classifier name.
+    """
 
     __tablename__ = "evaluations"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    job_id: Mapped[int] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"), unique=True)
-    model_id: Mapped[int] = mapped_column(ForeignKey("models.id"), index=True)
+    job_id: Mapped[int | None] = mapped_column(
+        ForeignKey("jobs.id", ondelete="CASCADE"), unique=True, default=None
+    )
+    model_id: Mapped[int | None] = mapped_column(ForeignKey("models.id"), index=True, default=None)
     dataset_id: Mapped[int] = mapped_column(ForeignKey("datasets.id"))
+    source: Mapped[str] = mapped_column(String(16), default="generated")
     params: Mapped[dict[str, Any]] = mapped_column(default=dict)
     metrics: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    classifier_metrics: Mapped[dict[str, Any]] = mapped_column(default=dict)
     per_type: Mapped[dict[str, Any]] = mapped_column(default=dict)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
@@ -260,6 +271,36 @@ class Completion(Base):
     )  # full_compliance | full_refusal | partial_refusal
     rule: Mapped[str] = mapped_column(String(64))
     refusal_score: Mapped[float | None] = mapped_column(Float, default=None)
+
+
+class Verdict(Base):
+    """One classifier's three-way label of one completion (the evaluation's own classifier and
+    every classifier run later by ``reclassify``)."""
+
+    __tablename__ = "verdicts"
+    __table_args__ = (UniqueConstraint("completion_id", "classifier"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    completion_id: Mapped[int] = mapped_column(ForeignKey("completions.id", ondelete="CASCADE"))
+    classifier: Mapped[str] = mapped_column(String(128))  # rules | judge:<model> | ...
+    verdict: Mapped[str] = mapped_column(String(32))  # full_compliance | ... | unparsed
+    rule: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class HumanLabel(Base):
+    """A researcher's three-way label of one completion; one per completion and labeller (the
+    API token's name, or "local" where writes need no token)."""
+
+    __tablename__ = "human_labels"
+    __table_args__ = (UniqueConstraint("completion_id", "labeller"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    completion_id: Mapped[int] = mapped_column(ForeignKey("completions.id", ondelete="CASCADE"))
+    labeller: Mapped[str] = mapped_column(String(100))
+    verdict: Mapped[str] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class ApiToken(Base):

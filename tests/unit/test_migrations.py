@@ -133,3 +133,46 @@ def test_flat_metrics_migration_converts_rows_both_ways(database_url):
     (run,) = _rows(database_url, "runs")
     assert run["global_basis"] == OLD_BASIS
     migrate.upgrade(database_url)
+
+
+def test_verdicts_migration_keeps_each_completion_verdict_under_its_classifier(database_url):
+    migrate.downgrade(database_url, "0005")
+    meta = MetaData()
+    meta.reflect(get_engine(database_url))
+    t, now = meta.tables, datetime.now(UTC).replace(tzinfo=None)
+    with get_engine(database_url).begin() as conn:
+        conn.execute(
+            t["jobs"].insert(),
+            {"id": 7, "kind": "evaluate", "params": {}, "status": "succeeded", "priority": 0,
+             "attempts": 1, "max_attempts": 3, "progress": 1.0, "message": "", "log": "",
+             "created_at": now},
+        )  # fmt: skip
+        conn.execute(
+            t["models"].insert(),
+            {"id": 1, "name": "m", "source": "demo", "uri": "u", "config": {}, "lineage": {},
+             "created_at": now},
+        )  # fmt: skip
+        conn.execute(
+            t["datasets"].insert(),
+            {"id": 1, "name": "d", "source": "builtin", "format": "jsonl", "description": "",
+             "n_rows": 0, "created_at": now},
+        )  # fmt: skip
+        conn.execute(
+            t["evaluations"].insert(),
+            {"id": 3, "job_id": 7, "model_id": 1, "dataset_id": 1, "metrics": {},
+             "per_type": {}, "params": {"classifier": "rules"}, "created_at": now},
+        )  # fmt: skip
+        conn.execute(
+            t["completions"].insert(),
+            {"id": 5, "evaluation_id": 3, "idx": 0, "prompt": "p", "type": "t", "label": "safe",
+             "completion": "No.", "verdict": "full_refusal", "rule": "refusal_opening"},
+        )  # fmt: skip
+    migrate.upgrade(database_url)
+    (verdict,) = _rows(database_url, "verdicts")
+    assert (verdict["completion_id"], verdict["classifier"]) == (5, "rules")
+    assert (verdict["verdict"], verdict["rule"]) == ("full_refusal", "refusal_opening")
+    (evaluation,) = _rows(database_url, "evaluations")
+    assert evaluation["source"] == "generated" and evaluation["classifier_metrics"] == {}
+    migrate.downgrade(database_url, "0005")
+    assert len(_rows(database_url, "completions")) == 1
+    migrate.upgrade(database_url)
