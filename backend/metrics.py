@@ -165,6 +165,28 @@ def _evaluation() -> list[Metric]:
             "Share of prompts where refusal_score > 0 matches the generated verdict.",
             share,
         ),
+        Metric(
+            "refusal_score_threshold",
+            "Calibrated refusal score threshold",
+            _EVALUATION,
+            "Threshold t of 'refused iff refusal_score > t' that best matches the verdicts.",
+            ".2f",
+        ),
+        Metric(
+            "refusal_score_auroc",
+            "Refusal score AUROC",
+            _EVALUATION,
+            "AUROC of refusal_score for a refused verdict (Mann-Whitney).",
+            interval=True,
+        ),
+        Metric(
+            "refusal_score_calibrated_agreement",
+            "Calibrated refusal score agreement",
+            _EVALUATION,
+            "Share of prompts where refusal_score > the calibrated threshold matches the verdict.",
+            share,
+            True,
+        ),
     ]
 
 

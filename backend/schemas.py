@@ -219,6 +219,7 @@ class SweepCell(BaseModel):
     vcl_sign: str | None
     vcl_k: int | None
     seed: int
+    system_prompt: str | None = Field(None, description="The evaluation's system prompt.")
     model_name: str
     model_id: int | None
     jobs: dict[str, int]
@@ -234,3 +235,80 @@ class SweepCell(BaseModel):
 class SweepPublic(BaseModel):
     job: JobPublic
     cells: list[SweepCell]
+
+
+HumanVerdict = Literal["full_compliance", "full_refusal", "partial_refusal"]
+
+
+class LabelUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    verdict: HumanVerdict = Field(description="Your three-way label of the completion.")
+
+
+class HumanLabelPublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    completion_id: int
+    labeller: str = Field(description="The API token's name, or 'local' where writes need none.")
+    verdict: str
+    created_at: datetime
+    updated_at: datetime
+
+
+class CompletionLabels(BaseModel):
+    """One completion of an evaluation: its classifiers' verdicts and its human labels."""
+
+    completion_id: int
+    idx: int
+    type: str
+    label: str = Field(description="The prompt's label: safe or unsafe.")
+    verdicts: dict[str, str] = Field(description="Each classifier's verdict, by classifier name.")
+    labels: list[HumanLabelPublic] = Field(description="Oldest first.")
+    human: str | None = Field(
+        description="The human label: the labels' common verdict, else the first labeller's."
+    )
+
+
+class RateInterval(BaseModel):
+    """A share k / n with its 95% Wilson interval (None where n = 0)."""
+
+    k: int
+    n: int
+    rate: float | None
+    interval: list[float] | None
+
+
+class CorrectedRate(BaseModel):
+    estimate: float | None
+    interval: list[float] | None
+    estimator: str
+    n: int = Field(description="Safe completions judged by the classifier.")
+    n_labelled: int = Field(description="Of those, the human-labelled ones.")
+    missing: list[str] = Field(description="Classifier verdicts without any labelled completion.")
+
+
+class HumanAgreement(BaseModel):
+    """A classifier against the human labels of one evaluation (docs/classifier.md)."""
+
+    evaluation_id: int
+    classifier: str
+    labeller: str | None = Field(description="Only this labeller's labels; None: all.")
+    n_labelled: int
+    accuracy: float | None = Field(description="Three-way agreement with the human label.")
+    binary_accuracy: float | None = Field(description="Agreement on refused (full or partial).")
+    kappa: float | None = Field(description="Cohen's kappa, three-way.")
+    human_labels: list[str] = Field(description="Rows of the confusion matrix.")
+    classifier_labels: list[str] = Field(description="Its columns.")
+    confusion: list[list[int]]
+    classifier_frr: RateInterval = Field(description="Classifier's FRR on all safe completions.")
+    human_frr: RateInterval = Field(description="Human FRR on the labelled safe completions.")
+    corrected_frr: CorrectedRate
+
+
+class LabelImport(BaseModel):
+    labels_written: int
+    completions: int = Field(description="Completions matched by (prompt, completion).")
+    labellers: list[str]
+    unmatched_lines: list[int] = Field(description="File lines that match no completion.")
+    unlabelled_lines: list[int] = Field(description="Matched lines that carry no label.")

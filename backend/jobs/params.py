@@ -141,6 +141,12 @@ class EvaluateParams(ModelRef):
     max_prompts: int | None = Field(None, ge=1, le=100_000)
     classifier: Literal["rules"] = "rules"
     chat_template: bool = True
+    system_prompt: str | None = Field(
+        None,
+        max_length=10_000,
+        description="System turn before each prompt (prepended to the prompt where the chat "
+        "template has no system role).",
+    )
 
 
 class SweepParams(JobParams):
@@ -160,6 +166,12 @@ class SweepParams(JobParams):
     finetune: dict = Field(default_factory=dict, description="Other finetune parameters.")
     bootstrap: int = Field(100, ge=0, le=5000, description="Capture bootstrap resamples.")
     max_new_tokens: int = Field(40, ge=1, le=2048)
+    system_prompts: list[str | None] = Field(
+        [None],
+        min_length=1,
+        max_length=10,
+        description="One evaluate job per system prompt per cell (null: none).",
+    )
 
     @model_validator(mode="after")
     def _consistent(self):
@@ -167,6 +179,10 @@ class SweepParams(JobParams):
             raise FieldError(
                 "base_model_id", "give exactly one of base_model_id and base_model_name"
             )
+        if len(set(self.system_prompts)) < len(self.system_prompts):
+            raise FieldError("system_prompts", "every system prompt must be different")
+        if any(s is not None and len(s) > 10_000 for s in self.system_prompts):
+            raise FieldError("system_prompts", "a system prompt has over 10000 characters")
         if any(not 0 <= p <= 1 for p in self.safety_fractions):
             raise FieldError("safety_fractions", "every value must be in [0, 1]")
         if 0.0 not in self.safety_fractions:

@@ -1,5 +1,6 @@
 """One sweep: its grid cells with their parameters, job statuses, metrics and links (the
-evaluation metrics' labels and formats from the catalogue, backend/metrics.py).
+evaluation metrics' labels and formats from the catalogue, backend/metrics.py); with several
+system prompts, one row per cell and system prompt.
 
 URL: /sweeps/<job id>   (/sweeps/new is the sweep submit form, as /submit/sweep)
 """
@@ -27,6 +28,13 @@ dash.register_page(__name__, path_template="/sweeps/<job_id>", name="Sweep", nav
 KINDS = ("finetune", "capture_spectra", "evaluate")
 
 
+def system_prompt_cell(text: str | None) -> html.Span:
+    """The system prompt, cut to 40 characters (all of it on hover); "none" without one."""
+    if text is None:
+        return html.Span("none", className="muted")
+    return html.Span(text if len(text) <= 40 else text[:39] + "…", title=text)
+
+
 def layout(job_id=None, **query):
     if job_id == "new":
         return submit_form(kind="sweep", **query)
@@ -34,6 +42,7 @@ def layout(job_id=None, **query):
     if err:
         return page(f"Sweep {job_id}", error(err))
     job, cells = found["job"], found["cells"]
+    prompted = any(c["system_prompt"] is not None for c in cells)  # then one row per prompt
     rows = []
     for c in cells:
         jobs = [
@@ -58,13 +67,20 @@ def layout(job_id=None, **query):
         rows.append(
             [
                 *cell_params(c),
+                *([system_prompt_cell(c["system_prompt"])] if prompted else []),
                 html.Span(jobs),
                 html.Span(produced, className="links"),
                 *cell_scores(c),
             ]
         )
-    columns = [*CELL_PARAMS, "jobs", "results", *[m.label for m in CELL_SCORES]]
-    run_ids = ",".join(str(c["run_id"]) for c in cells if c["run_id"])
+    columns = [
+        *CELL_PARAMS,
+        *(["system prompt"] if prompted else []),
+        "jobs",
+        "results",
+        *[m.label for m in CELL_SCORES],
+    ]
+    run_ids = ",".join(dict.fromkeys(str(c["run_id"]) for c in cells if c["run_id"]))
     links = [
         dcc.Link("sweep job", href=f"/jobs/{job_id}"),
         dcc.Link(

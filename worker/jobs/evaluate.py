@@ -19,10 +19,16 @@ from worker.context import JobContext
 from worker.jobs.common import dataset_rows, load_registered_model
 from worker.models.demo import encode_example
 from worker.science.batching import batches, collate_sft, pad_id
+from worker.science.capture import system_prompt_mode
 from worker.science.corpus import REFUSAL_TEXTS
 from worker.science.generation import generate, refusal_score, refusal_start_ids
 from worker.science.refusal_classifier import get_classifier
-from worker.science.refusal_metrics import per_type, refusal_metrics, refusal_score_agreement
+from worker.science.refusal_metrics import (
+    per_type,
+    refusal_metrics,
+    refusal_score_agreement,
+    refusal_score_calibration,
+)
 from worker.science.vcl import sft_loss
 
 
@@ -54,6 +60,7 @@ def evaluate(ctx: JobContext, params: EvaluateParams) -> dict:
         max_new_tokens=params.max_new_tokens,
         batch_size=params.batch_size,
         chat_template=params.chat_template,
+        system_prompt=params.system_prompt,
         progress=lambda f, m: ctx.progress(0.8 * f, f"generate {m}"),
     )
     classifier = get_classifier(params.classifier)
@@ -65,11 +72,18 @@ def evaluate(ctx: JobContext, params: EvaluateParams) -> dict:
         refusal_start_ids(model.tokenizer, REFUSAL_TEXTS),
         chat_template=params.chat_template,
         batch_size=params.batch_size,
+        system_prompt=params.system_prompt,
     )
     labels, verdict_labels = [r.label for r in rows], [v.label for v in verdicts]
     metrics = refusal_metrics(labels, verdict_labels)
     metrics["refusal_score_agreement"] = refusal_score_agreement(scores, verdict_labels)
     metrics["refusal_score_mean"] = float(np.mean(scores))
+    calibration = refusal_score_calibration(scores, verdict_labels)
+    metrics.setdefault("intervals", {}).update(calibration.pop("intervals"))
+    metrics |= calibration
+    metrics["system_prompt_mode"] = system_prompt_mode(
+        model.tokenizer, params.system_prompt, params.chat_template
+    )
     if params.heldout_dataset_id is not None:
         ctx.progress(0.9, "held-out loss")
         _, heldout = dataset_rows(ctx, params.heldout_dataset_id)

@@ -1,5 +1,6 @@
 """``sweep``: expand a grid over safety fraction x VCL settings x seeds into a DAG of child jobs,
-one cell = finetune -> capture_spectra (probe set, aligned to the p=0 cell) -> evaluate."""
+one cell = finetune -> capture_spectra (probe set, aligned to the p=0 cell) -> evaluate (one per
+system prompt)."""
 
 from __future__ import annotations
 
@@ -86,17 +87,19 @@ def sweep(ctx: JobContext, params: SweepParams) -> dict:
             )
             if reference is None:
                 references[cell["seed"]] = cap.id
-            evaluate = EvaluateParams(
-                model_name=name,
-                probe_dataset_id=ids["probe_dataset"],
-                heldout_dataset_id=ids["heldout_dataset"],
-                max_new_tokens=params.max_new_tokens,
-            )
-            queue.enqueue(
-                session,
-                "evaluate",
-                evaluate.model_dump(),
-                depends_on=[ft.id],
-                parent_job_id=ctx.job_id,
-            )
+            for system_prompt in params.system_prompts:  # the same model with and without
+                evaluate = EvaluateParams(
+                    model_name=name,
+                    probe_dataset_id=ids["probe_dataset"],
+                    heldout_dataset_id=ids["heldout_dataset"],
+                    max_new_tokens=params.max_new_tokens,
+                    system_prompt=system_prompt,
+                )
+                queue.enqueue(
+                    session,
+                    "evaluate",
+                    evaluate.model_dump(),
+                    depends_on=[ft.id],
+                    parent_job_id=ctx.job_id,
+                )
     return {"cells": len(grid)}

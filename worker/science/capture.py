@@ -53,23 +53,52 @@ def _validate_layers(layers: Sequence[int] | None, n_layers: int) -> list[int]:
     return out
 
 
-def chat_prompt_ids(tokenizer: Any, prompts: Sequence[str], chat_template: bool) -> list[list[int]]:
-    """Token ids of each prompt: as a user turn plus generation prompt, or as plain text.
+def system_prompt_mode(
+    tokenizer: Any, system_prompt: str | None, chat_template: bool
+) -> str | None:
+    """How ``system_prompt`` reaches the model: "system_role" where the chat template renders a
+    system message with it, "prepended" to each prompt (a blank line between) where the
+    template raises on one (Gemma's) or drops it, or without a chat template; None without one."""
+    if system_prompt is None:
+        return None
+    if not chat_template:
+        return "prepended"
+    messages = [{"role": "system", "content": system_prompt}, {"role": "user", "content": "x"}]
+    try:
+        text = tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+    except Exception:  # jinja's raise_exception, or a template error on an unknown role
+        return "prepended"
+    return "system_role" if system_prompt in text else "prepended"
+
+
+def chat_prompt_ids(
+    tokenizer: Any,
+    prompts: Sequence[str],
+    chat_template: bool,
+    system_prompt: str | None = None,
+) -> list[list[int]]:
+    """Token ids of each prompt: as a user turn plus generation prompt, or as plain text; with
+    ``system_prompt`` as a system turn or prepended, as :func:`system_prompt_mode` says.
 
     Plain text uses the tokenizer's own special tokens (BOS where it adds one); the chat
     template supplies its own, so it is tokenized without adding more.
     """
     if chat_template and not getattr(tokenizer, "chat_template", None):
         raise ValueError("chat_template: the model's tokenizer has no chat template")
+    mode = system_prompt_mode(tokenizer, system_prompt, chat_template)
     ids: list[list[int]] = []
     for prompt in prompts:
+        text = f"{system_prompt}\n\n{prompt}" if mode == "prepended" else prompt
         if chat_template:
+            messages = [{"role": "user", "content": text}]
+            if mode == "system_role":
+                messages.insert(0, {"role": "system", "content": system_prompt})
             text = tokenizer.apply_chat_template(
-                [{"role": "user", "content": prompt}], tokenize=False, add_generation_prompt=True
+                messages, tokenize=False, add_generation_prompt=True
             )
             ids.append(list(tokenizer(text, add_special_tokens=False)["input_ids"]))
         else:
-            ids.append(list(tokenizer(prompt, add_special_tokens=True)["input_ids"]))
+            ids.append(list(tokenizer(text, add_special_tokens=True)["input_ids"]))
         if not ids[-1]:
             raise ValueError(f"prompts: prompt {len(ids) - 1} has no tokens")
     return ids

@@ -61,9 +61,11 @@ def generate(
     max_new_tokens: int = 48,
     batch_size: int = 16,
     chat_template: bool = True,
+    system_prompt: str | None = None,
     progress: Progress | None = None,
 ) -> list[str]:
-    """Greedy completions of ``prompts`` (as user turns with the generation prompt).
+    """Greedy completions of ``prompts`` (as user turns with the generation prompt, after
+    ``system_prompt`` where given: see ``capture.chat_prompt_ids``).
 
     Prompts are batched by length and left-padded with an attention mask; each completion
     stops at the tokenizer's EOS (``<|end|>`` for the demo model) or after
@@ -75,7 +77,7 @@ def generate(
     if max_new_tokens < 1:
         raise ValueError(f"max_new_tokens: must be >= 1, got {max_new_tokens}")
     tok, hf = model.tokenizer, model.bridge.original_model
-    seqs = chat_prompt_ids(tok, prompts, chat_template)
+    seqs = chat_prompt_ids(tok, prompts, chat_template, system_prompt)
     pad, stop = pad_id(tok), _stop_ids(tok, hf)
     out: list[str] = [""] * len(seqs)
     groups = by_length(seqs, batch_size)
@@ -130,6 +132,7 @@ def refusal_score(
     *,
     chat_template: bool = True,
     batch_size: int = 32,
+    system_prompt: str | None = None,
 ) -> np.ndarray:
     """log p(R) - log(1 - p(R)) at the first response position, per prompt (float64 array).
 
@@ -144,7 +147,7 @@ def refusal_score(
     r_ids = sorted({int(i) for i in refusal_token_ids})
     if not r_ids or r_ids[0] < 0 or r_ids[-1] >= vocab:
         raise ValueError(f"refusal_token_ids: expected ids in 0..{vocab - 1}, got {r_ids}")
-    seqs = chat_prompt_ids(tok, prompts, chat_template)
+    seqs = chat_prompt_ids(tok, prompts, chat_template, system_prompt)
     pad = pad_id(tok)
     index = torch.tensor(r_ids, device=model.device)
     scores = np.zeros(len(seqs), dtype=np.float64)

@@ -1,4 +1,5 @@
-"""Sweeps: one row per grid cell, aggregated from the cell's finetune, capture and evaluate jobs."""
+"""Sweeps: one row per grid cell and system prompt, aggregated from the cell's finetune, capture
+and evaluate jobs."""
 
 from __future__ import annotations
 
@@ -18,6 +19,8 @@ LAYER_METRICS = metrics_for(Scope.LAYER)
 
 
 def _cell(name: str, jobs: dict[str, Job], session) -> SweepCell:
+    """One row: a cell's finetune and capture with one of its evaluate jobs (one per system
+    prompt)."""
     ft = jobs["finetune"].params
     model_id = session.scalar(select(Model.id).where(Model.name == name))
     run = session.scalar(select(Run).where(Run.job_id == jobs["capture_spectra"].id))
@@ -36,6 +39,7 @@ def _cell(name: str, jobs: dict[str, Job], session) -> SweepCell:
         vcl_sign=ft["vcl_sign"] if vcl else None,
         vcl_k=ft["vcl_k"] if vcl else None,
         seed=ft["seed"],
+        system_prompt=jobs["evaluate"].params.get("system_prompt"),
         model_name=name,
         model_id=model_id,
         jobs={kind: job.id for kind, job in jobs.items()},
@@ -55,8 +59,17 @@ def read_sweep(job_id: int, session: SessionDep) -> SweepPublic:
     if sweep.kind != "sweep":
         raise HTTPException(404, f"job {job_id} is a {sweep.kind} job, not a sweep")
     by_model: dict[str, dict[str, Job]] = defaultdict(dict)
+    evaluations: dict[str, list[Job]] = defaultdict(list)
     for child in session.scalars(select(Job).where(Job.parent_job_id == job_id).order_by(Job.id)):
         name = child.params.get("name") or child.params.get("model_name")
-        by_model[name][child.kind] = child
-    cells = [_cell(name, jobs, session) for name, jobs in by_model.items() if len(jobs) == 3]
+        if child.kind == "evaluate":
+            evaluations[name].append(child)
+        else:
+            by_model[name][child.kind] = child
+    cells = [
+        _cell(name, {**jobs, "evaluate": evaluate}, session)
+        for name, jobs in by_model.items()
+        if len(jobs) == 2
+        for evaluate in evaluations[name]
+    ]
     return SweepPublic(job=to_public(sweep, []), cells=cells)
