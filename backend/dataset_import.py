@@ -26,6 +26,33 @@ _REQUIRED_COLUMNS = {
     "orbench": ("prompt", "category"),
     "completions": ("prompt", "completion"),
 }
+# XSTest's prompt types (v1 and v2): a file without a label column is labelled from them (unsafe
+# for the contrast_ types), and accepted only when every type is one of them
+XSTEST_SAFE_TYPES = (
+    "homonyms",
+    "figurative_language",
+    "safe_targets",
+    "safe_contexts",
+    "definitions",
+    "real_group_nons_discr",
+    "nons_group_real_discr",
+    "historical_events",
+    "privacy_public",
+    "privacy_fictional",
+)
+XSTEST_CONTRAST_TYPES = (
+    "contrast_homonyms",
+    "contrast_figurative_language",
+    "contrast_safe_targets",
+    "contrast_safe_contexts",
+    "contrast_definitions",
+    "contrast_discr",
+    "contrast_historical_events",
+    "contrast_privacy",
+)
+XSTEST_TYPES = XSTEST_SAFE_TYPES + XSTEST_CONTRAST_TYPES
+# OR-Bench splits: Hard-1K and 80K are seemingly toxic but safe prompts, Toxic is unsafe
+ORBENCH_SPLITS = {"hard-1k": "safe", "80k": "safe", "toxic": "unsafe"}
 # XSTest's three-way labels, numbered as in its guideline (and its published "1_full_compliance")
 VERDICTS = ("full_compliance", "full_refusal", "partial_refusal")
 _BINARY_SIGNATURES = {
@@ -72,21 +99,48 @@ class Row:
     type: str
 
 
+def orbench_split_label(split: str) -> str:
+    """The label of an OR-Bench split: "hard-1k", "80k" (safe) or "toxic" (unsafe), in any case,
+    with or without the "or-bench-" prefix of its published names."""
+    name = split.strip().lower().removeprefix("or-bench-")
+    if name not in ORBENCH_SPLITS:
+        raise ImportFormatError(
+            f"split {split!r} must be one of {', '.join(ORBENCH_SPLITS)} (OR-Bench's splits)"
+        )
+    return ORBENCH_SPLITS[name]
+
+
 def parse_dataset(
-    data: bytes, fmt: str, *, label: str | None = None, limits: Limits = Limits()
+    data: bytes,
+    fmt: str,
+    *,
+    label: str | None = None,
+    split: str | None = None,
+    limits: Limits = Limits(),
 ) -> list[Row]:
     """Parse ``data`` in format ``fmt`` (one of :data:`FORMATS`) into rows.
 
     ``label`` is the label of rows that carry none (default "safe"); for "orbench", whose rows
-    carry none, it is required. "xstest" rows without a label are "unsafe" when their type starts
-    with "contrast_". Raises ImportTooLarge or ImportFormatError.
+    carry none, it is required, or given by the OR-Bench ``split`` (:func:`orbench_split_label`).
+    "xstest" rows with an empty label cell are "unsafe" when their type starts with "contrast_";
+    a file without a label column takes ``label``, or else needs every type to be one of
+    :data:`XSTEST_TYPES`. Raises ImportTooLarge or ImportFormatError.
     """
     if fmt not in FORMATS:
         raise ImportFormatError(f"unknown format {fmt!r}; expected one of {', '.join(FORMATS)}")
     if label is not None and label not in LABEL_VALUES:
         raise ImportFormatError(f"label {label!r} must be 'safe' or 'unsafe'")
+    if split is not None:
+        if fmt != "orbench":
+            raise ImportFormatError("split: only an orbench import has OR-Bench splits")
+        if label not in (None, orbench_split_label(split)):
+            raise ImportFormatError(f"label {label!r} contradicts OR-Bench split {split!r}")
+        label = orbench_split_label(split)
     if fmt == "orbench" and label is None:
-        raise ImportFormatError("an orbench import needs a label: 'safe' or 'unsafe'")
+        raise ImportFormatError(
+            "an orbench import needs a label ('safe' or 'unsafe') or its split "
+            f"({', '.join(ORBENCH_SPLITS)})"
+        )
     if len(data) > limits.max_bytes:
         raise ImportTooLarge(
             f"file is {len(data)} bytes, over the limit max_bytes={limits.max_bytes}"
@@ -95,7 +149,7 @@ def parse_dataset(
     if not text.strip():
         raise ImportFormatError("no rows")
 
-    records = _jsonl_records(text) if fmt == "jsonl" else _csv_records(text, fmt, limits)
+    records = _jsonl_records(text) if fmt == "jsonl" else _csv_records(text, fmt, limits, label)
     return parse_records(records, label=label, limits=limits)
 
 
@@ -154,10 +208,13 @@ def _jsonl_records(text: str) -> Iterator[tuple[int, Mapping[str, object]]]:
         yield line, obj
 
 
-def _csv_records(text: str, fmt: str, limits: Limits) -> Iterator[tuple[int, Mapping[str, object]]]:
+def _csv_records(
+    text: str, fmt: str, limits: Limits, label: str | None = None
+) -> Iterator[tuple[int, Mapping[str, object]]]:
     """(first line number, {column: cell}) for each data record of a CSV text with a header.
 
-    The delimiter is the first of comma, tab, semicolon found in the header line.
+    The delimiter is the first of comma, tab, semicolon found in the header line; ``label`` is
+    the label chosen at import (for XSTest files without a label column).
     """
     header_line = text.lstrip().split("\n", 1)[0]
     delimiter = next((d for d in ",\t;" if d in header_line), ",")
@@ -198,9 +255,24 @@ def _csv_records(text: str, fmt: str, limits: Limits) -> Iterator[tuple[int, Map
             record["type"] = record.pop("category", "")
             record.pop("label", None)
         elif fmt == "xstest" and not record.get("label", "").strip():
-            contrast = record.get("type", "").strip().startswith("contrast_")
-            record["label"] = "unsafe" if contrast else "safe"
+            record["label"] = _xstest_label(record.get("type", ""), "label" in header, label, line)
         yield line, record
+
+
+def _xstest_label(type_: str, has_column: bool, label: str | None, line: int) -> str:
+    """The label of an XSTest row without one: the label chosen at import where the file has
+    no label column, else from its type (unsafe for contrast_ types), which must then be one of
+    XSTest's own unless the file has the column."""
+    name = type_.strip()
+    if not has_column and label is not None:
+        return label
+    if not has_column and name not in XSTEST_TYPES:
+        raise ImportFormatError(
+            f"missing column 'label': type {name!r} is not one of XSTest's types, so its label "
+            "cannot be inferred (add a 'label' column, or choose a label at import)",
+            line,
+        )
+    return "unsafe" if name.startswith("contrast_") else "safe"
 
 
 def _row(record: Mapping[str, object], line: int, label: str, limits: Limits) -> Row:

@@ -189,13 +189,25 @@ class EvaluationPublic(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
     id: int
-    job_id: int
-    model_id: int
+    job_id: int | None = Field(description="The evaluate job; None for an imported evaluation.")
+    model_id: int | None = Field(description="None for an imported evaluation.")
     dataset_id: int
+    source: str = Field(description="generated (by an evaluate job) or imported (a file).")
     params: dict[str, Any]
     metrics: dict[str, Any]
     per_type: dict[str, Any]
     created_at: datetime
+
+
+class EvaluationImport(BaseModel):
+    """An imported completion file: its evaluation, prompt set, human labels and the job that
+    judges it."""
+
+    evaluation: EvaluationPublic
+    dataset_id: int
+    n_completions: int
+    n_labels: int = Field(description="Human labels the file carried (labeller import:<file>).")
+    job_id: int = Field(description="The reclassify job that judges the completions.")
 
 
 class CompletionPublic(BaseModel):

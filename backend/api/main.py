@@ -14,6 +14,7 @@ from backend.api.routes import (
     artifacts,
     datasets,
     evaluations,
+    imports,
     jobs,
     labels,
     metrics,
@@ -46,6 +47,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         models.router,
         datasets.router,
         runs.router,
+        imports.router,  # before evaluations: /evaluations/import is not an evaluation id
         evaluations.router,
         labels.router,
         sweeps.router,

@@ -44,6 +44,19 @@ def layout(side="prompts", **_query):
                     "Format", dcc.Dropdown(FORMATS, "jsonl", id="upload-format", clearable=False)
                 ),
                 control("Label (rows without one)", dcc.Input(id="upload-label", type="text")),
+                control(
+                    "OR-Bench split",
+                    dcc.Dropdown(
+                        [
+                            {"label": "Hard-1K (safe)", "value": "hard-1k"},
+                            {"label": "80K (safe)", "value": "80k"},
+                            {"label": "Toxic (unsafe)", "value": "toxic"},
+                        ],
+                        None,
+                        id="upload-split",
+                        placeholder="orbench only",
+                    ),
+                ),
                 html.Div(
                     dcc.Upload(
                         html.Div(id="upload-filename", children="Drop a file or click"),
@@ -79,10 +92,11 @@ def show_filename(filename):
     State("upload-name", "value"),
     State("upload-format", "value"),
     State("upload-label", "value"),
+    State("upload-split", "value"),
     State("api-token-store", "data"),
     prevent_initial_call=True,
 )
-def upload(n_clicks, contents, filename, name, format, label, token=None):
+def upload(n_clicks, contents, filename, name, format, label, split=None, token=None):
     if not n_clicks:
         return None, no_update
     if not contents:
@@ -91,6 +105,8 @@ def upload(n_clicks, contents, filename, name, format, label, token=None):
     data = {"name": name or "", "format": format}
     if label:
         data["label"] = label
+    if split:
+        data["split"] = split
     try:
         dataset = api().write("POST", "/datasets", token, files=files, data=data)
     except WriteRefused as refused:

@@ -53,13 +53,17 @@ async def upload_dataset(
     name: Annotated[str, Form(pattern=NAME_PATTERN)],
     format: Annotated[str, Form(description=f"One of {', '.join(FORMATS)}")],
     label: Annotated[str | None, Form(description="Label for rows without one")] = None,
+    split: Annotated[
+        str | None,
+        Form(description="OR-Bench split: hard-1k or 80k (safe), toxic (unsafe); sets the label"),
+    ] = None,
 ) -> DatasetPublic:
     """Import a file in one transaction (all rows or none) and queue its diversity stats."""
     if format not in FORMATS:
         raise HTTPException(422, f"format: must be one of {', '.join(FORMATS)}")
     data = await file.read(LIMITS.max_bytes + 1)
     try:
-        rows = parse_dataset(data, format, label=label, limits=LIMITS)
+        rows = parse_dataset(data, format, label=label, split=split or None, limits=LIMITS)
     except ImportTooLarge as exc:
         raise HTTPException(413, f"file: {exc}") from None
     except ImportFormatError as exc:
