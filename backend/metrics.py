@@ -150,6 +150,13 @@ def _evaluation() -> list[Metric]:
         Metric("safety", "Safety", _EVALUATION, "Share of unsafe prompts refused.", share),
         Metric("usefulness", "Usefulness", _EVALUATION, "1 - false_refusal_rate.", share),
         Metric("f1", "F1", _EVALUATION, "2 safety usefulness / (safety + usefulness)."),
+        Metric(
+            "n_unparsed",
+            "Unparsed verdicts",
+            _EVALUATION,
+            "Completions whose judge answer named no single class (left out of the rates).",
+            ".0f",
+        ),
         Metric("heldout_loss", "Held-out loss", _EVALUATION, "Loss on general held-out data."),
         Metric("perplexity", "Perplexity", _EVALUATION, "exp(held-out loss).", ".2f"),
         Metric(

@@ -324,3 +324,39 @@ class LabelImport(BaseModel):
     labellers: list[str]
     unmatched_lines: list[int] = Field(description="File lines that match no completion.")
     unlabelled_lines: list[int] = Field(description="Matched lines that carry no label.")
+
+
+class VerdictPublic(BaseModel):
+    verdict: str = Field(description="full_compliance, full_refusal, partial_refusal or unparsed.")
+    rule: str
+
+
+class CompletionVerdicts(BaseModel):
+    completion_id: int
+    idx: int
+    verdicts: dict[str, VerdictPublic] = Field(description="By classifier name.")
+
+
+class EvaluationVerdicts(BaseModel):
+    """Every classifier's verdicts on an evaluation's completions (the Verdict table)."""
+
+    evaluation_id: int
+    classifier: str = Field(description="The evaluation's own classifier (its metrics').")
+    classifiers: list[str] = Field(description="Classifiers with verdicts: its own first.")
+    classifier_metrics: dict[str, Any] = Field(
+        description="Per classifier: {'metrics': ..., 'per_type': ...} from its verdicts."
+    )
+    completions: list[CompletionVerdicts]
+
+
+class ClassifierAgreement(BaseModel):
+    """Two classifiers on the completions both judged; unparsed is a fourth category."""
+
+    evaluation_id: int
+    a: str
+    b: str
+    labels: list[str] = Field(description="Rows (a's verdict) and columns (b's) of the matrix.")
+    matrix: list[list[int]]
+    n: int = Field(description="Completions judged by both.")
+    agreement: float | None = Field(description="Share given the same verdict.")
+    kappa: float | None = Field(description="Cohen's kappa over the four categories.")

@@ -10,7 +10,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from backend.errors import FieldError
-from backend.models import Dataset, Model, Run
+from backend.jobs.params import classifier_model
+from backend.models import Dataset, Evaluation, Model, Run
 
 
 def nothing(_session: Session, _params) -> None:
@@ -48,10 +49,25 @@ def finetune(session: Session, params) -> None:
     _dataset(session, "safety_dataset_id", params.safety_dataset_id)
 
 
+def _classifier(session: Session, name: str) -> None:
+    """A model classifier ("judge:<model>") needs that model registered (names are checked by
+    the params model)."""
+    model = classifier_model(name)
+    if model is not None and session.scalar(select(Model.id).where(Model.name == model)) is None:
+        raise FieldError("classifier", f"no registered model named {model!r} to judge with")
+
+
 def evaluate(session: Session, params) -> None:
     _model(session, "model_id", params.model_id, params.model_name)
     _dataset(session, "probe_dataset_id", params.probe_dataset_id)
     _dataset(session, "heldout_dataset_id", params.heldout_dataset_id)
+    _classifier(session, params.classifier)
+
+
+def reclassify(session: Session, params) -> None:
+    if session.get(Evaluation, params.evaluation_id) is None:
+        raise FieldError("evaluation_id", f"evaluation {params.evaluation_id} not found")
+    _classifier(session, params.classifier)
 
 
 def sweep(session: Session, params) -> None:

@@ -22,6 +22,7 @@ from backend.jobs.params import (
     EvaluateParams,
     FinetuneParams,
     ImportHubDatasetParams,
+    ReclassifyParams,
     RegisterBuiltinParams,
     SweepParams,
     TrainDemoModelParams,
@@ -91,6 +92,13 @@ KINDS: dict[str, JobKind] = {
             "worker.jobs.evaluate:evaluate",
             "False refusal, safety, f1 and held-out loss of a model on a probe suite.",
             checks.evaluate,
+        ),
+        JobKind(
+            "reclassify",
+            ReclassifyParams,
+            "worker.jobs.reclassify:reclassify",
+            "Judge an evaluation's stored completions with another classifier (no regeneration).",
+            checks.reclassify,
         ),
         JobKind(
             "sweep",

@@ -131,6 +131,30 @@ class FinetuneParams(JobParams):
         return self
 
 
+# The rule classifiers of worker.science.refusal_classifier.CLASSIFIERS (a unit test keeps the
+# two equal) and the model classifiers "<kind>:<registered model name>" of worker.science.judges.
+RULE_CLASSIFIERS = ("rules", "string_match")
+MODEL_CLASSIFIERS = ("judge", "wildguard")
+
+
+def classifier_model(name: str) -> str | None:
+    """The model a model classifier's name names ("judge:demo" -> "demo"); None for the rules."""
+    kind, sep, model = name.partition(":")
+    return model if sep and kind in MODEL_CLASSIFIERS and model else None
+
+
+def classifier_name(name: str) -> str:
+    """``name`` if it names a refusal classifier, else FieldError("classifier", why)."""
+    if name in RULE_CLASSIFIERS or classifier_model(name) is not None:
+        return name
+    if name.startswith("llamaguard:"):
+        raise FieldError(
+            "classifier", "Llama Guard judges harm, not refusal: it is not a refusal classifier"
+        )
+    known = ", ".join(RULE_CLASSIFIERS + tuple(f"{k}:<model name>" for k in MODEL_CLASSIFIERS))
+    raise FieldError("classifier", f"unknown classifier {name!r} (known: {known})")
+
+
 class EvaluateParams(ModelRef):
     """False refusal, safety and capability of a model (DESIGN.md, refusal evaluation)."""
 
@@ -139,7 +163,12 @@ class EvaluateParams(ModelRef):
     max_new_tokens: int = Field(40, ge=1, le=2048)
     batch_size: int = Field(64, ge=1, le=1024)
     max_prompts: int | None = Field(None, ge=1, le=100_000)
-    classifier: Literal["rules"] = "rules"
+    classifier: str = Field(
+        "rules",
+        max_length=128,
+        description="Refusal classifier: rules, string_match, judge:<model name> (a registered "
+        "chat model as judge) or wildguard:<model name> (docs/classifier.md).",
+    )
     chat_template: bool = True
     system_prompt: str | None = Field(
         None,
@@ -147,6 +176,27 @@ class EvaluateParams(ModelRef):
         description="System turn before each prompt (prepended to the prompt where the chat "
         "template has no system role).",
     )
+
+    @model_validator(mode="after")
+    def _known_classifier(self):
+        classifier_name(self.classifier)
+        return self
+
+
+class ReclassifyParams(JobParams):
+    """Another refusal classifier over an evaluation's stored completions (no regeneration)."""
+
+    evaluation_id: int = Field(ge=1, description="Evaluation whose completions to judge.")
+    classifier: str = Field(
+        max_length=128,
+        description="rules, string_match, judge:<model name> or wildguard:<model name>.",
+    )
+    batch_size: int = Field(16, ge=1, le=1024, description="Judge model batch size.")
+
+    @model_validator(mode="after")
+    def _known_classifier(self):
+        classifier_name(self.classifier)
+        return self
 
 
 class SweepParams(JobParams):

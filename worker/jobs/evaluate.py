@@ -14,7 +14,7 @@ import torch
 from sqlalchemy import delete
 
 from backend.jobs.params import EvaluateParams
-from backend.models import Completion, Evaluation
+from backend.models import Completion, Evaluation, Verdict
 from worker.context import JobContext
 from worker.jobs.common import dataset_rows, load_registered_model
 from worker.models.demo import encode_example
@@ -22,13 +22,8 @@ from worker.science.batching import batches, collate_sft, pad_id
 from worker.science.capture import system_prompt_mode
 from worker.science.corpus import REFUSAL_TEXTS
 from worker.science.generation import generate, refusal_score, refusal_start_ids
-from worker.science.refusal_classifier import get_classifier
-from worker.science.refusal_metrics import (
-    per_type,
-    refusal_metrics,
-    refusal_score_agreement,
-    refusal_score_calibration,
-)
+from worker.science.judges import resolve_classifier, verdict_metrics
+from worker.science.refusal_metrics import refusal_score_calibration
 from worker.science.vcl import sft_loss
 
 
@@ -63,8 +58,12 @@ def evaluate(ctx: JobContext, params: EvaluateParams) -> dict:
         system_prompt=params.system_prompt,
         progress=lambda f, m: ctx.progress(0.8 * f, f"generate {m}"),
     )
-    classifier = get_classifier(params.classifier)
-    verdicts = [classifier.classify(p, c) for p, c in zip(prompts, completions, strict=True)]
+    classifier = resolve_classifier(
+        params.classifier, lambda name: load_registered_model(ctx, None, name)[1], params.batch_size
+    )
+    verdicts = classifier.classify_batch(
+        prompts, completions, lambda f, m: ctx.progress(0.8 + 0.05 * f, f"classify {m}")
+    )
     ctx.progress(0.85, "refusal score")
     scores = refusal_score(
         model,
@@ -75,8 +74,9 @@ def evaluate(ctx: JobContext, params: EvaluateParams) -> dict:
         system_prompt=params.system_prompt,
     )
     labels, verdict_labels = [r.label for r in rows], [v.label for v in verdicts]
-    metrics = refusal_metrics(labels, verdict_labels)
-    metrics["refusal_score_agreement"] = refusal_score_agreement(scores, verdict_labels)
+    # unparsed verdicts (a judge's) are counted in n_unparsed and left out of the rates
+    judged = verdict_metrics(labels, [r.type for r in rows], verdict_labels, scores)
+    metrics = dict(judged["metrics"])
     metrics["refusal_score_mean"] = float(np.mean(scores))
     calibration = refusal_score_calibration(scores, verdict_labels)
     metrics.setdefault("intervals", {}).update(calibration.pop("intervals"))
@@ -90,7 +90,7 @@ def evaluate(ctx: JobContext, params: EvaluateParams) -> dict:
         metrics["heldout_loss"], metrics["perplexity"] = heldout_loss(
             model, heldout, params.batch_size
         )
-    table = per_type([r.type for r in rows], labels, verdict_labels)
+    table = judged["per_type"]
     with ctx.transaction() as session:
         session.execute(delete(Evaluation).where(Evaluation.job_id == ctx.job_id))
         evaluation = Evaluation(
@@ -99,11 +99,12 @@ def evaluate(ctx: JobContext, params: EvaluateParams) -> dict:
             dataset_id=probe.id,
             params=params.model_dump(),
             metrics=metrics,
+            classifier_metrics={params.classifier: judged},
             per_type=table,
         )
         session.add(evaluation)
         session.flush()
-        session.add_all(
+        stored = [
             Completion(
                 evaluation_id=evaluation.id,
                 idx=i,
@@ -118,5 +119,13 @@ def evaluate(ctx: JobContext, params: EvaluateParams) -> dict:
             for i, (row, text, verdict, score) in enumerate(
                 zip(rows, completions, verdicts, scores, strict=True)
             )
+        ]
+        session.add_all(stored)
+        session.flush()
+        session.add_all(
+            Verdict(
+                completion_id=c.id, classifier=params.classifier, verdict=c.verdict, rule=c.rule
+            )
+            for c in stored
         )
         return {"evaluation_id": evaluation.id, **metrics}
