@@ -35,7 +35,7 @@ from collections.abc import Hashable, Sequence
 Z95 = 1.959964  # two-sided 95% normal quantile
 
 STRATIFIED = (
-    "stratified (two-phase) estimator: sum over classifier verdicts v of P(v) * P(human hit | v)"
+    "stratified two-phase estimator: sum over classifier verdicts v of P(v) * P(human hit | v)"
 )
 
 

@@ -1,7 +1,10 @@
-"""One refusal evaluation: headline metrics, refused share per probe type, and the labelled
-completions, filterable by type and verdict.
+"""One refusal evaluation: headline metrics, refused share per probe type, its classifiers and
+their agreement, human labelling and agreement with the human labels (frontend/labelling.py),
+and the labelled completions, filterable by type and verdict.
 
-URL: /evals/<evaluation_id>?type=&verdict=&label=&offset=
+URL: /evals/<evaluation_id>?type=&verdict=&label=&offset=&classifier=&against=&at=
+(classifier: the selected classifier; against: the one compared with it; at: the labelling
+position)
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ from plotly import graph_objects as go
 
 from frontend.components import (
     control,
+    csv_button,
     error,
     fetch,
     fmt,
@@ -21,6 +25,12 @@ from frontend.components import (
     register_page_of_one,
     table,
     to_int,
+)
+from frontend.labelling import (
+    agreement_section,
+    classifiers_section,
+    labelling_section,
+    labels_csv,
 )
 
 PAGE_SIZE = 25
@@ -93,31 +103,60 @@ def per_type_figure(per_type: dict):
 
 
 @register_page_of_one("/evals/<evaluation_id>", "Evaluation", "/evaluations/<evaluation_id>")
-def layout(evaluation, type=None, verdict=None, label=None, offset=None, **_query):
-    model, _ = fetch(f"/models/{evaluation['model_id']}")
+def layout(
+    evaluation,
+    type=None,
+    verdict=None,
+    label=None,
+    offset=None,
+    classifier=None,
+    against=None,
+    at=None,
+    **_query,
+):
+    model_id = evaluation["model_id"]
+    model, _ = fetch(f"/models/{model_id}") if model_id is not None else (None, None)
     dataset, _ = fetch(f"/datasets/{evaluation['dataset_id']}")
+    verdicts, _ = fetch(f"/evaluations/{evaluation['id']}/verdicts")
     per_type = evaluation["per_type"] or {}
-    model_name = model["name"] if model else evaluation["model_id"]
+    own = evaluation["params"].get("classifier", "rules")
+    names = (verdicts or {}).get("classifiers") or [own]
+    classifier = classifier if classifier in names else own
+    against = against if against in names and against != classifier else None
+    if against is None and len(names) > 1:
+        against = next(n for n in names if n != classifier)
+    model_name = model["name"] if model else (model_id or "none (imported)")
     subtitle = (
         f"model {model_name} · probe set "
-        f"{dataset['name'] if dataset else evaluation['dataset_id']} · "
-        f"classifier {evaluation['params'].get('classifier', 'rules')}"
+        f"{dataset['name'] if dataset else evaluation['dataset_id']} · classifier {own}"
     )
     links = [
-        dcc.Link("job", href=f"/jobs/{evaluation['job_id']}"),
-        dcc.Link(
-            "other evaluations of this model", href=f"/evals?model_id={evaluation['model_id']}"
-        ),
         dcc.Link("probe set", href=f"/datasets/{evaluation['dataset_id']}"),
+        csv_button("eval-labels-csv", "Download human labels (XSTest CSV)"),
     ]
+    if evaluation["job_id"] is not None:
+        links.insert(0, dcc.Link("job", href=f"/jobs/{evaluation['job_id']}"))
+    if model_id is not None:
+        links.insert(
+            1, dcc.Link("other evaluations of this model", href=f"/evals?model_id={model_id}")
+        )
+    metrics = {
+        "own": own,
+        "metrics": evaluation["metrics"] or {},
+        "classifier_metrics": (verdicts or {}).get("classifier_metrics") or {},
+    }
     return page(
         f"Evaluation {evaluation['id']}",
         html.Div(links, className="links"),
         metric_cards(evaluation["metrics"] or {}),
         html.Div(graph("eval-per-type", per_type_figure(per_type)), className="card"),
-        html.H2("Completions"),
         dcc.Location(id="eval-loc", refresh=False),
         dcc.Store(id="eval-id", data=evaluation["id"]),
+        dcc.Store(id="eval-metrics", data=metrics),
+        classifiers_section(verdicts, own, evaluation["metrics"] or {}, classifier, against),
+        labelling_section(max(to_int(at, 0) or 0, 0)),
+        agreement_section(),
+        html.H2("Completions"),
         html.Div(
             [
                 control("Type", dcc.Dropdown(sorted(per_type), type, id="eval-type"), wide=True),
@@ -171,7 +210,6 @@ def move(_prev, _next, _type, _verdict, _label, offset):
     Output("eval-shown", "children"),
     Output("eval-prev", "disabled"),
     Output("eval-next", "disabled"),
-    Output("eval-loc", "search"),
     Input("eval-offset", "data"),
     Input("eval-type", "value"),
     Input("eval-verdict", "value"),
@@ -188,9 +226,8 @@ def completions(offset, type, verdict, label, evaluation_id):
         limit=PAGE_SIZE,
         offset=offset,
     )
-    search = query(type=type, verdict=verdict, label=label, offset=offset or None)
     if err:
-        return error(err), "", True, True, search
+        return error(err), "", True, True
     body = [
         [
             c["idx"],
@@ -216,5 +253,37 @@ def completions(offset, type, verdict, label, evaluation_id):
         shown,
         offset == 0,
         offset + PAGE_SIZE >= count,
-        search,
     )
+
+
+@callback(
+    Output("eval-loc", "search"),
+    Input("eval-offset", "data"),
+    Input("eval-type", "value"),
+    Input("eval-verdict", "value"),
+    Input("eval-label", "value"),
+    Input("eval-classifier", "value"),
+    Input("eval-other", "value"),
+    Input("label-pos", "data"),
+)
+def url_state(offset, type, verdict, label, classifier, against, at):
+    return query(
+        type=type,
+        verdict=verdict,
+        label=label,
+        offset=offset or None,
+        classifier=classifier,
+        against=against,
+        at=at or None,
+    )
+
+
+@callback(
+    Output("eval-labels-csv", "data"),
+    Input("eval-labels-csv-button", "n_clicks"),
+    State("eval-id", "data"),
+    prevent_initial_call=True,
+)
+def download_labels(_clicks, evaluation_id):
+    text = labels_csv(evaluation_id)
+    return dict(content=text, filename=f"evaluation-{evaluation_id}-labels.csv")

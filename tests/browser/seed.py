@@ -16,7 +16,7 @@ import math
 import random
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import create_engine, insert
+from sqlalchemy import create_engine, insert, select
 from sqlalchemy.orm import Session
 
 from backend.metrics import KS, REFUSAL_PCS, Scope, metrics_for
@@ -30,6 +30,7 @@ from backend.models import (
     Run,
     RunLayer,
     TrainMetric,
+    Verdict,
 )
 
 TYPES = {
@@ -374,3 +375,28 @@ def seed_runs(url: str, n_runs: int = 200, n_layers: int = 16, seed: int = 0) ->
         session.execute(insert(RunLayer), rows)
     engine.dispose()
     return ids
+
+
+def seed_verdicts(url: str, evaluation_id: int, other: str = "judge:demo") -> list[int]:
+    """Verdicts of two classifiers on a seeded evaluation: its own ("rules": the completions'
+    verdicts) and ``other``, which agrees except on every third completion (idx % 3 == 0),
+    where it says full_compliance for a refusal and full_refusal for a compliance. Returns the
+    idx of those disagreements."""
+    engine = create_engine(url)
+    flipped = []
+    with Session(engine) as session, session.begin():
+        query = select(Completion).where(Completion.evaluation_id == evaluation_id)
+        completions = list(session.scalars(query))
+        for c in completions:
+            theirs = c.verdict
+            if c.idx % 3 == 0:
+                theirs = "full_refusal" if c.verdict == "full_compliance" else "full_compliance"
+                flipped.append(c.idx)
+            session.add(
+                Verdict(completion_id=c.id, classifier="rules", verdict=c.verdict, rule=c.rule)
+            )
+            session.add(
+                Verdict(completion_id=c.id, classifier=other, verdict=theirs, rule="seeded")
+            )
+    engine.dispose()
+    return sorted(flipped)
