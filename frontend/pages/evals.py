@@ -1,43 +1,221 @@
-"""All evaluations, newest first, optionally of one model.
+"""All evaluations, newest first, optionally of one model; tick two or more to see their metrics
+side by side (e.g. the same model with and without a system prompt); import a completion file
+produced elsewhere as an evaluation.
 
-URL: /evals?model_id=<int>
+URL: /evals?model_id=<int>&compare=<id>,<id>
 """
 
 from __future__ import annotations
 
-import dash
-from dash import dcc, html
+import base64
 
-from frontend.components import error, fetch, fmt, fmt_time, page, table, to_int
+import dash
+from dash import ALL, Input, Output, State, callback, dcc, html, no_update
+
+from backend.metrics import Scope, metrics_for
+from frontend.api import WriteRefused
+from frontend.components import (
+    api,
+    control,
+    error,
+    fetch,
+    fmt,
+    fmt_time,
+    page,
+    parse_ids,
+    table,
+    to_int,
+)
 
 dash.register_page(__name__, path="/evals", name="Evaluations", order=4)
 
 COLUMNS = ["false_refusal_rate", "safety", "f1", "usefulness", "heldout_loss"]
+MAX_COMPARED = 4
 
 
-def layout(model_id=None, **_query):
-    model_id = to_int(model_id)
-    found, err = fetch("/evaluations", model_id=model_id, limit=500)
-    models, _ = fetch("/models", limit=1000)
-    names = {m["id"]: m["name"] for m in (models or {}).get("data", [])}
-    rows = [
-        [
-            dcc.Link(f"evaluation {e['id']}", href=f"/evals/{e['id']}"),
-            dcc.Link(
-                names.get(e["model_id"], e["model_id"]), href=f"/evals?model_id={e['model_id']}"
-            ),
-            *[fmt(e["metrics"].get(c)) for c in COLUMNS],
-            dcc.Link(e["job_id"], href=f"/jobs/{e['job_id']}"),
-            fmt_time(e["created_at"]),
-        ]
-        for e in (found or {}).get("data", [])
+def short(text: str | None, n: int = 40) -> html.Span | str:
+    """A system prompt cut to ``n`` characters (all of it on hover); "" without one."""
+    if text is None:
+        return ""
+    return html.Span(text if len(text) <= n else text[: n - 1] + "…", title=text)
+
+
+def _tick(evaluation_id: int, ticked: list[int]) -> dcc.Checklist:
+    return dcc.Checklist(
+        [{"label": "", "value": evaluation_id}],
+        [evaluation_id] if evaluation_id in ticked else [],
+        id={"type": "eval-tick", "id": evaluation_id},
+        inline=True,
+    )
+
+
+def _row(e: dict, names: dict, ticked: list[int]) -> list:
+    model = (
+        dcc.Link(names.get(e["model_id"], e["model_id"]), href=f"/evals?model_id={e['model_id']}")
+        if e["model_id"] is not None
+        else html.Span("imported", className="muted")
+    )
+    job = dcc.Link(e["job_id"], href=f"/jobs/{e['job_id']}") if e["job_id"] else ""
+    return [
+        _tick(e["id"], ticked),
+        dcc.Link(f"evaluation {e['id']}", href=f"/evals/{e['id']}"),
+        model,
+        short(e["params"].get("system_prompt")),
+        *[fmt(e["metrics"].get(c)) for c in COLUMNS],
+        job,
+        fmt_time(e["created_at"]),
     ]
+
+
+def comparison(evaluations: list[dict], names: dict) -> html.Div:
+    """The ticked evaluations' parameters and every evaluation metric of the catalogue (with
+    its 95% interval where it has one), one column each, oldest first."""
+    if len(evaluations) < 2:
+        return html.P("Tick two evaluations to compare them side by side.", className="muted")
+    rows = [
+        ["model", *[names.get(e["model_id"], "imported") for e in evaluations]],
+        ["system prompt", *[short(e["params"].get("system_prompt"), 80) for e in evaluations]],
+        ["system prompt applied", *[e["metrics"].get("system_prompt_mode") for e in evaluations]],
+        ["classifier", *[e["params"].get("classifier", "") for e in evaluations]],
+    ]
+    for metric in metrics_for(Scope.EVALUATION):
+        values = []
+        for e in evaluations:
+            text = metric.format(e["metrics"].get(metric.name))
+            interval = (e["metrics"].get("intervals") or {}).get(metric.name)
+            if interval:
+                text += f" [{metric.format(interval[0])}, {metric.format(interval[1])}]"
+            values.append(text)
+        rows.append([metric.label, *values])
+    href = "/evals?compare=" + ",".join(str(e["id"]) for e in evaluations)
+    return html.Div(
+        [
+            table(["", *[f"evaluation {e['id']}" for e in evaluations]], rows, id="evals-compare"),
+            dcc.Link("link to this comparison", href=href, id="evals-compare-link"),
+        ]
+    )
+
+
+def _import_form() -> list:
+    return [
+        html.H2("Import completions"),
+        html.P(
+            "A CSV (XSTest's published completions) or JSONL file with prompt and completion, "
+            "optional type, label (safe/unsafe) and human label (final_label or verdict). "
+            "A job judges the completions with the classifier.",
+            className="muted",
+        ),
+        html.Div(
+            [
+                control("Name of its prompt set", dcc.Input(id="import-name", type="text")),
+                control(
+                    "Format",
+                    dcc.Dropdown(["csv", "jsonl"], "csv", id="import-format", clearable=False),
+                ),
+                control("Classifier", dcc.Input(id="import-classifier", value="rules")),
+                html.Div(
+                    dcc.Upload(
+                        html.Div(id="import-filename", children="Drop a file or click"),
+                        id="import-file",
+                        className="upload",
+                    ),
+                    className="control wide",
+                ),
+                html.Button("Import", id="import-button", className="button"),
+            ],
+            className="controls",
+        ),
+        html.Div(id="import-result"),
+        dcc.Store(id={"type": "auth-401", "page": "evals"}),
+    ]
+
+
+def _model_names() -> dict:
+    models, _ = fetch("/models", limit=1000)
+    return {m["id"]: m["name"] for m in (models or {}).get("data", [])}
+
+
+def layout(model_id=None, compare=None, **_query):
+    model_id = to_int(model_id)
+    ticked = sorted(parse_ids(compare))[:MAX_COMPARED]
+    found, err = fetch("/evaluations", model_id=model_id, limit=500)
+    names = _model_names()
+    evaluations = (found or {}).get("data", [])
+    rows = [_row(e, names, ticked) for e in evaluations]
+    by_id = {e["id"]: e for e in evaluations}
     title = f"Evaluations of {names.get(model_id, model_id)}" if model_id else "Evaluations"
+    columns = ["compare", "evaluation", "model", "system prompt", *COLUMNS, "job", "created"]
     return page(
         title,
         error(err),
         dcc.Link("all models", href="/evals") if model_id else None,
-        table(["evaluation", "model", *COLUMNS, "job", "created"], rows, id="evals-table")
+        table(columns, rows, id="evals-table")
         if rows
         else html.P("No evaluations yet (an evaluate job makes one).", className="muted"),
+        html.Div(
+            comparison([by_id[i] for i in ticked if i in by_id], names), id="evals-comparison"
+        ),
+        *_import_form(),
     )
+
+
+@callback(
+    Output("evals-comparison", "children"),
+    Input({"type": "eval-tick", "id": ALL}, "value"),
+    prevent_initial_call=True,
+)
+def compare_ticked(values):
+    ids = sorted(i for value in values for i in (value or []))[:MAX_COMPARED]
+    evaluations = [e for e in (fetch(f"/evaluations/{i}")[0] for i in ids) if e]
+    return comparison(evaluations, _model_names())
+
+
+@callback(
+    Output("import-filename", "children"),
+    Input("import-file", "filename"),
+    prevent_initial_call=True,
+)
+def show_filename(filename):
+    return filename or "Drop a file or click"
+
+
+@callback(
+    Output("import-result", "children"),
+    Output({"type": "auth-401", "page": "evals"}, "data"),
+    Input("import-button", "n_clicks"),
+    State("import-file", "contents"),
+    State("import-file", "filename"),
+    State("import-name", "value"),
+    State("import-format", "value"),
+    State("import-classifier", "value"),
+    State("api-token-store", "data"),
+    prevent_initial_call=True,
+)
+def import_completions(n_clicks, contents, filename, name, format, classifier, token=None):
+    if not n_clicks:
+        return None, no_update
+    if not contents:
+        return error("file: choose a file first"), no_update
+    files = {"file": (filename or "upload", base64.b64decode(contents.split(",", 1)[1]))}
+    data = {"name": name or "", "format": format, "classifier": classifier or "rules"}
+    try:
+        found = api().write("POST", "/evaluations/import", token, files=files, data=data)
+    except WriteRefused as refused:
+        message = error(refused.describe("Import refused"), id="import-error")
+        return message, refused.needs_token or no_update
+    evaluation = found["evaluation"]
+    return html.P(
+        [
+            "Imported ",
+            dcc.Link(
+                f"evaluation {evaluation['id']} ({found['n_completions']} completions, "
+                f"{found['n_labels']} human labels)",
+                href=f"/evals/{evaluation['id']}",
+            ),
+            "; ",
+            dcc.Link(f"job {found['job_id']}", href=f"/jobs/{found['job_id']}"),
+            f" judges them with {evaluation['params']['classifier']}.",
+        ],
+        className="ok",
+        id="import-ok",
+    ), no_update
