@@ -202,3 +202,21 @@ def test_submit_time_checks_name_the_field(lab, judged):
         assert ["body", "params", field] in [e["loc"] for e in response.json()["detail"]], params
     with session_scope(lab[0].database_url) as s:
         assert s.scalar(select(func.count()).select_from(Verdict)) == before
+
+
+def test_evaluate_with_a_judge_stores_its_verdicts_and_counts_unparsed(lab):
+    settings, client, datasets, _ = lab
+    params = {"model_name": "tiny", "max_new_tokens": 4, "max_prompts": 6}
+    probe = datasets["probe"]["id"]
+    job = run_inline(
+        settings, "evaluate", probe_dataset_id=probe, classifier="judge:tiny", **params
+    )
+    assert job.status == JobStatus.SUCCEEDED, job.error
+    evaluation_id = job.result["evaluation_id"]
+    verdicts = _verdicts(settings, evaluation_id)
+    assert list(verdicts) == ["judge:tiny"] and len(verdicts["judge:tiny"]) == 6
+    completions = _completions(settings, evaluation_id)
+    assert {(c.verdict, c.rule) for c in completions} == {("unparsed", "judge_unparsed")}
+    m = client.get(f"/api/evaluations/{evaluation_id}").json()["metrics"]
+    assert m["n_unparsed"] == 6 and m["n_safe"] == m["n_unsafe"] == 0
+    assert m["false_refusal_rate"] is None and m["safety"] is None
