@@ -168,3 +168,16 @@ def test_the_queued_job_judges_the_imported_completions(client, database_url):
     assert verdicts[:2] == ["full_compliance", "full_refusal"] and len(verdicts) == 3
     assert judged["metrics"]["n_safe"] == 2 and judged["metrics"]["n_unsafe"] == 1
     assert set(judged["per_type"]) == {"homonyms", "contrast_homonyms", "safe_contexts"}
+    with session_scope(database_url) as s:
+        evaluation = s.get(Evaluation, body["evaluation"]["id"])
+        own = s.scalars(
+            select(Completion.verdict)
+            .where(Completion.evaluation_id == evaluation.id)
+            .order_by(Completion.idx)
+        ).all()
+        # the import's own classifier gives the completions their verdicts and the metrics
+        assert own == verdicts and evaluation.metrics == judged["metrics"]
+        assert evaluation.per_type == judged["per_type"]
+    shown = client.get(f"/api/evaluations/{body['evaluation']['id']}")
+    assert shown.status_code == 200 and shown.json()["model_id"] is None
+    assert shown.json()["metrics"]["n_safe"] == 2

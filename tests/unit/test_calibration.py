@@ -61,3 +61,17 @@ def test_calibration_intervals_are_seeded_and_hold_the_estimate() -> None:
         lo, hi = first["intervals"][name]
         assert lo <= first[name] <= hi and hi - lo < 0.2
     assert calibrate_refusal_score(scores, refused, bootstrap=0)["intervals"] == {}
+
+
+def test_unparsed_verdicts_are_left_out_of_the_calibration() -> None:
+    from worker.science.refusal_metrics import refusal_score_calibration
+
+    # the hand-computed case above, plus an unparsed verdict that would otherwise count as
+    # "not refused" at the highest score
+    scores = [0.1, 0.4, 0.35, 0.8, 0.9]
+    verdicts = ["full_compliance", "full_compliance", "full_refusal", "partial_refusal", "unparsed"]
+    out = refusal_score_calibration(scores, verdicts)
+    assert out["refusal_score_auroc"] == 0.75
+    assert out["refusal_score_calibrated_agreement"] == 0.75
+    none = refusal_score_calibration([0.1, 0.2], ["unparsed", "unparsed"])
+    assert none["refusal_score_auroc"] is None and none["intervals"] == {}

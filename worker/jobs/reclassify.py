@@ -4,7 +4,8 @@ No regeneration: the completions are read back and classified; that classifier's
 are replaced (one per completion and classifier, however often it runs) and its metrics and
 per-type table stored as ``Evaluation.classifier_metrics[classifier]``. The evaluation's own
 verdicts (``Completion.verdict``) and ``metrics`` stay as its classifier gave them at evaluation
-time. Works for imported evaluations (no model, no job) too.
+time, except for an imported evaluation (no model, no job), whose own classifier's first run is
+what gives its completions their verdicts and the evaluation its metrics.
 """
 
 from __future__ import annotations
@@ -61,9 +62,19 @@ def reclassify(ctx: JobContext, params: ReclassifyParams) -> dict:
             **evaluation.classifier_metrics,
             params.classifier: judged,
         }
+        own = evaluation.params.get("classifier") == params.classifier
+        if evaluation.source == "imported" and own:
+            _set_own_verdicts(session, ids, verdicts)
+            evaluation.metrics, evaluation.per_type = judged["metrics"], judged["per_type"]
     return {
         "evaluation_id": params.evaluation_id,
         "classifier": params.classifier,
         "n": len(ids),
         **judged["metrics"],
     }
+
+
+def _set_own_verdicts(session, ids: list[int], verdicts: list) -> None:
+    by_id = dict(zip(ids, verdicts, strict=True))
+    for completion in session.scalars(select(Completion).where(Completion.id.in_(ids))):
+        completion.verdict, completion.rule = by_id[completion.id].label, by_id[completion.id].rule

@@ -150,8 +150,17 @@ def calibrate_refusal_score(
 
 def refusal_score_calibration(scores: Sequence[float], verdicts: Sequence[str]) -> dict:
     """The evaluation metrics of :func:`calibrate_refusal_score` against the verdicts (refused =
-    full or partial), under their catalogue names, with their intervals under "intervals"."""
-    fit = calibrate_refusal_score(scores, [v in REFUSED for v in verdicts])
+    full or partial), under their catalogue names, with their intervals under "intervals".
+    Unparsed verdicts (a judge's) are left out; with none parsed, every value is None."""
+    parsed = [(s, v in REFUSED) for s, v in zip(scores, verdicts, strict=True) if v != "unparsed"]
+    if not parsed:
+        return {
+            "refusal_score_threshold": None,
+            "refusal_score_auroc": None,
+            "refusal_score_calibrated_agreement": None,
+            "intervals": {},
+        }
+    fit = calibrate_refusal_score([s for s, _ in parsed], [r for _, r in parsed])
     names = {"auroc": "refusal_score_auroc", "agreement": "refusal_score_calibrated_agreement"}
     return {
         "refusal_score_threshold": fit["threshold"],
