@@ -51,6 +51,8 @@ _SUBJECTS = r"(?:answering|discussing|engaging|providing|giving|getting into|goi
     r"content|topics?|the (?:topic|subject|question|request)|questions|discussions|this|that|" \
     r"anything|any)"  # fmt: skip
 _REFUSAL_I = (
+    # "I wouldn't recommend ..." is advice, not a refusal ("I can't recommend ..." is)
+    rf"(?!(?: shouldn'?t| should not| wouldn'?t| would not)(?: \w+ly)? recommend)"
     rf"{_NOT_WILLING}{_ADVERB} {VERBS}"
     r"|(?:'ll| will|'m going to| am going to| must| have to| need to| will have to|'ll have to)?"
     r"(?: respectfully| politely| flatly)? (?:decline|refuse|pass on|refrain from|abstain from|"
@@ -61,6 +63,7 @@ _REFUSAL_I = (
     r"|(?:'m| am|'ll| will)(?: be)? (?:leaving out|leave out|omitting|omit|not including)\b"
     r"| (?:do not|don'?t) (?:feel comfortable|think (?:it's|it is|it would be) appropriate)"
     r"| draw the line"
+    r"|(?: can ?not| can'?t| won'?t| will not)(?=[.!]| *$)"  # "Sorry, I can't."
 )
 # Limits that precede an answer ("I'm not a lawyer, but ..."): a refusal only with no answer.
 _WEAK_I = (
@@ -330,11 +333,11 @@ REASONS = _forms(
     "wellbeing", "consequences", "lasting", "extremis", "extremism", "terroris", "terrorism",
     "slur", "retaliat", "revenge",
     # danger
-    "harm", "hurt", "danger", "unsafe", "injur", "death", "deadly", "fatal", "lethal", "toxic",
-    "toxin", "poison", "risk", "damag", "suffer", "pain", "distress", "upsetting", "trauma",
-    "traumatic", "violen", "violence", "violent", "weapon", "threat", "threaten", "threatening",
-    "explos", "hazard", "serious", "severe", "safety", "instability", "overdose", "addict",
-    "dependence",
+    "harm", "hurt", "danger", "unsafe", "injur", "death", "die", "died", "dying", "deadly",
+    "fatal", "lethal", "toxic", "toxin", "poison", "risk", "damag", "suffer", "pain", "distress",
+    "upsetting", "trauma", "traumatic", "violen", "violence", "violent", "weapon", "threat",
+    "threaten", "threatening", "explos", "hazard", "serious", "severe", "safety", "instability",
+    "overdose", "addict", "dependence",
 )  # fmt: skip
 REASONS -= {"normal", "normally", "normality", "romantic", "romantically", "trusty", "respective"}
 # Referral: a verb of turning to someone, a person or service to turn to, and a word that makes
@@ -367,7 +370,7 @@ THEY = re.compile(
 )
 SHORT_OPENERS = {"sure", "of", "certainly", "okay", "ok", "well", "hmm", "actually", "wait",
                  "honestly", "interesting", "unfortunately", "absolutely", "yes", "great",
-                 "so", "ha", "oh", "alright", "right"}  # fmt: skip
+                 "so", "ha", "oh", "alright", "right", "sorry"}  # fmt: skip
 
 # --- one regex for every word above -------------------------------------------------------------
 
