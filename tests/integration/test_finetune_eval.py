@@ -40,7 +40,7 @@ def test_finetune_stores_metrics_and_registers_a_model_with_lineage(lab, finetun
     assert set(window) == {"0"}  # window 0.3-0.5 of 2 layers: layer 0
     assert metrics[0]["values"]["vcl_term"] == pytest.approx(-window["0"], rel=1e-5)
     assert set(metrics[0]["values"]) == {"loss", "sft_loss", "vcl_term", "learning_rate",
-                                         "tokens_per_s"}  # fmt: skip
+                                         "tokens_per_s", "grad_norm"}  # fmt: skip
     model = client.get(f"/api/models/{finetuned.result['model_id']}").json()
     assert model["source"] == "finetune" and model["parent_id"] == base_id
     assert model["lineage"]["data_mix"] == {"safety": 26, "general": 38}

@@ -1,34 +1,30 @@
 """``finetune``: supervised fine-tuning on a general + safety mix, with or without VCL.
 
-Loss on response tokens only; the VCL term comes from the window layers' residuals captured
-through the bridge's hook points with gradients (DESIGN.md). Per-step metrics go to SQL while it
-runs; checkpoints (HF format + optimiser state, safetensors) let a re-queued job resume.
+Built on transformers' ``Trainer`` (worker/science/trainer.py, docs/training.md): loss on
+response tokens only, the VCL term from the window layers' residuals (DESIGN.md). Per-step
+metrics go to SQL while it runs; the Trainer's own checkpoints (weights, optimiser, scheduler,
+RNG, data position) let a re-queued job resume at the same step and end with the same weights.
 """
 
 from __future__ import annotations
 
-import json
 import math
 import random
 import shutil
-import time
-from contextlib import nullcontext
-from pathlib import Path
 
-import torch
-from safetensors.torch import load_file, save_file
 from sqlalchemy import delete, select
 
 from backend.jobs.params import FinetuneParams
 from backend.models import Model, TrainMetric
-from worker.context import JobContext, JobError
+from worker.context import JobContext, JobError, JobLost
 from worker.jobs.common import CACHE, dataset_rows, load_registered_model, store
 from worker.models.demo import encode_example
-from worker.models.saving import hf_state_dict, save_hf
+from worker.models.saving import save_hf
 from worker.science.batching import collate_sft, pad_id
-from worker.science.vcl import capture_residuals, sft_loss, vcl_term, vcl_window
+from worker.science.vcl import vcl_window
 
 METRICS_EVERY = 5  # steps between metric writes (one transaction each)
+SCHEDULES = {"constant": "constant_with_warmup", "linear": "linear", "cosine": "cosine"}
 
 
 def mix(general: list, safety: list, params: FinetuneParams) -> list[tuple[str, str]]:
@@ -46,160 +42,118 @@ def mix(general: list, safety: list, params: FinetuneParams) -> list[tuple[str, 
     return [(r.prompt, r.response) for r in chosen]
 
 
-def lr_factor(step: int, params: FinetuneParams, total: int) -> float:
-    warm = min(1.0, (step + 1) / params.warmup_steps) if params.warmup_steps else 1.0
-    progress = step / max(1, total)
-    decay = {
-        "constant": 1.0,
-        "linear": 1.0 - progress,
-        "cosine": 0.5 * (1 + math.cos(math.pi * progress)),
-    }[params.schedule]
-    return warm * decay
+def training_arguments(params: FinetuneParams, out_dir: str, total: int, device: str):
+    """The Trainer's settings for ``params``: nothing it would spend time on that we do not use
+    (no evaluation, no reporting, no worker processes, checkpoints only every N steps)."""
+    import torch
+    from transformers import TrainingArguments
 
-
-def _save_checkpoint(model, optimizer, step: int, out: Path) -> None:
-    tmp = out.with_name(out.name + ".tmp")
-    shutil.rmtree(tmp, ignore_errors=True)
-    save_hf(model, tmp)
-    state = {}
-    for i, s in enumerate(optimizer.state_dict()["state"].values()):
-        state |= {f"{i}.{name}": t.detach().cpu().contiguous() for name, t in s.items()}
-    save_file(state, str(tmp / "optimizer.safetensors"))
-    (tmp / "trainer_state.json").write_text(json.dumps({"step": step}))
-    shutil.rmtree(out, ignore_errors=True)
-    tmp.rename(out)  # a checkpoint is complete or absent, never half-written
-
-
-def _resume(optimizer, ckpt: Path) -> int:
-    """Load the optimiser state saved by ``_save_checkpoint``; return the step to go on from."""
-    state: dict[int, dict[str, torch.Tensor]] = {}
-    for name, tensor in load_file(str(ckpt / "optimizer.safetensors")).items():
-        index, _, field = name.partition(".")
-        state.setdefault(int(index), {})[field] = tensor
-    optimizer.load_state_dict({**optimizer.state_dict(), "state": state})
-    return json.loads((ckpt / "trainer_state.json").read_text())["step"]
+    if device.startswith("cuda"):
+        torch.cuda.set_device(device)
+    every = params.checkpoint_every
+    return TrainingArguments(
+        output_dir=out_dir,
+        max_steps=total,
+        per_device_train_batch_size=params.batch_size,
+        gradient_accumulation_steps=params.grad_accum,
+        learning_rate=params.learning_rate,
+        lr_scheduler_type=SCHEDULES[params.schedule],
+        warmup_steps=params.warmup_steps,
+        weight_decay=0.0,
+        max_grad_norm=params.grad_clip,
+        seed=params.seed,
+        data_seed=params.seed,
+        logging_strategy="steps",
+        logging_steps=1,
+        save_strategy="steps" if every else "no",
+        save_steps=every or 500,
+        save_total_limit=1,
+        eval_strategy="no",
+        report_to=[],
+        dataloader_num_workers=0,
+        dataloader_drop_last=True,
+        disable_tqdm=True,
+        use_cpu=not device.startswith("cuda"),
+        bf16=device.startswith("cuda"),
+        remove_unused_columns=False,
+        log_level="warning",
+    )
 
 
 def finetune(ctx: JobContext, params: FinetuneParams) -> dict:
+    from worker.science.trainer import (
+        JobCallback,
+        StepTotals,
+        VCLConfig,
+        VCLTrainer,
+        last_checkpoint,
+    )
+
     base_row, model = load_registered_model(ctx, params.base_model_id, params.base_model_name)
-    name = params.name or f"{base_row.name}-ft{ctx.job_id}"
+    model_name = params.name or f"{base_row.name}-ft{ctx.job_id}"
     with ctx.transaction() as session:
-        taken = session.scalar(select(Model.job_id).where(Model.name == name))
+        taken = session.scalar(select(Model.job_id).where(Model.name == model_name))
     if taken is not None and taken != ctx.job_id:
-        raise JobError(f"name: a model named {name!r} already exists")
-    torch.manual_seed(params.seed)
+        raise JobError(f"name: a model named {model_name!r} already exists")
     try:
         window = vcl_window(model.n_layers, params.vcl_window_a, params.vcl_window_b)
     except ValueError as exc:
         raise JobError(f"vcl_window_a: {exc}") from None
     _, general = dataset_rows(ctx, params.general_dataset_id)
     _, safety = dataset_rows(ctx, params.safety_dataset_id)
-    pairs = mix(general, safety, params)
     tokenizer = model.tokenizer
-    encoded = [encode_example(tokenizer, p, r, max_length=params.max_length) for p, r in pairs]
+    encoded = [
+        encode_example(tokenizer, p, r, max_length=params.max_length)
+        for p, r in mix(general, safety, params)
+    ]
     rows_per_step = params.batch_size * params.grad_accum
     total = params.steps or math.ceil(params.epochs * len(encoded) / rows_per_step)
+    encoded *= math.ceil(params.batch_size / len(encoded))  # at least one full batch
 
-    hf_model = model.bridge.original_model
-    model.bridge.train()
-    optimizer = torch.optim.AdamW(hf_model.parameters(), lr=params.learning_rate, weight_decay=0.0)
     artifacts = store(ctx)
     key = f"finetunes/job-{ctx.job_id}"
-    ckpt = artifacts.staging_dir(f"{key}/checkpoint", CACHE)
-    start = 0
-    if (ckpt / "trainer_state.json").exists():
-        from transformers import AutoModelForCausalLM
-
-        saved = AutoModelForCausalLM.from_pretrained(ckpt, dtype=hf_model.dtype).state_dict()
-        with torch.no_grad():
-            for name, tensor in hf_state_dict(model).items():
-                if name in saved:
-                    tensor.copy_(saved[name])
-        start = _resume(optimizer, ckpt)
+    checkpoints = artifacts.staging_dir(f"{key}/checkpoints", CACHE)
+    resume = last_checkpoint(checkpoints) if checkpoints.is_dir() else None
+    start = int(resume.name.split("-")[1]) if resume else 0
+    if resume:
         ctx.log(f"resuming from the checkpoint at step {start}")
     with ctx.transaction() as session:  # a re-run replaces metrics past the checkpoint
         session.execute(
             delete(TrainMetric).where(TrainMetric.job_id == ctx.job_id, TrainMetric.step >= start)
         )
-
-    order = random.Random(params.seed)
-    schedule = [
-        i
-        for _ in range(math.ceil(total * rows_per_step / len(encoded)) + 1)
-        for i in order.sample(range(len(encoded)), len(encoded))
-    ]
-    device = model.device
-    autocast = (
-        torch.autocast("cuda", dtype=torch.bfloat16) if device.startswith("cuda") else nullcontext()
-    )
     pending: list[TrainMetric] = []
-    clock = time.perf_counter()
-    for step in range(start, total):
-        for group in optimizer.param_groups:
-            group["lr"] = params.learning_rate * lr_factor(step, params, total)
-        sums = {"loss": 0.0, "sft": 0.0, "vcl": 0.0, "tokens": 0}
-        concs: dict[str, float] = {}
-        for micro in range(params.grad_accum):
-            first = (step * params.grad_accum + micro) * params.batch_size
-            batch = collate_sft(
-                [encoded[i] for i in schedule[first : first + params.batch_size]],
-                pad_id(tokenizer),
-            )
-            batch = {k: v.to(device) for k, v in batch.items()}
-            position = (
-                {"index": batch["last_prompt_index"]}
-                if params.vcl_position == "last_prompt"
-                else {"mask": batch["labels"] != -100}
-            )
-            with (
-                autocast,
-                capture_residuals(
-                    model.bridge, window, position=params.vcl_position, **position
-                ) as resid,
-            ):
-                logits = model.bridge(batch["input_ids"], attention_mask=batch["attention_mask"])
-                sft = sft_loss(logits, batch["labels"])
-                if params.vcl_lambda > 0:
-                    term, layer_conc = vcl_term(
-                        resid, params.vcl_k, params.vcl_measure, params.vcl_sign
-                    )
-                else:
-                    with torch.no_grad():
-                        term, layer_conc = vcl_term(resid, params.vcl_k, params.vcl_measure)
-                        term = term * 0
-                loss = sft + params.vcl_lambda * term
-            (loss / params.grad_accum).backward()
-            sums["loss"] += loss.item() / params.grad_accum
-            sums["sft"] += sft.item() / params.grad_accum
-            sums["vcl"] += term.item() / params.grad_accum
-            sums["tokens"] += int(batch["attention_mask"].sum())
-            concs = {str(k): v for k, v in layer_conc.items()}
-        torch.nn.utils.clip_grad_norm_(hf_model.parameters(), params.grad_clip)
-        optimizer.step()
-        optimizer.zero_grad(set_to_none=True)
-        elapsed, clock = time.perf_counter() - clock, time.perf_counter()
+
+    def write(values: dict, layer_values: dict, step: int, flush: bool) -> None:
         pending.append(
-            TrainMetric(
-                job_id=ctx.job_id,
-                step=step,
-                values={
-                    "loss": sums["loss"],
-                    "sft_loss": sums["sft"],
-                    "vcl_term": sums["vcl"],
-                    "learning_rate": optimizer.param_groups[0]["lr"],
-                    "tokens_per_s": sums["tokens"] / max(elapsed, 1e-9),
-                },
-                layer_values={"window_concentration": concs},
-            )
+            TrainMetric(job_id=ctx.job_id, step=step, values=values, layer_values=layer_values)
         )
-        if len(pending) >= METRICS_EVERY or step == total - 1:
+        if flush or len(pending) >= METRICS_EVERY:
             with ctx.transaction() as session:
                 session.add_all(pending)
-            pending = []
-        ctx.progress((step + 1) / total, f"step {step + 1}/{total} loss {sums['loss']:.3f}")
-        done = step + 1
-        if params.checkpoint_every and done % params.checkpoint_every == 0 and done < total:
-            _save_checkpoint(model, optimizer, done, ckpt)
+            pending.clear()
+
+    totals = StepTotals()
+    callback = JobCallback(totals, write, ctx.progress, JobLost)
+    pad = pad_id(tokenizer)
+    trainer = VCLTrainer(
+        model,
+        VCLConfig(
+            params.vcl_lambda,
+            window,
+            params.vcl_k,
+            params.vcl_position,
+            params.vcl_sign,
+            params.vcl_measure,
+        ),
+        totals,
+        args=training_arguments(params, str(checkpoints), total, model.device),
+        train_dataset=encoded,
+        data_collator=lambda examples: collate_sft(examples, pad),
+        callbacks=[callback],
+    )
+    trainer.train(resume_from_checkpoint=str(resume) if resume else None)
+    if callback.stopped is not None:
+        raise callback.stopped
 
     model.bridge.eval()
     final = artifacts.staging_dir(f"{key}/model", CACHE)
@@ -210,7 +164,7 @@ def finetune(ctx: JobContext, params: FinetuneParams) -> dict:
     with ctx.transaction() as session:
         session.execute(delete(Model).where(Model.job_id == ctx.job_id))  # a re-run replaces
         row = Model(
-            name=name,
+            name=model_name,
             source="finetune",
             uri=uri,
             parent_id=base_row.id,
@@ -225,4 +179,6 @@ def finetune(ctx: JobContext, params: FinetuneParams) -> dict:
         )
         session.add(row)
         session.flush()
-        return {"model_id": row.id, "steps": total, "final_loss": sums["loss"]}
+        model_id = row.id
+    shutil.rmtree(checkpoints, ignore_errors=True)
+    return {"model_id": model_id, "steps": total, "final_loss": callback.last_loss}
