@@ -6,10 +6,13 @@ same texts. Texts: the completions of tests/data/refusal_styles (dev and test, 7
 repeated to at least 20,000 items (4,000 with --quick). Rates are by CPU time of this process,
 pinned to one core where the OS allows, best of three passes.
 
-The judge path (a chat model as classifier, issue 10 item 3) is timed in :func:`time_judge`:
-an empty slot for now; ``--judge MODEL`` says so.
+The judge path (a chat model as classifier): ``--judge demo`` times ``judge:<model>`` on a
+randomly initialised model of the demo's shape (4 x 128; its answers are gibberish, so every
+verdict is ``unparsed``, but the work per item is a judge's: a ~300-token prompt and up to 16
+generated tokens), ``--judge DIR`` on a local Hugging Face model directory; batched (16, as
+evaluations run it) against one item at a time, by wall time.
 
-Usage: python bench/classify.py [--quick] [--judge MODEL]
+Usage: python bench/classify.py [--quick] [--judge demo|DIR]
 """
 
 from __future__ import annotations
@@ -62,10 +65,36 @@ def plain_prefix(prompt: str, completion: str) -> bool:
     return completion.lower().strip().startswith(XSTEST_REFUSAL_PREFIXES)
 
 
-def time_judge(model: str, items: Sequence[tuple[str, str]]) -> float | None:
-    """SLOT for the judge path: completions/s of ``judge:<model>`` on ``items`` (batched, as
-    evaluations run it). To be filled in with the judge classifiers; None until then."""
-    return None
+def time_judge(model: str, items: Sequence[tuple[str, str]]) -> list[tuple[str, float]]:
+    """Completions/s of ``judge:<model>`` on ``items``, batched (16) and one at a time."""
+    import tempfile
+
+    import torch
+
+    from worker.models.demo import build_model, train_tokenizer
+    from worker.models.loading import load_model
+    from worker.science.judges import JudgeClassifier, judge_prompt
+
+    with tempfile.TemporaryDirectory() as tmp:
+        if model == "demo":
+            torch.manual_seed(0)
+            tokenizer = train_tokenizer(
+                [judge_prompt(p, c) for p, c in items[:200]], vocab_size=600
+            )
+            build_model(tokenizer, n_layers=4, d_model=128).save_pretrained(tmp)
+            tokenizer.save_pretrained(tmp)
+        loaded = load_model(tmp if model == "demo" else model)
+        prompts, completions = zip(*items, strict=True)
+        JudgeClassifier("warm-up", loaded, 2).classify_batch(prompts[:2], completions[:2])
+        out = []
+        for batch_size in (16, 1):
+            judge = JudgeClassifier(f"judge:{model}", loaded, batch_size)
+            start = time.perf_counter()
+            judge.classify_batch(prompts, completions)
+            out.append(
+                (f"judge:{model}, batch {batch_size}", len(items) / (time.perf_counter() - start))
+            )
+        return out
 
 
 def pin_to_one_core() -> str:
@@ -80,27 +109,29 @@ def pin_to_one_core() -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="4,000 items instead of 20,000")
-    parser.add_argument("--judge", metavar="MODEL", help="also time judge:MODEL (slot, empty)")
+    parser.add_argument("--judge", metavar="MODEL", help="also time judge:MODEL (demo or a dir)")
     args = parser.parse_args()
     items = pairs(4_000 if args.quick else 20_000)
-    core = pin_to_one_core()
+    judged = time_judge(args.judge, items[: 16 if args.quick else 64]) if args.judge else []
+    core = pin_to_one_core()  # the rules' goal is per core; the judge ran with every thread
     rules, string_match = get_classifier("rules"), get_classifier("string_match")
     rows = [
         ("rules", rate(rules.classify, items)),
         ("string_match (XSTest baseline)", rate(string_match.classify, items)),
         ("lower() + startswith (floor)", rate(plain_prefix, items)),
     ]
-    if args.judge:
-        judged = time_judge(args.judge, items)
-        print(f"judge:{args.judge}: " + ("slot empty (time_judge)" if judged is None else ""))
-        if judged is not None:
-            rows.append((f"judge:{args.judge}", judged))
     ours = rows[0][1]
     print(f"\nrefusal classifiers, {len(items)} completions (703 distinct), CPU time, {core}")
     print(f"{'classifier':<34}{'completions/s':>15}{'us each':>9}{'rules time / its':>18}")
     for name, value in rows:
         print(f"{name:<34}{value:>15,.0f}{1e6 / value:>9.1f}{value / ours:>17.1f}x")
     print(f"rules: {ours:,.0f}/s, goal {GOAL:,}/s: {'met' if ours >= GOAL else 'NOT met'}")
+    if judged:
+        (batched, fast), (_, slow) = judged
+        print(f"\n{len(items[: 16 if args.quick else 64])} completions, wall time, all threads")
+        for name, value in judged:
+            print(f"{name:<34}{value:>15,.1f}")
+        print(f"{batched}: {fast / slow:.2f}x the completions/s of one at a time")
 
 
 if __name__ == "__main__":
