@@ -5,6 +5,7 @@ from __future__ import annotations
 import ipaddress
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
 from pydantic import field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -31,6 +32,7 @@ class Settings(BaseSettings):
     ui_origin: str = ""  # the UI's origin allowed by CORS; empty: http://{ui_host}:{ui_port}
     api_token: str = ""  # the bearer token the CLI (submit, jobs) and the UI send to the API
     max_upload_bytes: int = 20_000_000  # bodies over this (+ 1 MiB for multipart framing) get 413
+    allowed_hosts: str = ""  # Host names the API answers (comma-separated); empty: see below
 
     @field_validator("database_url")
     @classmethod
@@ -57,6 +59,25 @@ class Settings(BaseSettings):
         if is_loopback(host):
             origins.append(f"http://localhost:{self.ui_port}")
         return origins
+
+    @property
+    def trusted_hosts(self) -> list[str]:
+        """Host names the API answers (others get 400): ``allowed_hosts``, or by default the
+        loopback names, the bind host, and the hosts of the API URL and the UI origins."""
+        if self.allowed_hosts:
+            return [
+                h.strip().strip("[]").lower() for h in self.allowed_hosts.split(",") if h.strip()
+            ]
+        hosts = [
+            "127.0.0.1",
+            "localhost",
+            "::1",
+            self.host.strip("[]"),
+            urlsplit(self.api_url).hostname,
+        ]
+        hosts += [urlsplit(origin).hostname for origin in self.cors_origins]
+        wildcard = ("0.0.0.0", "::", "")
+        return list(dict.fromkeys(h.lower() for h in hosts if h and h not in wildcard))
 
     @property
     def is_sqlite(self) -> bool:

@@ -13,6 +13,8 @@ import pytest
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+# the API answers only its own Host names; Starlette's TestClient sends Host: testserver
+os.environ.setdefault("FLOWLENS_ALLOWED_HOSTS", "127.0.0.1,localhost,testserver")
 
 from support import create_pg_database, missing, pg_bin, postgres_instance  # noqa: E402
 

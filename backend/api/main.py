@@ -3,13 +3,21 @@
 from __future__ import annotations
 
 import logging
+import math
 
 from fastapi import Depends, FastAPI, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DataError
 
-from backend.api.middleware import BodySizeLimitMiddleware, SecurityHeadersMiddleware
+from backend.api.middleware import (
+    BodySizeLimitMiddleware,
+    SameOriginMiddleware,
+    SecurityHeadersMiddleware,
+    TrustedHostMiddleware,
+)
 from backend.api.routes import (
     artifacts,
     datasets,
@@ -30,6 +38,30 @@ log = logging.getLogger("flowlens.api")
 
 # multipart framing around an upload of max_upload_bytes (boundaries, form fields)
 UPLOAD_SLACK_BYTES = 1024 * 1024
+OUT_OF_RANGE = "a value is out of range for the database (ids and integers must fit in 32 bits)"
+
+
+def data_error_detail(exc: DataError) -> str:
+    """What the database refused, by its cause: PostgreSQL's SQLSTATE, or psycopg's own check."""
+    code = getattr(exc.orig, "sqlstate", None)
+    if code == "22003":  # numeric_value_out_of_range
+        return OUT_OF_RANGE
+    if "NUL" in str(exc.orig):
+        return "text may not contain NUL characters"
+    if code == "22001":  # string_data_right_truncation
+        return "a text value is longer than the database column allows"
+    return f"the database refused a value: {str(exc.orig).splitlines()[0]}"
+
+
+def finite(value):
+    """``value`` with every NaN and infinity replaced by its name, so JSON can carry it."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    if isinstance(value, dict):
+        return {k: finite(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [finite(v) for v in value]
+    return value
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -57,7 +89,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for router in routers:
         app.include_router(router, prefix="/api", dependencies=guard)
 
-    # added last = outermost: security headers wrap CORS, which wraps the size guard
+    # added last = outermost: security headers wrap the Host check, then the Origin check, CORS
+    # and the size guard
     app.add_middleware(
         BodySizeLimitMiddleware, limit=settings.max_upload_bytes + UPLOAD_SLACK_BYTES
     )
@@ -69,20 +102,27 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         allow_credentials=False,
         max_age=600,
     )
+    app.add_middleware(SameOriginMiddleware, origins=settings.cors_origins)
+    app.add_middleware(TrustedHostMiddleware, hosts=settings.trusted_hosts)
     app.add_middleware(SecurityHeadersMiddleware)
 
-    @app.exception_handler(OverflowError)
-    @app.exception_handler(DataError)
-    async def _out_of_range(request: Request, exc: Exception) -> JSONResponse:
-        # e.g. an id beyond the database's integer range in a path, query or body
-        log.info("value out of range on %s %s: %s", request.method, request.url.path, exc)
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        # the refused input may be NaN or infinite (JSON bodies may spell them): render it safely
         return JSONResponse(
-            status_code=422,
-            content={
-                "detail": "a value is out of range for the database (ids and integers "
-                "must fit in 32 bits)"
-            },
+            status_code=422, content={"detail": finite(jsonable_encoder(exc.errors()))}
         )
+
+    @app.exception_handler(OverflowError)
+    async def _overflow(request: Request, exc: OverflowError) -> JSONResponse:
+        # SQLite: an integer beyond 64 bits in a path, query or body
+        log.info("value out of range on %s %s: %s", request.method, request.url.path, exc)
+        return JSONResponse(status_code=422, content={"detail": OUT_OF_RANGE})
+
+    @app.exception_handler(DataError)
+    async def _data_error(request: Request, exc: DataError) -> JSONResponse:
+        log.info("value refused on %s %s: %s", request.method, request.url.path, exc.orig)
+        return JSONResponse(status_code=422, content={"detail": data_error_detail(exc)})
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
