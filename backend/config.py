@@ -33,6 +33,7 @@ class Settings(BaseSettings):
     api_token: str = ""  # the bearer token the CLI (submit, jobs) and the UI send to the API
     max_upload_bytes: int = 20_000_000  # bodies over this (+ 1 MiB for multipart framing) get 413
     allowed_hosts: str = ""  # Host names the API answers (comma-separated); empty: see below
+    local_dataset_dirs: str = ""  # folders import_hub_dataset may read (comma-separated)
 
     @field_validator("database_url")
     @classmethod
@@ -78,6 +79,29 @@ class Settings(BaseSettings):
         hosts += [urlsplit(origin).hostname for origin in self.cors_origins]
         wildcard = ("0.0.0.0", "::", "")
         return list(dict.fromkeys(h.lower() for h in hosts if h and h not in wildcard))
+
+    def local_dataset_dir_error(self, repo: str) -> str | None:
+        """Why ``repo`` may not be imported as a local folder, or None: a hub name (no such
+        path here) or a folder inside one of ``local_dataset_dirs`` (an operator's choice)."""
+        path = Path(repo).expanduser()
+        if not (repo.startswith(("/", ".", "~")) or path.exists()):
+            return None
+        allowed = [
+            Path(d.strip()).expanduser().resolve()
+            for d in self.local_dataset_dirs.split(",")
+            if d.strip()
+        ]
+        try:
+            target = path.resolve(strict=False)
+        except (OSError, RuntimeError):  # a symlink loop
+            return f"{repo!r} cannot be resolved"
+        if any(target.is_relative_to(d) for d in allowed):
+            return None
+        return (
+            f"{repo!r} is a local path; local dataset folders are read only inside the folders "
+            "an operator allows in FLOWLENS_LOCAL_DATASET_DIRS"
+            + (f" ({', '.join(map(str, allowed))})" if allowed else " (none allowed)")
+        )
 
     @property
     def is_sqlite(self) -> bool:

@@ -64,7 +64,9 @@ KINDS: dict[str, JobKind] = {
             "import_hub_dataset",
             ImportHubDatasetParams,
             "worker.jobs.datasets:import_hub_dataset",
-            "Import a Hugging Face dataset by hub name (where the hub is reachable).",
+            "Import a Hugging Face dataset by hub name (where the hub is reachable), or a local "
+            "folder an operator allows (FLOWLENS_LOCAL_DATASET_DIRS).",
+            checks.import_hub_dataset,
         ),
         JobKind(
             "train_demo_model",

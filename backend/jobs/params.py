@@ -24,8 +24,11 @@ class EchoParams(JobParams):
     crash: Literal["none", "exception", "segfault", "exit"] = Field(
         "none", description="Fail on purpose after sleeping (tests of crash handling)."
     )
-    mark_file: str | None = Field(
-        None, description="Append one line per execution to this file (exactly-once checks)."
+    mark: str | None = Field(
+        None,
+        pattern=r"^[\w.\-]{1,100}$",
+        description="Append one line per execution to diagnostics/<mark> in the artifact store "
+        "(exactly-once checks); a file name, never a path.",
     )
 
 

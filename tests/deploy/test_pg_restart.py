@@ -21,16 +21,22 @@ from backend.models import Job, JobStatus
 def test_workers_survive_a_postgresql_restart(tmp_path):
     if pg_bin() is None:
         missing("PostgreSQL (initdb)")
-    marks = tmp_path / "marks.txt"
+    marks = tmp_path / "artifacts" / "diagnostics" / "marks.txt"
     with postgres_instance() as pg:
         url = create_pg_database(pg.url)
         migrate.upgrade(url)
         with write_session(url) as s:
             ids = [
-                queue.enqueue(s, "echo", {"sleep_seconds": 1.0, "mark_file": str(marks)}).id
+                queue.enqueue(s, "echo", {"sleep_seconds": 1.0, "mark": "marks.txt"}).id
                 for _ in range(12)
             ]
-        env = flowlens_env(url, heartbeat_seconds=0.5, lease_seconds=15, poll_seconds=0.2)
+        env = flowlens_env(
+            url,
+            artifact_root=tmp_path / "artifacts",
+            heartbeat_seconds=0.5,
+            lease_seconds=15,
+            poll_seconds=0.2,
+        )
         workers = [start(["worker"], env, tmp_path / f"w{i}.log") for i in range(2)]
 
         def statuses() -> list[str]:

@@ -8,10 +8,12 @@ import json
 import numpy as np
 import pytest
 from safetensors.numpy import load_file
+from sqlalchemy import select
 from support import run_inline
 
 from backend.artifacts import ArtifactStore
-from backend.models import JobStatus
+from backend.db import session_scope
+from backend.models import Dataset, JobStatus
 from worker.jobs.common import CACHE
 
 
@@ -134,6 +136,12 @@ def test_hub_dataset_import_maps_columns_and_fails_clearly_offline(lab, tmp_path
     folder.mkdir()
     lines = [{"question": f"How do I kill process {i}?", "tag": "unsafe"} for i in range(5)]
     (folder / "train.jsonl").write_text("\n".join(json.dumps(x) for x in lines))
+    refused = run_inline(settings, "import_hub_dataset", repo=str(folder), name="hub-refused")
+    assert refused.status == JobStatus.FAILED
+    assert "FLOWLENS_LOCAL_DATASET_DIRS (none allowed)" in refused.error
+    with session_scope(settings.database_url) as s:  # refused before anything was read
+        assert s.scalar(select(Dataset).where(Dataset.name == "hub-refused")) is None
+    settings = settings.model_copy(update={"local_dataset_dirs": str(tmp_path)})
     wrong = run_inline(settings, "import_hub_dataset", repo=str(folder), name="hub-wrong")
     assert wrong.status == JobStatus.FAILED and "prompt_field: column 'prompt'" in wrong.error
     job = run_inline(

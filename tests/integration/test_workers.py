@@ -41,7 +41,9 @@ def workers(database_url, tmp_path):
 
     def launch(concurrency: int = 1, **settings):
         log = tmp_path / f"worker{len(procs)}.log"
-        env = flowlens_env(database_url, **{**FAST, **settings})
+        env = flowlens_env(
+            database_url, artifact_root=tmp_path / "artifacts", **{**FAST, **settings}
+        )
         proc = start(["worker", "--concurrency", str(concurrency)], env, log)
         procs.append(proc)
         return proc
@@ -53,8 +55,8 @@ def workers(database_url, tmp_path):
 
 @pytest.mark.slow
 def test_200_jobs_4_workers_run_exactly_once(database_url, workers, tmp_path):
-    marks = tmp_path / "marks.txt"
-    ids = [submit(database_url, mark_file=str(marks)) for _ in range(200)]
+    marks = tmp_path / "artifacts" / "diagnostics" / "marks.txt"
+    ids = [submit(database_url, mark="marks.txt") for _ in range(200)]
     for _ in range(4):
         workers()
     rows = wait_until(lambda: all_finished(database_url, ids), 400, "200 jobs", every=1)
@@ -65,8 +67,8 @@ def test_200_jobs_4_workers_run_exactly_once(database_url, workers, tmp_path):
 
 
 def test_sigkilled_worker_job_is_requeued_and_finished_by_another(database_url, workers, tmp_path):
-    marks = tmp_path / "marks.txt"
-    job_id = submit(database_url, sleep_seconds=4, mark_file=str(marks))
+    marks = tmp_path / "artifacts" / "diagnostics" / "marks.txt"
+    job_id = submit(database_url, sleep_seconds=4, mark="marks.txt")
     first = workers()
     wait_until(lambda: jobs(database_url, [job_id])[job_id].progress > 0.1, 30, "job running")
     lost_worker = jobs(database_url, [job_id])[job_id].worker_id
@@ -163,9 +165,9 @@ def test_queued_jobs_survive_an_api_restart(database_url, api, workers):
 
 
 def test_cancel_queued_and_running_jobs_through_the_api(database_url, api, workers, tmp_path):
-    marks = tmp_path / "marks.txt"
-    running = submit(database_url, sleep_seconds=60, mark_file=str(marks))
-    queued = submit(database_url, mark_file=str(marks), depends_on=[running])
+    marks = tmp_path / "artifacts" / "diagnostics" / "marks.txt"
+    running = submit(database_url, sleep_seconds=60, mark="marks.txt")
+    queued = submit(database_url, mark="marks.txt", depends_on=[running])
     workers()
     wait_until(lambda: jobs(database_url, [running])[running].progress > 0, 30, "running")
     response = httpx.post(f"{api.url}/api/jobs/{running}/cancel")

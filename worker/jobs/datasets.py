@@ -65,6 +65,9 @@ def import_hub_dataset(ctx: JobContext, params: ImportHubDatasetParams) -> dict:
     columns to prompt/response/label/type, validate every row, store all rows or none."""
     from datasets import load_dataset
 
+    problem = ctx.settings.local_dataset_dir_error(params.repo)  # this host's folders
+    if problem:
+        raise JobError(f"repo: {problem}")
     with ctx.transaction() as session:
         if session.scalar(select(Dataset.id).where(Dataset.name == params.name)) is not None:
             raise JobError(f"name: a dataset named {params.name!r} already exists")

@@ -7,7 +7,8 @@ import os
 import time
 
 from backend.jobs.params import EchoParams
-from worker.context import JobContext
+from worker.context import JobContext, JobError
+from worker.jobs.common import store
 
 STEP_S = 0.1
 
@@ -24,7 +25,17 @@ def echo(ctx: JobContext, params: EchoParams) -> dict:
         os._exit(3)
     if params.crash == "segfault":
         ctypes.string_at(0)
-    if params.mark_file:
-        with open(params.mark_file, "a") as handle:
-            handle.write(f"{ctx.job_id} {ctx.lease.worker_id} {ctx.lease.attempt}\n")
+    if params.mark:
+        _append_mark(ctx, params.mark)
     return {"message": params.message, "pid": os.getpid()}
+
+
+def _append_mark(ctx: JobContext, mark: str) -> None:
+    """One line per execution in the store's diagnostics/ folder: the only file echo touches."""
+    artifacts = store(ctx)
+    if not artifacts.is_local:
+        raise JobError("mark: needs a local artifact store")
+    folder = artifacts.staging_dir("diagnostics", ctx.artifact_root)  # local: in the store
+    folder.mkdir(parents=True, exist_ok=True)
+    with (folder / mark).open("a") as handle:
+        handle.write(f"{ctx.job_id} {ctx.lease.worker_id} {ctx.lease.attempt}\n")
