@@ -2,12 +2,43 @@
 
 from __future__ import annotations
 
+import math
 from datetime import datetime
 from typing import Any, Generic, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from backend.errors import FieldError
 
 T = TypeVar("T")
+
+
+def check_storable(value: Any, field: str) -> Any:
+    """Refuse what JSON columns and text columns cannot hold faithfully, naming the field: NaN
+    and infinite numbers (JSON bodies may spell them NaN, Infinity, 1e400) and NUL characters."""
+    if isinstance(value, float) and not math.isfinite(value):
+        raise FieldError(field, "must be a finite number (not NaN or infinite)")
+    if isinstance(value, str) and "\x00" in value:
+        raise FieldError(field, "text may not contain NUL characters")
+    if isinstance(value, dict):
+        for key, item in value.items():
+            check_storable(key, field)
+            check_storable(item, f"{field}.{key}")
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            check_storable(item, f"{field}.{i}")
+    return value
+
+
+class RequestBody(BaseModel):
+    """Base of request bodies: unknown fields, non-finite numbers and NUL characters refused."""
+
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _storable(cls, value: Any, info) -> Any:
+        return check_storable(value, info.field_name)
 
 
 class Page(BaseModel, Generic[T]):
@@ -17,9 +48,7 @@ class Page(BaseModel, Generic[T]):
     count: int
 
 
-class JobCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class JobCreate(RequestBody):
     kind: str = Field(description="A registered job kind (GET /api/kinds).")
     params: dict[str, Any] = Field(default_factory=dict, description="Validated per kind.")
     priority: int = Field(0, ge=-1000, le=1000, description="Higher runs first.")
@@ -85,9 +114,7 @@ class Health(BaseModel):
     workers_alive: int
 
 
-class ModelCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class ModelCreate(RequestBody):
     name: str = Field(min_length=1, max_length=255, pattern=r"^[\w.\-/]+$")
     source: Literal["hub", "local"] = Field(description="A hub name or a local HF directory.")
     uri: str = Field(min_length=1, max_length=4096, description="Hub name or directory path.")
@@ -252,9 +279,7 @@ class SweepPublic(BaseModel):
 HumanVerdict = Literal["full_compliance", "full_refusal", "partial_refusal"]
 
 
-class LabelUpdate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class LabelUpdate(RequestBody):
     verdict: HumanVerdict = Field(description="Your three-way label of the completion.")
 
 

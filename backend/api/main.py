@@ -33,6 +33,7 @@ from backend.api.routes import (
 )
 from backend.auth import require_token
 from backend.config import Settings, get_settings
+from backend.errors import FieldError
 
 log = logging.getLogger("flowlens.api")
 
@@ -51,6 +52,19 @@ def data_error_detail(exc: DataError) -> str:
     if code == "22001":  # string_data_right_truncation
         return "a text value is longer than the database column allows"
     return f"the database refused a value: {str(exc.orig).splitlines()[0]}"
+
+
+def located(err: dict) -> dict:
+    """A request model's FieldError (``ctx["error"]``) at its field's own ``loc``, with its
+    message: ``body.params`` + "params.grad_clip" -> ``body.params.grad_clip``."""
+    error = err.get("ctx", {}).get("error")
+    if not isinstance(error, FieldError):
+        return err
+    path = [int(p) if p.isdigit() else p for p in error.field.split(".")]
+    loc = list(err["loc"])
+    if loc and loc[-1] == path[0]:
+        loc.pop()
+    return {**err, "loc": (*loc, *path), "msg": error.message, "ctx": {}}
 
 
 def finite(value):
@@ -110,7 +124,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
         # the refused input may be NaN or infinite (JSON bodies may spell them): render it safely
         return JSONResponse(
-            status_code=422, content={"detail": finite(jsonable_encoder(exc.errors()))}
+            status_code=422,
+            content={"detail": finite(jsonable_encoder([located(e) for e in exc.errors()]))},
         )
 
     @app.exception_handler(OverflowError)

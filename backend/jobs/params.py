@@ -11,9 +11,10 @@ from backend.errors import FieldError
 
 
 class JobParams(BaseModel):
-    """Base of all parameter models: unknown fields are errors, not silently ignored."""
+    """Base of all parameter models: unknown fields and non-finite numbers (NaN, infinities)
+    are errors, not silently ignored or stored."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
 
 class EchoParams(JobParams):
