@@ -27,14 +27,17 @@ def read_model(model_id: int, session: SessionDep) -> ModelPublic:
 
 @router.post("/models", response_model=ModelPublic, status_code=201)
 def register_model(body: ModelCreate, session: WriteSessionDep) -> ModelPublic:
-    """Register a hub model (checked when a job loads it) or a local HF directory (checked now)."""
-    if session.scalar(select(Model.id).where(Model.name == body.name)) is not None:
-        raise HTTPException(409, f"name: a model named {body.name!r} already exists")
+    """Register a hub model (checked when a job loads it) or a local HF directory (checked now).
+
+    The directory is checked first, in this worker thread and before the first query opens the
+    write transaction: no filesystem wait ever holds the database's write lock."""
     if body.source == "local":
         try:
             check_model_dir(body.uri)
         except ModelNotFound as exc:
             raise HTTPException(422, f"uri: {exc}") from None
+    if session.scalar(select(Model.id).where(Model.name == body.name)) is not None:
+        raise HTTPException(409, f"name: a model named {body.name!r} already exists")
     model = Model(name=body.name, source=body.source, uri=body.uri)
     session.add(model)
     session.flush()
