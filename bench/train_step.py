@@ -1,18 +1,25 @@
-"""Benchmark the cost of the VCL term in a training step (print-only, no assertions).
+"""Benchmark a fine-tuning step at a real shape (print-only, no assertions).
 
-For each model (demo size: 4 layers x 128; a larger random Llama: 8 layers x 512), time a full
-step (forward through the TransformerBridge + backward + AdamW) on a batch of 32 sequences of 48
-tokens: without VCL (baseline), with VCL measure="topk" and with
-measure="inverse_participation_ratio" (window 0.3-0.5, position "last_prompt", k=4), interleaved
-in the same run. Goal: <= 1.15x.
+A randomly initialised model shaped like Qwen2.5-0.5B (24 layers, d 896, GQA 14/2, vocab
+151,936, intermediate 4864, tied embeddings), batch 4 x 128 tokens, CPU, float32. Interleaved in
+one run, per optimiser step (median): a plain Hugging Face step (forward with labels, backward,
+AdamW, on the model without the bridge), our ``VCLTrainer`` step with VCL off (lambda 0: the
+concentrations are still computed for the curves) and on (lambda 1, window 0.3-0.5, k 2, as
+a batch of 4 needs k + 1 < 4), and a LoRA step (rank 8 on q/k/v/o). Peak memory of a full
+and a LoRA fine-tune: each in a child process, ru_maxrss after 2 steps minus the RSS after
+loading. Goals: trainer / plain <= 1.05x,
+VCL on / off <= 1.10x.
 
-Usage: python bench/train_step.py [--quick]
+Usage: python bench/train_step.py [--quick]   (--quick: 4 layers x 256, vocab 32,000)
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import resource
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -22,94 +29,160 @@ from pathlib import Path
 sys.path[0:1] = [str(Path(__file__).resolve().parents[1])]
 
 import torch  # noqa: E402
+from transformers import (  # noqa: E402
+    AutoModelForCausalLM,
+    Qwen2Config,
+    TrainerCallback,
+    TrainingArguments,
+)
 
-from worker.models.demo import build_model, train_tokenizer  # noqa: E402
-from worker.models.loading import LoadedModel, load_model  # noqa: E402
-from worker.science.vcl import capture_residuals, sft_loss, vcl_term, vcl_window  # noqa: E402
+from worker.models.demo import train_tokenizer  # noqa: E402
+from worker.models.loading import load_model  # noqa: E402
+from worker.science.lora import add_lora  # noqa: E402
+from worker.science.trainer import StepTotals, VCLConfig, VCLTrainer  # noqa: E402
+from worker.science.vcl import vcl_window  # noqa: E402
 
-TEXTS = [f"example sentence number {i} about topic {i % 7} and thing {i % 11}" for i in range(200)]
+QWEN05 = {"num_hidden_layers": 24, "hidden_size": 896, "num_attention_heads": 14,
+          "num_key_value_heads": 2, "vocab_size": 151_936, "intermediate_size": 4864}  # fmt: skip
+QUICK = {**QWEN05, "num_hidden_layers": 4, "hidden_size": 256, "num_attention_heads": 4,
+         "vocab_size": 32_000, "intermediate_size": 1024}  # fmt: skip
+BATCH, SEQ = 4, 128
 
 
-def random_model(tmp: Path, n_layers: int, d_model: int) -> LoadedModel:
+def build(out: Path, shape: dict) -> Path:
     torch.manual_seed(0)
-    tok = train_tokenizer(TEXTS, vocab_size=1000)
-    model = build_model(tok, n_layers=n_layers, d_model=d_model)
-    out = tmp / f"llama-{n_layers}x{d_model}"
-    model.save_pretrained(out)
-    tok.save_pretrained(out)
-    return load_model(str(out))
+    texts = [f"example {i} about topic {i % 7} and thing {i % 11}" for i in range(200)]
+    train_tokenizer(texts, vocab_size=1000).save_pretrained(out)
+    config = Qwen2Config(**shape, tie_word_embeddings=True, max_position_embeddings=512)
+    AutoModelForCausalLM.from_config(config).save_pretrained(out)
+    return out
 
 
-def batch(model: LoadedModel, size: int, seq: int) -> dict[str, torch.Tensor]:
+def examples(vocab: int) -> list[dict]:
     gen = torch.Generator().manual_seed(0)
-    ids = torch.randint(10, int(model.bridge.cfg.d_vocab), (size, seq), generator=gen)
-    labels = ids.clone()
-    labels[:, : seq // 2] = -100
+    rows = []
+    for _ in range(BATCH * 64):
+        ids = torch.randint(10, vocab, (SEQ,), generator=gen)
+        labels = ids.clone()
+        labels[: SEQ // 2] = -100
+        rows.append({"input_ids": ids, "labels": labels, "last": SEQ // 2 - 1})
+    return rows
+
+
+def collate(rows: list[dict]) -> dict[str, torch.Tensor]:
+    ids = torch.stack([r["input_ids"] for r in rows])
     return {
         "input_ids": ids,
         "attention_mask": torch.ones_like(ids),
-        "labels": labels,
-        "last": torch.full((size,), seq // 2 - 1),
+        "labels": torch.stack([r["labels"] for r in rows]),
+        "last_prompt_index": torch.tensor([r["last"] for r in rows]),
     }
 
 
-def make_step(model: LoadedModel, b: dict[str, torch.Tensor], measure: str | None):
-    bridge = model.bridge
-    opt = torch.optim.AdamW(bridge.original_model.parameters(), lr=1e-4)
-    layers = vcl_window(model.n_layers)
+class StepTimes(TrainerCallback):
+    def __init__(self) -> None:
+        self.times: list[float] = []
 
-    def step() -> None:
-        if measure is None:
-            logits = bridge(b["input_ids"], attention_mask=b["attention_mask"])
-            loss = sft_loss(logits, b["labels"])
-        else:
-            with capture_residuals(bridge, layers, index=b["last"]) as resid:
-                logits = bridge(b["input_ids"], attention_mask=b["attention_mask"])
-            term, _ = vcl_term(resid, 4, measure)
-            loss = sft_loss(logits, b["labels"]) + 0.1 * term
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
+    def on_step_begin(self, args, state, control, **kwargs):
+        self._start = time.perf_counter()
+
+    def on_step_end(self, args, state, control, **kwargs):
+        self.times.append(time.perf_counter() - self._start)
+
+
+def trainer_steps(loaded, data, lam: float, steps: int, out: str) -> list[float]:
+    times = StepTimes()
+    args = TrainingArguments(output_dir=out, max_steps=steps, per_device_train_batch_size=BATCH,
+                             learning_rate=1e-5, logging_steps=1, save_strategy="no",
+                             report_to=[], use_cpu=True, disable_tqdm=True,
+                             remove_unused_columns=False, dataloader_drop_last=True)  # fmt: skip
+    window = vcl_window(loaded.n_layers)
+    trainer = VCLTrainer(loaded, VCLConfig(lam, window, k=2), StepTotals(), args=args,
+                         train_dataset=data, data_collator=collate, callbacks=[times])  # fmt: skip
+    trainer.train()
+    return times.times
+
+
+def plain_steps(model, data, steps: int) -> list[float]:
+    opt = torch.optim.AdamW(model.parameters(), lr=1e-5)
+    times = []
+    for i in range(steps):
+        b = collate(data[i * BATCH : (i + 1) * BATCH])
+        start = time.perf_counter()
+        mask = b["attention_mask"]
+        model(input_ids=b["input_ids"], attention_mask=mask, labels=b["labels"]).loss.backward()
         opt.step()
+        opt.zero_grad(set_to_none=True)
+        times.append(time.perf_counter() - start)
+    return times
 
-    return step
+
+def rss() -> int:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) * 1024
+    return 0
 
 
-def bench_model(model: LoadedModel, name: str, rounds: int, per_round: int) -> None:
-    model.bridge.train()
-    b = batch(model, 32, 48)
-    variants = {
-        "no VCL": None,
-        "VCL topk": "topk",
-        "VCL inverse_participation_ratio": "inverse_participation_ratio",
-    }
-    steps = {label: make_step(model, b, m) for label, m in variants.items()}
-    for fn in steps.values():  # warm-up
-        fn()
-    times: dict[str, list[float]] = {label: [] for label in steps}
-    for _ in range(rounds):  # interleaved so that drift hits all variants alike
-        for label, fn in steps.items():
-            start = time.perf_counter()
-            for _ in range(per_round):
-                fn()
-            times[label].append((time.perf_counter() - start) / per_round)
-    base = statistics.median(times["no VCL"])
-    print(f"\n{name} (window {vcl_window(model.n_layers)}, batch 32 x 48 tokens)")
-    print(f"{'variant':<34}{'ms/step':>10}{'ratio':>8}")
-    for label, ts in times.items():
-        med = statistics.median(ts)
-        print(f"{label:<34}{med * 1e3:>10.1f}{med / base:>7.3f}x")
+def peak_memory(model_dir: str, lora: bool) -> None:
+    """Child process: GiB above the loaded model's RSS at the peak of 2 trainer steps."""
+    loaded = load_model(model_dir)
+    if lora:
+        add_lora(loaded.bridge.original_model, ["q_proj", "k_proj", "v_proj", "o_proj"], 8, 16,
+                 0.0, "bench")  # fmt: skip
+    base = rss()
+    with tempfile.TemporaryDirectory() as tmp:
+        data = examples(int(loaded.bridge.original_model.config.vocab_size))
+        trainer_steps(loaded, data, 0.0, 2, tmp)
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    print(json.dumps({"loaded_gib": base / 2**30, "peak_above_gib": (peak - base) / 2**30}))
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="few steps (a smoke run)")
+    parser.add_argument("--quick", action="store_true", help="a smaller shape (a smoke run)")
+    parser.add_argument("--peak-memory", choices=["full", "lora"], help=argparse.SUPPRESS)
+    parser.add_argument("--model-dir", help=argparse.SUPPRESS)
     args = parser.parse_args()
-    rounds, per_round = (2, 2) if args.quick else (5, 4)
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads; goal: ratio <= 1.15x")
+    if args.peak_memory:
+        return peak_memory(args.model_dir, args.peak_memory == "lora")
+    shape = QUICK if args.quick else QWEN05
+    rounds, steps = (2, 2) if args.quick else (2, 3)
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, shape {shape}, "
+          f"batch {BATCH} x {SEQ}, float32 CPU")  # fmt: skip
     with tempfile.TemporaryDirectory() as tmp:
-        for n_layers, d_model in ((4, 128), (8, 512)):
-            model = random_model(Path(tmp), n_layers, d_model)
-            bench_model(model, f"Llama {n_layers} layers x {d_model}", rounds, per_round)
+        model_dir = str(build(Path(tmp) / "model", shape))
+        plain = AutoModelForCausalLM.from_pretrained(model_dir, attn_implementation="eager")
+        plain.train()
+        ours = load_model(model_dir)
+        lora = load_model(model_dir)
+        add_lora(lora.bridge.original_model, ["q_proj", "k_proj", "v_proj", "o_proj"], 8, 16,
+                 0.0, "bench")  # fmt: skip
+        data = examples(shape["vocab_size"])
+        times: dict[str, list[float]] = {"plain HF": [], "trainer, VCL off": [],
+                                         "trainer, VCL on": [], "trainer, LoRA r8": []}  # fmt: skip
+        for r in range(rounds + 1):  # round 0 warms up; interleaved so drift hits all alike
+            got = {
+                "plain HF": plain_steps(plain, data, steps),
+                "trainer, VCL off": trainer_steps(ours, data, 0.0, steps, f"{tmp}/a"),
+                "trainer, VCL on": trainer_steps(ours, data, 1.0, steps, f"{tmp}/b"),
+                "trainer, LoRA r8": trainer_steps(lora, data, 0.0, steps, f"{tmp}/c"),
+            }
+            for label, ts in got.items():
+                if r:
+                    times[label] += ts[1:]  # each run's first step allocates AdamW's states
+        del plain, ours, lora
+        base = statistics.median(times["plain HF"])
+        off = statistics.median(times["trainer, VCL off"])
+        print(f"{'variant':<20}{'s/step':>9}{'vs plain':>10}{'vs VCL off':>12}")
+        for label, ts in times.items():
+            med = statistics.median(ts)
+            print(f"{label:<20}{med:>9.2f}{med / base:>9.3f}x{med / off:>11.3f}x")
+        for kind in ("full", "lora"):
+            cmd = [sys.executable, __file__, "--peak-memory", kind, "--model-dir", model_dir]
+            out = json.loads(subprocess.run(cmd, capture_output=True, check=True, text=True).stdout)
+            print(f"peak memory, {kind}: {out['peak_above_gib']:.2f} GiB above the loaded "
+                  f"model's {out['loaded_gib']:.2f} GiB")  # fmt: skip
 
 
 if __name__ == "__main__":

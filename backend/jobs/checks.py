@@ -6,11 +6,14 @@ cannot be known before the job runs (a model a sweep has not trained yet) is che
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from backend.errors import FieldError
 from backend.jobs.params import classifier_model
+from backend.model_dirs import check_safetensors_file
 from backend.models import Dataset, Evaluation, Model, Run
 
 
@@ -21,14 +24,14 @@ def nothing(_session: Session, _params) -> None:
 def _dataset(session: Session, field: str, dataset_id: int | None) -> None:
     if dataset_id is not None and session.get(Dataset, dataset_id) is None:
         raise FieldError(field, f"dataset {dataset_id} not found")
+
+
 def import_hub_dataset(_session: Session, params) -> None:
     from backend.config import get_settings
 
     problem = get_settings().local_dataset_dir_error(params.repo)
     if problem:
         raise FieldError("repo", problem)
-
-
 
 
 def _model(session: Session, field: str, model_id: int | None, name: str | None) -> Model | None:
@@ -51,8 +54,30 @@ def capture_spectra(session: Session, params) -> None:
         raise FieldError("reference_run_id", f"run {params.reference_run_id} not found")
 
 
+def _lora_targets(model: Model | None, targets: list[str] | None) -> None:
+    """Each LoRA target names a module of the model, where its weights are in a local
+    directory: a 2-D weight ``<module>.weight`` whose module name ends with the target."""
+    root = Path(model.uri.removeprefix("file://")).expanduser() if model and targets else None
+    if root is None or not root.is_dir():
+        return
+    modules = [
+        name.removesuffix(".weight")
+        for file in sorted(root.glob("*.safetensors"))
+        for name, tensor in check_safetensors_file(file).items()
+        if name.endswith(".weight") and len(tensor["shape"]) == 2
+    ]
+    for target in targets:
+        if not any(m == target or m.endswith("." + target) for m in modules):
+            has = ", ".join(dict.fromkeys(m.rsplit(".", 1)[-1] for m in modules))
+            raise FieldError(
+                "lora_target_modules", f"no module named {target!r} in {model.name} (has: {has})"
+            )
+
+
 def finetune(session: Session, params) -> None:
-    _model(session, "base_model_id", params.base_model_id, params.base_model_name)
+    base = _model(session, "base_model_id", params.base_model_id, params.base_model_name)
+    if params.lora:
+        _lora_targets(base, params.lora_target_modules)
     _dataset(session, "general_dataset_id", params.general_dataset_id)
     _dataset(session, "safety_dataset_id", params.safety_dataset_id)
 

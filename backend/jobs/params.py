@@ -79,6 +79,9 @@ class CaptureSpectraParams(ModelRef):
     seed: int = Field(0, ge=0)
 
 
+LORA = {"json_schema_extra": {"group": "LoRA"}}  # shown together in the submit form
+
+
 class FinetuneParams(JobParams):
     """Supervised fine-tuning on a general + safety mix, optionally with VCL (DESIGN.md)."""
 
@@ -111,6 +114,34 @@ class FinetuneParams(JobParams):
     vcl_measure: Literal["topk", "inverse_participation_ratio"] = Field(
         "topk",
         description="Concentration: top-k variance share, or 1 / participation_ratio (no SVD).",
+    )
+    lora: bool = Field(
+        False, title="Train a LoRA adapter", description="Else full fine-tune.", **LORA
+    )
+    lora_rank: int = Field(8, ge=1, le=1024, title="LoRA rank", **LORA)
+    lora_alpha: float = Field(
+        16, gt=0, title="LoRA alpha", description="Scale alpha / rank.", **LORA
+    )
+    lora_dropout: float = Field(0.05, ge=0, lt=1, title="LoRA dropout", **LORA)
+    lora_target_modules: list[str] | None = Field(
+        None,
+        min_length=1,
+        title="LoRA target modules",
+        description='Module names, e.g. ["q_proj", "v_proj"] (null: the attention projections '
+        "of the architecture, docs/training.md).",
+        **LORA,
+    )
+    gradient_checkpointing: bool = Field(
+        False, description="Recompute activations in the backward pass (less memory, slower)."
+    )
+    dtype: Literal["auto", "float32", "bfloat16"] = Field(
+        "auto", description="Weights and activations (auto: bfloat16 on CUDA, float32 on CPU)."
+    )
+    fsdp: bool = Field(
+        False,
+        title="FSDP",
+        description="On a worker with several devices: shard weights, gradients and optimiser "
+        "states over them (FSDP) instead of a full copy on each (DDP). Untested without GPUs.",
     )
 
     @field_validator("vcl_measure", mode="before")

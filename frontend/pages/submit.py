@@ -2,7 +2,8 @@
 
 URL: /submit/<kind>?<field>=<value>...  (query values pre-fill the form)
 One input per field with its default; the description is the help text; enums are dropdowns and
-booleans checkboxes. A 422 shows each message beside its field; success opens /jobs/<id>.
+booleans checkboxes; fields of a schema "group" (the fine-tune's LoRA fields) sit under a heading.
+A 422 shows each message beside its field; success opens /jobs/<id>.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from frontend.api import WriteRefused
 from frontend.components import api, error, fetch, page
 
 dash.register_page(__name__, path_template="/submit/<kind>", name="Submit", nav=False)
+GROUP_STYLE = {"gridColumn": "1 / -1", "margin": "0.5em 0 0"}  # a heading across the form
 
 
 def field_spec(name: str, prop: dict, schema: dict, required: bool) -> dict:
@@ -41,6 +43,7 @@ def field_spec(name: str, prop: dict, schema: dict, required: bool) -> dict:
         "required": required,
         "default": prop.get("default"),
         "help": prop.get("description", ""),
+        "group": prop.get("group"),
     }
 
 
@@ -91,8 +94,10 @@ def layout(kind=None, **query):
         )
     specs = fields(found["params_schema"])
     rows = []
-    for spec in specs:
+    for i, spec in enumerate(specs):
         label = spec["title"] + (" *" if spec["required"] else "")
+        if spec["group"] and (i == 0 or specs[i - 1]["group"] != spec["group"]):
+            rows.append(html.H3(spec["group"], className="form-group", style=GROUP_STYLE))
         rows += [
             html.Label(label, htmlFor=spec["name"], title=spec["name"]),
             html.Div(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 from sqlalchemy import select
@@ -9,7 +10,16 @@ from sqlalchemy import select
 from backend.artifacts import ArtifactStore
 from backend.models import Dataset, DatasetRow, Model
 from worker.context import JobContext, JobError
-from worker.models.loading import LoadedModel, ModelNotFound, ModelTooLarge, load_model
+from worker.models.loading import (
+    LoadedModel,
+    ModelNotFound,
+    ModelTooLarge,
+    check_training_fits,
+    load_model,
+    read_model_dir,
+)
+from worker.science.lora import lora_targets
+from worker.science.memory import Plan
 
 CACHE = Path("var") / "cache"
 
@@ -38,13 +48,48 @@ def registered_model(ctx: JobContext, model_id: int | None, model_name: str | No
 
 
 def load_registered_model(
-    ctx: JobContext, model_id: int | None, model_name: str | None = None
+    ctx: JobContext, model_id: int | None, model_name: str | None = None, dtype: str = "auto"
 ) -> tuple[Model, LoadedModel]:
+    """The model row and the model loaded on the job's device (``dtype`` "auto": bfloat16 on
+    CUDA, float32 elsewhere)."""
     model = registered_model(ctx, model_id, model_name)
     ctx.log(f"loading model {model.name!r} from {model.uri}")
     try:
-        return model, load_model(model_source(ctx, model), device=ctx.device)
+        source = model_source(ctx, model)
+        return model, load_model(
+            source, device=ctx.device, dtype=None if dtype == "auto" else dtype
+        )
     except (ModelNotFound, ModelTooLarge) as exc:
+        raise JobError(str(exc)) from None
+
+
+def check_training_memory(ctx: JobContext, model: Model, params, kind: str) -> None:
+    """Before loading: JobError with the numbers and the options that would fit when training
+    ``model`` with ``params`` (batch_size, max_length, dtype, lora*, gradient_checkpointing)
+    needs more memory than the device has free. Models not in a local directory are skipped
+    (their loading checks the weights alone)."""
+    root = Path(model_source(ctx, model)).expanduser()
+    if not (root / "config.json").is_file():
+        return
+    try:
+        config, shape = read_model_dir(root)
+        targets = tuple(lora_targets(config.get("model_type", ""), params.lora_target_modules))
+    except (OSError, ValueError, KeyError, StopIteration) as exc:
+        raise JobError(f"model {model.name!r}: {exc}") from None
+    cuda = ctx.device.startswith("cuda")
+    itemsize = {"auto": 2 if cuda else 4, "float32": 4, "bfloat16": 2}[params.dtype]
+    full = Plan(
+        batch=params.batch_size,
+        seq=params.max_length,
+        itemsize=itemsize,
+        checkpointing=params.gradient_checkpointing,
+    )
+    lora = replace(full, lora_rank=params.lora_rank, targets=targets)
+    try:
+        check_training_fits(
+            f"{kind} of {model.name!r}", shape, lora if params.lora else full, ctx.device, lora
+        )
+    except ModelTooLarge as exc:
         raise JobError(str(exc)) from None
 
 

@@ -6,6 +6,7 @@ transformers and transformer_lens are imported lazily inside ``load_model``.
 
 from __future__ import annotations
 
+import json
 import math
 import os
 from dataclasses import dataclass
@@ -13,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from backend.model_dirs import ModelNotFound, check_model_dir, check_safetensors_file
+from worker.science.memory import Plan, Shape, estimate, model_shape, not_fitting_message
 
 if TYPE_CHECKING:
     from transformer_lens.model_bridge import TransformerBridge
@@ -84,6 +86,29 @@ def _check_fits(source: str, root: Path, device: str, torch_dtype: Any) -> None:
         raise ModelTooLarge(
             f"model '{source}' does not fit: its weights need {need / 2**30:.1f} GiB as {dtype} "
             f"but {device} has {free / 2**30:.1f} GiB free"
+        )
+
+
+def read_model_dir(root: Path) -> tuple[dict, Shape]:
+    """config.json and the weights' ``Shape`` (from the safetensors headers, no tensor read)."""
+    config = json.loads((root / "config.json").read_text())
+    weights = {
+        name: tensor["shape"]
+        for file in root.glob("*.safetensors")
+        for name, tensor in check_safetensors_file(file).items()
+        if name != "__metadata__"
+    }
+    return config, model_shape(config, weights)
+
+
+def check_training_fits(what: str, shape: Shape, plan: Plan, device: str, lora: Plan) -> None:
+    """ModelTooLarge, with the numbers and the options that would fit, when training
+    ``shape`` as ``plan`` needs more than the device's free memory (memory.py)."""
+    free = free_memory_bytes(device)
+    if free is not None and estimate(shape, plan).total > free:
+        multi = device.startswith("cuda")
+        raise ModelTooLarge(
+            not_fitting_message(what, shape, plan, free, device, lora=lora, multi_device=multi)
         )
 
 

@@ -22,6 +22,15 @@ def hf_state_dict(model: LoadedModel) -> dict:
     return state
 
 
+def trainable_state_dict(model: LoadedModel) -> dict:
+    """HF names -> the parameters that train (a LoRA fine-tune's adapter weights), detached."""
+    return {
+        name.replace(WRAPPER, ""): param.detach().contiguous()
+        for name, param in model.bridge.original_model.named_parameters()
+        if param.requires_grad
+    }
+
+
 def save_hf(model: LoadedModel, out_dir: Path) -> None:
     from transformers import AutoModelForCausalLM
 
