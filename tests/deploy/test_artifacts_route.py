@@ -22,6 +22,9 @@ def store(tmp_path, database_url):
     secret.write_text("top secret")
     (root / "leak.txt").symlink_to(secret)
     (root / "leakdir").symlink_to(tmp_path)
+    (root / "loop").symlink_to(root / "loop")
+    (root / "runs" / "a").symlink_to(root / "runs" / "b")
+    (root / "runs" / "b").symlink_to(root / "runs" / "a")
     settings = Settings(database_url=database_url, artifact_root=str(root), auth="off")
     with TestClient(create_app(settings)) as client:
         yield client, root
@@ -66,6 +69,18 @@ def test_paths_outside_the_store_are_400(store, raw):
     assert response.status_code == 400, (raw, response.status_code, response.text)
     assert response.json()["detail"].startswith("path:")
     assert "top secret" not in response.text
+
+
+@pytest.mark.parametrize("path", ["loop", "loop/x", "runs/a", "runs/b/c.bin"])
+def test_symlink_loops_are_400_not_500(store, path):
+    response = store[0].get(f"/api/artifacts/{path}")
+    assert response.status_code == 400, response.text
+    assert "cannot be resolved" in response.json()["detail"]
+
+
+def test_components_over_255_characters_are_4xx(store):
+    response = store[0].get(f"/api/artifacts/runs/{'a' * 300}.bin")
+    assert response.status_code in (400, 404), response.text
 
 
 def test_literal_dot_dot_never_escapes(store):

@@ -36,8 +36,16 @@ def _check_key(path: str) -> str:
 
 
 def _inside_local_root(store: ArtifactStore, key: str) -> bool:
-    root = Path(store.root).resolve()
-    target = (Path(store.root) / key).resolve()
+    """Whether ``key`` resolves inside the root; 400 when it cannot be resolved (a symlink
+    loop: RuntimeError before Python 3.13, OSError ELOOP after; a name too long)."""
+    try:
+        root = Path(store.root).resolve()
+        target = (Path(store.root) / key).resolve()
+    except (RuntimeError, OSError) as exc:
+        reason = getattr(exc, "strerror", None) or str(exc).split(" from ")[0].lower()
+        raise HTTPException(
+            400, f"path: artifact path {key!r} cannot be resolved ({reason})"
+        ) from None
     return target == root or root in target.parents
 
 
@@ -58,9 +66,7 @@ def download_artifact(path: str, settings: SettingsDep) -> StreamingResponse:
         raise HTTPException(400, f"path: artifact path {path!r} resolves outside the store")
     try:
         handle = store.open_file(key)
-    except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
-        raise HTTPException(404, f"artifact {key} not found") from None
-    except PermissionError:
+    except OSError:  # missing, a folder, no permission, a loop on a remote store ...
         raise HTTPException(404, f"artifact {key} not found") from None
 
     def chunks():
