@@ -199,12 +199,24 @@ def _evaluation() -> list[Metric]:
 
 def _training() -> list[Metric]:
     return [
-        Metric("loss", "Loss", _STEP, "SFT loss + VCL term."),
+        Metric("loss", "Loss", _STEP, "SFT loss + VCL term (finetune); the DPO loss (dpo)."),
         Metric("sft_loss", "SFT loss", _STEP, "Cross-entropy on response tokens."),
         Metric("vcl_term", "VCL term", _STEP, "lambda * s * mean concentration over the window."),
         Metric("learning_rate", "Learning rate", _STEP, "Learning rate of the step.", ".2e"),
         Metric("tokens_per_s", "Tokens/s", _STEP, "Training throughput.", ".0f"),
         Metric("grad_norm", "Gradient norm", _STEP, "Norm of the gradients before clipping."),
+        Metric(
+            "dpo_reward_margin",
+            "DPO reward margin",
+            _STEP,
+            "Mean of beta * (log-ratio of chosen - log-ratio of rejected) to the reference (dpo).",
+        ),
+        Metric(
+            "dpo_reward_accuracy",
+            "DPO reward accuracy",
+            _STEP,
+            "Share of pairs whose chosen completion has the higher implicit reward (dpo).",
+        ),
         Metric(
             "window_concentration",
             "VCL window concentration",

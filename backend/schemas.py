@@ -253,6 +253,7 @@ class CompletionPublic(BaseModel):
 class SweepCell(BaseModel):
     """One row of a sweep: the cell's parameters, its jobs, and what they measured."""
 
+    method: str = Field("sft", description="sft, or dpo on top of the SFT cell of these values.")
     safety_fraction: float
     vcl_lambda: float
     vcl_sign: str | None

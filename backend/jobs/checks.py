@@ -82,6 +82,25 @@ def finetune(session: Session, params) -> None:
     _dataset(session, "safety_dataset_id", params.safety_dataset_id)
 
 
+def preference_data(session: Session, params) -> None:
+    _model(session, "teacher_model_id", params.teacher_model_id, params.teacher_model_name)
+    for dataset_id in params.prompt_dataset_ids:
+        _dataset(session, "prompt_dataset_ids", dataset_id)
+    _classifier(session, params.classifier)
+    if session.scalar(select(Dataset.id).where(Dataset.name == params.name)) is not None:
+        raise FieldError("name", f"a dataset named {params.name!r} already exists")
+
+
+def dpo(session: Session, params) -> None:
+    _model(session, "base_model_id", params.base_model_id, params.base_model_name)
+    if params.dataset_id is not None:
+        dataset = session.get(Dataset, params.dataset_id)
+        if dataset is None:
+            raise FieldError("dataset_id", f"dataset {params.dataset_id} not found")
+        if dataset.format != "preference":
+            raise FieldError("dataset_id", f"dataset {dataset.name!r} is not a preference dataset")
+
+
 def _classifier(session: Session, name: str) -> None:
     """A model classifier ("judge:<model>") needs that model registered (names are checked by
     the params model)."""

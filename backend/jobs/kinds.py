@@ -18,10 +18,12 @@ from backend.jobs import checks
 from backend.jobs.params import (
     CaptureSpectraParams,
     DatasetStatsParams,
+    DPOParams,
     EchoParams,
     EvaluateParams,
     FinetuneParams,
     ImportHubDatasetParams,
+    PreferenceDataParams,
     ReclassifyParams,
     RegisterBuiltinParams,
     SweepParams,
@@ -87,6 +89,20 @@ KINDS: dict[str, JobKind] = {
             "worker.jobs.finetune:finetune",
             "Fine-tune on a general + safety mix, with or without the VCL regulariser.",
             checks.finetune,
+        ),
+        JobKind(
+            "preference_data",
+            PreferenceDataParams,
+            "worker.jobs.preference_data:preference_data",
+            "DPO pairs: a teacher's sampled completions judged by a refusal classifier.",
+            checks.preference_data,
+        ),
+        JobKind(
+            "dpo",
+            DPOParams,
+            "worker.jobs.dpo:dpo",
+            "Direct preference optimisation on a preference dataset (TRL's DPOTrainer).",
+            checks.dpo,
         ),
         JobKind(
             "evaluate",

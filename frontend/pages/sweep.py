@@ -25,7 +25,7 @@ from frontend.components import (
 
 dash.register_page(__name__, path_template="/sweeps/<job_id>", name="Sweep", nav=False)
 
-KINDS = ("finetune", "capture_spectra", "evaluate")
+KINDS = ("finetune", "dpo", "capture_spectra", "evaluate")
 
 
 def system_prompt_cell(text: str | None) -> html.Span:
@@ -66,6 +66,7 @@ def layout(job_id=None, **query):
             )
         rows.append(
             [
+                c["method"],
                 *cell_params(c),
                 *([system_prompt_cell(c["system_prompt"])] if prompted else []),
                 html.Span(jobs),
@@ -74,6 +75,7 @@ def layout(job_id=None, **query):
             ]
         )
     columns = [
+        "method",
         *CELL_PARAMS,
         *(["system prompt"] if prompted else []),
         "jobs",

@@ -1,6 +1,7 @@
 """``sweep``: expand a grid over safety fraction x VCL settings x seeds into a DAG of child jobs,
 one cell = finetune -> capture_spectra (probe set, aligned to the p=0 cell) -> evaluate (one per
-system prompt)."""
+system prompt); with ``dpo``, beside each SFT cell with p > 0 and lambda 0 a DPO cell:
+preference_data -> dpo on the SFT model -> capture_spectra -> evaluate."""
 
 from __future__ import annotations
 
@@ -9,7 +10,14 @@ import itertools
 from sqlalchemy import select
 
 from backend import queue
-from backend.jobs.params import CaptureSpectraParams, EvaluateParams, FinetuneParams, SweepParams
+from backend.jobs.params import (
+    CaptureSpectraParams,
+    DPOParams,
+    EvaluateParams,
+    FinetuneParams,
+    PreferenceDataParams,
+    SweepParams,
+)
 from backend.models import Dataset, Job
 from worker.context import JobContext, JobError
 
@@ -57,6 +65,7 @@ def sweep(ctx: JobContext, params: SweepParams) -> dict:
             return {"cells": len(grid)}
         ids = _dataset_ids(session, params)
         references: dict[int, int] = {}  # seed -> capture job of its p=0, lambda=0 cell
+        pairs: dict[str, int] = {}  # preference dataset name -> its preference_data job
         ordered = sorted(grid, key=lambda c: (c["safety_fraction"] > 0, c["vcl_lambda"] > 0))
         for cell in ordered:
             name = cell_name(ctx.job_id, cell)
@@ -70,36 +79,78 @@ def sweep(ctx: JobContext, params: SweepParams) -> dict:
                 safety_dataset_id=ids["safety_dataset"],
             )
             ft = queue.enqueue(session, "finetune", finetune.model_dump(), parent_job_id=ctx.job_id)
-            reference = references.get(cell["seed"])
-            capture = CaptureSpectraParams(
-                model_name=name,
-                dataset_id=ids["probe_dataset"],
-                bootstrap=params.bootstrap,
-                reference_job_id=reference,
-                seed=cell["seed"],
-            )
-            cap = queue.enqueue(
-                session,
-                "capture_spectra",
-                capture.model_dump(),
-                depends_on=[ft.id, *([reference] if reference else [])],
-                parent_job_id=ctx.job_id,
-            )
-            if reference is None:
-                references[cell["seed"]] = cap.id
-            for system_prompt in params.system_prompts:  # the same model with and without
-                evaluate = EvaluateParams(
-                    model_name=name,
-                    probe_dataset_id=ids["probe_dataset"],
-                    heldout_dataset_id=ids["heldout_dataset"],
-                    max_new_tokens=params.max_new_tokens,
-                    system_prompt=system_prompt,
-                )
-                queue.enqueue(
-                    session,
-                    "evaluate",
-                    evaluate.model_dump(),
-                    depends_on=[ft.id],
-                    parent_job_id=ctx.job_id,
+            _measure(session, ctx.job_id, params, ids, name, cell["seed"], ft.id, references)
+            if params.dpo and cell["safety_fraction"] > 0 and cell["vcl_lambda"] == 0:
+                _dpo_cell(
+                    session, ctx.job_id, params, ids, name, cell["seed"], ft.id, references, pairs
                 )
     return {"cells": len(grid)}
+
+
+def _measure(session, sweep_id, params, ids, name, seed, trained_id, references) -> None:
+    """capture_spectra (aligned to the seed's first capture) and one evaluate per system prompt
+    of the model ``name`` that job ``trained_id`` registers."""
+    reference = references.get(seed)
+    capture = CaptureSpectraParams(
+        model_name=name,
+        dataset_id=ids["probe_dataset"],
+        bootstrap=params.bootstrap,
+        reference_job_id=reference,
+        seed=seed,
+    )
+    cap = queue.enqueue(
+        session,
+        "capture_spectra",
+        capture.model_dump(),
+        depends_on=[trained_id, *([reference] if reference else [])],
+        parent_job_id=sweep_id,
+    )
+    if reference is None:
+        references[seed] = cap.id
+    for system_prompt in params.system_prompts:  # the same model with and without
+        evaluate = EvaluateParams(
+            model_name=name,
+            probe_dataset_id=ids["probe_dataset"],
+            heldout_dataset_id=ids["heldout_dataset"],
+            max_new_tokens=params.max_new_tokens,
+            system_prompt=system_prompt,
+        )
+        queue.enqueue(
+            session,
+            "evaluate",
+            evaluate.model_dump(),
+            depends_on=[trained_id],
+            parent_job_id=sweep_id,
+        )
+
+
+def _dpo_cell(session, sweep_id, params, ids, sft_name, seed, ft_id, references, pairs_jobs):
+    """preference_data (the sweep's one with a named teacher, else on-policy from the SFT model)
+    -> dpo on top of the SFT model -> capture and evaluate, beside the SFT cell."""
+    teacher = params.dpo_teacher or sft_name
+    pairs_name = f"sweep{sweep_id}-pairs" if params.dpo_teacher else f"{sft_name}-pairs"
+    pairs_job = pairs_jobs.get(pairs_name)
+    if pairs_job is None:
+        preference = PreferenceDataParams(
+            **{"max_new_tokens": params.max_new_tokens, **params.preference_params},
+            teacher_model_name=teacher,
+            prompt_dataset_ids=[ids["general_dataset"], ids["safety_dataset"]],
+            seed=seed,
+            name=pairs_name,
+        )
+        pairs_job = queue.enqueue(
+            session,
+            "preference_data",
+            preference.model_dump(),
+            depends_on=[] if params.dpo_teacher else [ft_id],
+            parent_job_id=sweep_id,
+        ).id
+        pairs_jobs[pairs_name] = pairs_job
+    name = f"{sft_name}-dpo"
+    dpo = DPOParams(
+        **params.dpo_params, base_model_name=sft_name, dataset_name=pairs_name, seed=seed, name=name
+    )
+    job = queue.enqueue(
+        session, "dpo", dpo.model_dump(), depends_on=[pairs_job, ft_id], parent_job_id=sweep_id
+    )
+    _measure(session, sweep_id, params, ids, name, seed, job.id, references)

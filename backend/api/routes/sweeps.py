@@ -1,5 +1,5 @@
-"""Sweeps: one row per grid cell and system prompt, aggregated from the cell's finetune, capture
-and evaluate jobs."""
+"""Sweeps: one row per grid cell and system prompt, aggregated from the cell's finetune (or dpo),
+capture and evaluate jobs."""
 
 from __future__ import annotations
 
@@ -18,10 +18,11 @@ router = APIRouter(tags=["sweeps"])
 LAYER_METRICS = metrics_for(Scope.LAYER)
 
 
-def _cell(name: str, jobs: dict[str, Job], session) -> SweepCell:
-    """One row: a cell's finetune and capture with one of its evaluate jobs (one per system
-    prompt)."""
-    ft = jobs["finetune"].params
+def _cell(name: str, jobs: dict[str, Job], session, finetunes: dict[str, dict]) -> SweepCell:
+    """One row: a cell's finetune (or dpo) and capture with one of its evaluate jobs (one per
+    system prompt); a DPO cell shows the grid parameters of the SFT cell it trained on."""
+    method = "dpo" if "dpo" in jobs else "sft"
+    ft = finetunes[jobs["dpo"].params["base_model_name"]] if method == "dpo" else finetunes[name]
     model_id = session.scalar(select(Model.id).where(Model.name == name))
     run = session.scalar(select(Run).where(Run.job_id == jobs["capture_spectra"].id))
     evaluation = session.scalar(select(Evaluation).where(Evaluation.job_id == jobs["evaluate"].id))
@@ -34,6 +35,7 @@ def _cell(name: str, jobs: dict[str, Job], session) -> SweepCell:
     )
     vcl = ft["vcl_lambda"] > 0
     return SweepCell(
+        method=method,
         safety_fraction=ft["safety_fraction"],
         vcl_lambda=ft["vcl_lambda"],
         vcl_sign=ft["vcl_sign"] if vcl else None,
@@ -66,8 +68,9 @@ def read_sweep(job_id: int, session: SessionDep) -> SweepPublic:
             evaluations[name].append(child)
         else:
             by_model[name][child.kind] = child
+    finetunes = {n: jobs["finetune"].params for n, jobs in by_model.items() if "finetune" in jobs}
     cells = [
-        _cell(name, {**jobs, "evaluate": evaluate}, session)
+        _cell(name, {**jobs, "evaluate": evaluate}, session, finetunes)
         for name, jobs in by_model.items()
         if len(jobs) == 2
         for evaluate in evaluations[name]

@@ -1,0 +1,251 @@
+"""``dpo``: direct preference optimisation on a ``preference`` dataset, on TRL's DPOTrainer.
+
+The same live metrics as ``finetune`` (``JobCallback``: loss, DPO reward margin and accuracy,
+learning rate, tokens/s, gradient norm), the Trainer's own checkpoints and resume, and a Model
+row with the base as parent and the dataset and parameters in its lineage (docs/training.md).
+The model trained is the plain Hugging Face model (no bridge: DPO reads no residuals).
+"""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass
+
+from sqlalchemy import delete, select
+
+from backend.jobs.params import DPOParams
+from backend.models import Dataset, Model, TrainMetric
+from worker.context import JobContext, JobError, JobLost
+from worker.jobs.common import CACHE, dataset_rows, model_source, registered_model, store
+from worker.science.preference import FORMAT, rows_to_pairs
+
+METRICS_EVERY = 5  # steps between metric writes (one transaction each)
+
+
+@dataclass
+class DPOTotals:
+    """What ``JobCallback`` reads of a step: DPO's loss and rewards over its micro-batches."""
+
+    loss: float = 0.0
+    margin: float = 0.0
+    accuracy: float = 0.0
+    tokens: int = 0
+    batches: int = 0
+
+    def reset(self) -> None:
+        self.__init__()
+
+    def means(self) -> dict:
+        n = max(self.batches, 1)
+        return {
+            "loss": self.loss / n,
+            "dpo_reward_margin": self.margin / n,
+            "dpo_reward_accuracy": self.accuracy / n,
+            "window_concentration": {},  # no VCL window in DPO
+        }
+
+
+def _load(path: str, device: str):
+    import torch
+    from transformers import AutoModelForCausalLM
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()
+    dtype = torch.bfloat16 if device.startswith("cuda") else torch.float32
+    try:
+        return AutoModelForCausalLM.from_pretrained(
+            path, dtype=dtype, use_safetensors=True, attn_implementation="eager"
+        )
+    except (OSError, ValueError) as exc:
+        raise JobError(f"cannot load the model at {path}: {str(exc).splitlines()[0]}") from None
+
+
+def _preference_dataset(ctx: JobContext, params: DPOParams) -> tuple[Dataset, list]:
+    dataset_id = params.dataset_id
+    if dataset_id is None:
+        with ctx.transaction() as session:
+            dataset_id = session.scalar(
+                select(Dataset.id).where(Dataset.name == params.dataset_name)
+            )
+        if dataset_id is None:
+            raise JobError(f"dataset_name: no dataset named {params.dataset_name!r}")
+    dataset, rows = dataset_rows(ctx, dataset_id)
+    if dataset.format != FORMAT:
+        raise JobError(f"dataset_id: dataset {dataset.name!r} is not a preference dataset")
+    try:
+        return dataset, rows_to_pairs(rows)
+    except ValueError as exc:
+        raise JobError(f"dataset_id: {exc}") from None
+
+
+def dpo_config(params: DPOParams, out_dir: str, device: str):
+    import torch
+    from trl import DPOConfig
+
+    if device.startswith("cuda"):
+        torch.cuda.set_device(device)
+    every = params.checkpoint_every
+    return DPOConfig(
+        output_dir=out_dir,
+        beta=params.beta,
+        loss_type=[params.loss_type],
+        max_length=params.max_length,
+        max_steps=params.steps,
+        per_device_train_batch_size=params.batch_size,
+        learning_rate=params.learning_rate,
+        lr_scheduler_type="constant_with_warmup",
+        warmup_steps=params.warmup_steps,
+        weight_decay=0.0,
+        max_grad_norm=params.grad_clip,
+        seed=params.seed,
+        data_seed=params.seed,
+        logging_strategy="steps",
+        logging_steps=1,
+        save_strategy="steps" if every else "no",
+        save_steps=every or 500,
+        save_total_limit=1,
+        eval_strategy="no",
+        report_to=[],
+        dataloader_num_workers=0,
+        disable_tqdm=True,
+        use_cpu=not device.startswith("cuda"),
+        bf16=device.startswith("cuda"),
+        log_level="warning",
+    )
+
+
+def dpo(ctx: JobContext, params: DPOParams) -> dict:
+    from datasets import Dataset as HFDataset
+    from datasets.utils.logging import disable_progress_bar
+    from transformers import AutoTokenizer
+    from transformers.trainer_callback import PrinterCallback
+    from trl import DPOTrainer
+
+    from worker.science.trainer import JobCallback, last_checkpoint
+
+    class MeteredDPOTrainer(DPOTrainer):
+        """DPOTrainer that hands each micro-batch's loss and rewards to ``totals``."""
+
+        def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
+            loss = super().compute_loss(model, inputs, return_outputs, num_items_in_batch)
+            logged = self._metrics["train"]
+            totals.loss += float((loss[0] if return_outputs else loss).item())
+            totals.margin += logged["rewards/margins"][-1]
+            totals.accuracy += logged["rewards/accuracies"][-1]
+            totals.tokens += int(inputs["attention_mask"].sum())
+            totals.batches += 1
+            return loss
+
+    base_row = registered_model(ctx, params.base_model_id, params.base_model_name)
+    model_name = params.name or f"{base_row.name}-dpo{ctx.job_id}"
+    with ctx.transaction() as session:
+        taken = session.scalar(select(Model.job_id).where(Model.name == model_name))
+    if taken is not None and taken != ctx.job_id:
+        raise JobError(f"name: a model named {model_name!r} already exists")
+    dataset, pairs = _preference_dataset(ctx, params)
+    path = model_source(ctx, base_row)
+    ctx.log(f"loading model {base_row.name!r} from {base_row.uri}")
+    model, tokenizer = _load(path, ctx.device), AutoTokenizer.from_pretrained(path)
+    reference = None
+    if params.reference_model_name is not None:
+        ref_row = registered_model(ctx, None, params.reference_model_name)
+        reference = _load(model_source(ctx, ref_row), ctx.device)
+    elif params.lora_rank is None:
+        reference = _load(path, ctx.device)  # a frozen copy of the base
+    peft_config = None
+    if params.lora_rank is not None:
+        from peft import LoraConfig
+
+        peft_config = LoraConfig(
+            r=params.lora_rank,
+            lora_alpha=params.lora_alpha,
+            lora_dropout=params.lora_dropout,
+            target_modules="all-linear",
+            task_type="CAUSAL_LM",
+        )
+    disable_progress_bar()
+    train = HFDataset.from_list(
+        [
+            {
+                "prompt": [{"role": "user", "content": p.prompt}],
+                "chosen": [{"role": "assistant", "content": p.chosen}],
+                "rejected": [{"role": "assistant", "content": p.rejected}],
+            }
+            for p in pairs
+        ]
+    )
+
+    artifacts = store(ctx)
+    key = f"dpo/job-{ctx.job_id}"
+    checkpoints = artifacts.staging_dir(f"{key}/checkpoints", CACHE)
+    resume = last_checkpoint(checkpoints) if checkpoints.is_dir() else None
+    start = int(resume.name.split("-")[1]) if resume else 0
+    if resume:
+        ctx.log(f"resuming from the checkpoint at step {start}")
+    with ctx.transaction() as session:  # a re-run replaces metrics past the checkpoint
+        session.execute(
+            delete(TrainMetric).where(TrainMetric.job_id == ctx.job_id, TrainMetric.step >= start)
+        )
+    pending: list[TrainMetric] = []
+
+    def write(values: dict, layer_values: dict, step: int, flush: bool) -> None:
+        pending.append(TrainMetric(job_id=ctx.job_id, step=step, values=values, layer_values={}))
+        if flush or len(pending) >= METRICS_EVERY:
+            with ctx.transaction() as session:
+                session.add_all(pending)
+            pending.clear()
+
+    totals = DPOTotals()
+    callback = JobCallback(totals, write, ctx.progress, JobLost)
+    trainer = MeteredDPOTrainer(
+        model,
+        ref_model=reference,
+        args=dpo_config(params, str(checkpoints), ctx.device),
+        train_dataset=train,
+        processing_class=tokenizer,
+        callbacks=[callback],
+        peft_config=peft_config,
+    )
+    trainer.remove_callback(PrinterCallback)
+    trainer.train(resume_from_checkpoint=str(resume) if resume else None)
+    if callback.stopped is not None:
+        raise callback.stopped
+
+    trained = trainer.model.merge_and_unload() if peft_config is not None else trainer.model
+    final = artifacts.staging_dir(f"{key}/model", CACHE)
+    shutil.rmtree(final, ignore_errors=True)
+    trained.save_pretrained(final)
+    tokenizer.save_pretrained(final)
+    uri = artifacts.put(final, f"{key}/model")
+    with ctx.transaction() as session:
+        session.execute(delete(Model).where(Model.job_id == ctx.job_id))  # a re-run replaces
+        row = Model(
+            name=model_name,
+            source="finetune",  # trained here: loaded from the artifact store like a fine-tune
+            uri=uri,
+            parent_id=base_row.id,
+            job_id=ctx.job_id,
+            config={
+                **{
+                    k: v for k, v in (base_row.config or {}).items() if k in ("n_layers", "d_model")
+                },
+                "steps": params.steps,
+            },
+            lineage={
+                "kind": "dpo",
+                "parent": base_row.name,
+                "dataset": {"id": dataset.id, "name": dataset.name, "pairs": len(pairs)},
+                "params": params.model_dump(),
+                "adapter": "merged" if peft_config is not None else None,
+            },
+        )
+        session.add(row)
+        session.flush()
+        model_id = row.id
+    shutil.rmtree(checkpoints, ignore_errors=True)
+    return {
+        "model_id": model_id,
+        "steps": params.steps,
+        "final_loss": callback.last_loss,
+        "pairs": len(pairs),
+    }
