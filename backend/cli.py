@@ -287,6 +287,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("worker", help="claim and run jobs")
     p.add_argument("--concurrency", type=int, default=1, help="jobs run at once")
     p.add_argument("--device", help="cpu, cuda, cuda:1 ... (FLOWLENS_DEVICE)")
+    p.add_argument(
+        "--devices",
+        help="several devices for one job, e.g. cuda:0,cuda:1 (cpu,cpu: gloo, for tests); "
+        "fine-tunes run one torchrun rank on each, other jobs use the first",
+    )
     p.add_argument("--kinds", help="comma-separated job kinds to take (default: all)")
     p.set_defaults(fn=cmd_worker)
     p = sub.add_parser("submit", help="submit a job through the API")
@@ -320,6 +325,11 @@ def main(argv: list[str] | None = None) -> int:
         args.name = args.opt_name or args.pos_name
     fields = ("host", "port", "ui_host", "ui_port", "api_url", "device")
     overrides = {key: getattr(args, key) for key in fields if getattr(args, key, None)}
+    if getattr(args, "devices", None):
+        if args.device:
+            print("error: give --device or --devices, not both", file=sys.stderr)
+            return 2
+        overrides["device"] = args.devices
     settings = get_settings().model_copy(update=overrides)
     return args.fn(settings, args)
 

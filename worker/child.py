@@ -2,7 +2,8 @@
 
 A fresh process per job releases GPU memory, contains crashes and lets cancel terminate it.
 The child exits by itself when its worker dies, so an orphan never finishes a job that has
-been handed to another worker.
+been handed to another worker. On a several-device worker, a multi-device job's child launches
+one rank per device (worker/distributed.py) and waits for them.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from backend.config import Settings
 from backend.db import write_session
 from backend.jobs.kinds import JobKind, get_kind
 from worker.context import JobContext, JobError, JobLost
+from worker.distributed import RankFailed, device_list, launch, requeue_or_fail, uses_ranks
 
 DB_ATTEMPTS = 15
 DB_RETRY_S = 2.0
@@ -41,13 +43,21 @@ def job_function(kind: JobKind):
 def run_job(lease: queue.Lease, kind_name: str, params: dict, settings: Settings) -> None:
     """Validate the parameters, run the job function, record success or failure."""
     threading.Thread(target=_exit_when_orphaned, args=(os.getppid(),), daemon=True).start()
-    ctx = JobContext(lease, settings)
+    devices = device_list(settings.device)
+    ctx = JobContext(lease, settings.model_copy(update={"device": devices[0]}))
     kind = get_kind(kind_name)
     try:
-        result = job_function(kind)(ctx, kind.params.model_validate(params))
+        validated = kind.params.model_validate(params)
+        if uses_ranks(kind_name, devices):
+            result = launch(ctx, kind_name, params, devices)
+        else:  # one device: a several-device worker's one-device jobs take its first
+            result = job_function(kind)(ctx, validated)
         _with_retries(lambda: _complete(ctx, result))
     except JobLost:
         return
+    except RankFailed as exc:  # a rank was killed: the next attempt resumes from the checkpoint
+        error = str(exc)
+        _with_retries(lambda: requeue_or_fail(ctx, error))
     except JobError as exc:
         _record_failure(ctx, str(exc))
     except Exception as exc:  # the job's own bug or bad input: record it, keep the worker alive

@@ -25,6 +25,7 @@ from backend.db import session_scope, write_session
 from backend.jobs.kinds import KINDS
 from backend.models import Job, Worker, utcnow
 from worker.child import DB_RETRY_S, run_job
+from worker.distributed import check_devices, device_list
 
 TERMINATE_GRACE_S = 5.0
 
@@ -64,6 +65,7 @@ class WorkerLoop:
         unknown = sorted(set(options.kinds or ()) - set(KINDS))
         if unknown:
             raise ValueError(f"--kinds: unknown job kind(s) {unknown}; known: {sorted(KINDS)}")
+        check_devices(device_list(settings.device))
         self.settings = settings
         self.options = options
         self.id = f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"

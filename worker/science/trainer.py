@@ -18,11 +18,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import torch
-from safetensors.torch import load_file, save_file
+from safetensors.torch import load_file
 from transformers import Trainer, TrainerCallback
 from transformers.trainer_callback import PrinterCallback
 
-from worker.models.saving import hf_state_dict, save_hf, trainable_state_dict
+from worker.models.saving import hf_state_dict, save_hf
 from worker.science.vcl import capture_residuals, sft_loss, vcl_term
 
 if TYPE_CHECKING:
@@ -75,6 +75,23 @@ class StepTotals:
         }
 
 
+def across_ranks(totals: StepTotals, device) -> StepTotals:
+    """The step's totals summed over every rank of a DDP run (each saw its share of the global
+    batch), so rank 0 logs what one process with ``grad_accum`` x ranks would; unchanged in one
+    process. Every rank calls it at the same step (the Trainer logs on all of them)."""
+    dist = torch.distributed
+    if not (dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1):
+        return totals
+    layers = sorted(totals.concentration)
+    parts = [totals.loss, totals.sft, totals.vcl, totals.tokens, totals.batches]
+    summed = torch.tensor(parts + [totals.concentration[k] for k in layers], dtype=torch.float64)
+    summed = summed.to(device)
+    dist.all_reduce(summed)
+    loss, sft, vcl, tokens, batches, *conc = summed.tolist()
+    concentration = dict(zip(layers, conc, strict=True))
+    return StepTotals(loss, sft, vcl, round(tokens), round(batches), concentration)
+
+
 class VCLTrainer(Trainer):
     """``Trainer`` whose loss is ``sft_loss + lambda * vcl_term`` (DESIGN.md, "VCL").
 
@@ -114,14 +131,8 @@ class VCLTrainer(Trainer):
         return (loss, outputs) if return_outputs else loss
 
     def _save(self, output_dir: str | None = None, state_dict: dict | None = None) -> None:
-        """The model as a plain Hugging Face directory (the bridge's wrapper names dropped), or
-        with LoRA (frozen weights) only the weights that train, in ``adapter.safetensors``."""
-        out = Path(output_dir or self.args.output_dir)
-        if all(p.requires_grad for p in self.model.parameters()):
-            save_hf(self.loaded, out)
-        else:
-            out.mkdir(parents=True, exist_ok=True)
-            save_file(trainable_state_dict(self.loaded), str(out / "adapter.safetensors"))
+        """The model as a plain Hugging Face directory (the bridge's wrapper names dropped)."""
+        save_hf(self.loaded, Path(output_dir or self.args.output_dir))
 
     def _load_from_checkpoint(self, resume_from_checkpoint: str, model=None) -> None:
         saved: dict[str, torch.Tensor] = {}
@@ -186,7 +197,7 @@ class JobCallback(TrainerCallback):
         if not logs or "loss" not in logs or self.stopped is not None:
             return  # the Trainer's end-of-training summary, or already stopping
         elapsed = time.perf_counter() - self._step_start
-        means = self.totals.means()
+        means = across_ranks(self.totals, args.device).means()
         layer_values = {"window_concentration": means.pop("window_concentration")}
         self.last_loss = means["loss"]
         values = {
