@@ -79,6 +79,9 @@ class CaptureSpectraParams(ModelRef):
     seed: int = Field(0, ge=0)
 
 
+LORA = {"json_schema_extra": {"group": "LoRA"}}  # shown together in the submit form
+
+
 class FinetuneParams(JobParams):
     """Supervised fine-tuning on a general + safety mix, optionally with VCL (DESIGN.md)."""
 
@@ -111,6 +114,28 @@ class FinetuneParams(JobParams):
     vcl_measure: Literal["topk", "inverse_participation_ratio"] = Field(
         "topk",
         description="Concentration: top-k variance share, or 1 / participation_ratio (no SVD).",
+    )
+    lora: bool = Field(
+        False, title="Train a LoRA adapter", description="Else full fine-tune.", **LORA
+    )
+    lora_rank: int = Field(8, ge=1, le=1024, title="LoRA rank", **LORA)
+    lora_alpha: float = Field(
+        16, gt=0, title="LoRA alpha", description="Scale alpha / rank.", **LORA
+    )
+    lora_dropout: float = Field(0.05, ge=0, lt=1, title="LoRA dropout", **LORA)
+    lora_target_modules: list[str] | None = Field(
+        None,
+        min_length=1,
+        title="LoRA target modules",
+        description='Module names, e.g. ["q_proj", "v_proj"] (null: the attention projections '
+        "of the architecture, docs/training.md).",
+        **LORA,
+    )
+    gradient_checkpointing: bool = Field(
+        False, description="Recompute activations in the backward pass (less memory, slower)."
+    )
+    dtype: Literal["auto", "float32", "bfloat16"] = Field(
+        "auto", description="Weights and activations (auto: bfloat16 on CUDA, float32 on CPU)."
     )
     fsdp: bool = Field(
         False,
@@ -209,6 +234,84 @@ class ReclassifyParams(JobParams):
         return self
 
 
+class PreferenceDataParams(JobParams):
+    """Preference pairs for DPO: a teacher's sampled completions, judged by a refusal classifier
+    (safe prompts prefer compliance, unsafe prompts refusal; docs/training.md, "DPO")."""
+
+    teacher_model_id: int | None = Field(None, ge=1, description="Model that generates.")
+    teacher_model_name: str | None = Field(None, min_length=1, description="Or its unique name.")
+    prompt_dataset_ids: list[int] = Field(
+        min_length=1, max_length=10, description="Prompt sets; each row's label says safe/unsafe."
+    )
+    max_prompts: int | None = Field(
+        200, ge=1, le=100_000, description="Prompts drawn (seeded) from each set (null: all)."
+    )
+    n_samples: int = Field(4, ge=2, le=16, description="Sampled completions per prompt.")
+    temperature: float = Field(1.0, gt=0, le=5)
+    max_new_tokens: int = Field(40, ge=1, le=2048)
+    batch_size: int = Field(32, ge=1, le=1024, description="Prompts per generation batch.")
+    classifier: str = Field("rules", max_length=128, description="Refusal classifier.")
+    seed: int = Field(0, ge=0)
+    name: str = Field(pattern=r"^[\w.\-]{1,200}$", description="Name of the output dataset.")
+
+    @model_validator(mode="after")
+    def _consistent(self):
+        if (self.teacher_model_id is None) == (self.teacher_model_name is None):
+            raise FieldError(
+                "teacher_model_id", "give exactly one of teacher_model_id and teacher_model_name"
+            )
+        classifier_name(self.classifier)
+        return self
+
+
+DPO_LOSSES = ("sigmoid", "hinge", "ipo", "robust", "sppo_hard", "nca_pair", "apo_zero", "apo_down")
+
+
+class DPOParams(JobParams):
+    """Direct preference optimisation on a ``preference`` dataset (TRL's DPOTrainer)."""
+
+    base_model_id: int | None = Field(None, ge=1, description="Model to train.")
+    base_model_name: str | None = Field(None, min_length=1, description="Or its unique name.")
+    name: str | None = Field(None, pattern=r"^[\w.\-]{1,200}$", description="Name of the result.")
+    dataset_id: int | None = Field(None, ge=1, description="Preference dataset.")
+    dataset_name: str | None = Field(None, min_length=1, description="Or its unique name.")
+    beta: float = Field(0.1, gt=0, le=100, description="Strength of the KL anchor.")
+    loss_type: Literal[DPO_LOSSES] = "sigmoid"
+    reference_model_name: str | None = Field(
+        None,
+        min_length=1,
+        description="Reference policy (null: a frozen copy of the base; with LoRA the base "
+        "with the adapter disabled).",
+    )
+    lora_rank: int | None = Field(None, ge=1, le=1024, description="LoRA rank (null: full).")
+    lora_alpha: float = Field(16, gt=0)
+    lora_dropout: float = Field(0.0, ge=0, lt=1)
+    learning_rate: float = Field(1e-4, gt=0, le=1)
+    steps: int = Field(50, ge=1, le=1_000_000)
+    batch_size: int = Field(8, ge=1, le=4096, description="Pairs per step.")
+    warmup_steps: int = Field(0, ge=0)
+    max_length: int = Field(160, ge=8, le=32768, description="Tokens of prompt + completion.")
+    grad_clip: float = Field(1.0, gt=0)
+    seed: int = Field(0, ge=0)
+    checkpoint_every: int | None = Field(
+        25, ge=1, description="Steps between checkpoints (a re-queued job resumes there)."
+    )
+
+    @model_validator(mode="after")
+    def _consistent(self):
+        if (self.base_model_id is None) == (self.base_model_name is None):
+            raise FieldError(
+                "base_model_id", "give exactly one of base_model_id and base_model_name"
+            )
+        if (self.dataset_id is None) == (self.dataset_name is None):
+            raise FieldError("dataset_id", "give exactly one of dataset_id and dataset_name")
+        if self.reference_model_name is not None and self.lora_rank is not None:
+            raise FieldError(
+                "reference_model_name", "with LoRA the reference is the adapter-disabled base"
+            )
+        return self
+
+
 class SweepParams(JobParams):
     """A grid of fine-tunes; each cell is finetune -> capture_spectra -> evaluate."""
 
@@ -232,6 +335,39 @@ class SweepParams(JobParams):
         max_length=10,
         description="One evaluate job per system prompt per cell (null: none).",
     )
+    dpo: bool = Field(
+        False, description="Add a DPO cell on top of every SFT cell with p > 0 and lambda 0."
+    )
+    dpo_teacher: str | None = Field(
+        None,
+        min_length=1,
+        description="Model that generates the preference pairs, once for the sweep (null: each "
+        "DPO cell's own SFT model, on-policy).",
+    )
+    dpo_params: dict = Field(default_factory=dict, description="Other dpo parameters.")
+    preference_params: dict = Field(
+        default_factory=dict, description="Other preference_data parameters."
+    )
+
+    @model_validator(mode="after")
+    def _dpo_options(self):
+        if not self.dpo:
+            return self
+        set_by_sweep = {
+            "dpo_params": {"base_model_id", "base_model_name", "dataset_id", "dataset_name"},
+            "preference_params": {"teacher_model_id", "teacher_model_name", "prompt_dataset_ids"},
+        }
+        for field, reserved in set_by_sweep.items():
+            clash = sorted((reserved | {"seed", "name"}) & set(getattr(self, field)))
+            if clash:
+                raise FieldError(field, f"{clash} are set by the sweep")
+        DPOParams.model_validate({**self.dpo_params, "base_model_name": "m", "dataset_name": "d"})
+        PreferenceDataParams.model_validate(
+            {**self.preference_params, "teacher_model_name": "t", "prompt_dataset_ids": [1]}
+            | {"name": "n"}
+        )
+        return self
+
 
     @model_validator(mode="after")
     def _consistent(self):

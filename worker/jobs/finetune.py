@@ -19,10 +19,18 @@ from backend.jobs.params import FinetuneParams
 from backend.models import Model, TrainMetric
 from worker.context import JobContext, JobError, JobLost
 from worker.distributed import is_main_process
-from worker.jobs.common import CACHE, dataset_rows, load_registered_model, store
+from worker.jobs.common import (
+    CACHE,
+    check_training_memory,
+    dataset_rows,
+    load_registered_model,
+    registered_model,
+    store,
+)
 from worker.models.demo import encode_example
 from worker.models.saving import save_hf
 from worker.science.batching import collate_sft, pad_id
+from worker.science.lora import add_lora, lora_targets, save_adapter
 from worker.science.vcl import vcl_window
 
 METRICS_EVERY = 5  # steps between metric writes (one transaction each)
@@ -44,7 +52,7 @@ def mix(general: list, safety: list, params: FinetuneParams) -> list[tuple[str, 
     return [(r.prompt, r.response) for r in chosen]
 
 
-def training_arguments(params: FinetuneParams, out_dir: str, total: int, device: str):
+def training_arguments(params: FinetuneParams, out_dir: str, total: int, device: str, dtype: str):
     """The Trainer's settings for ``params``: nothing it would spend time on that we do not use
     (no evaluation, no reporting, no worker processes, checkpoints only every N steps)."""
     import torch
@@ -77,7 +85,9 @@ def training_arguments(params: FinetuneParams, out_dir: str, total: int, device:
         dataloader_drop_last=True,
         disable_tqdm=True,
         use_cpu=not device.startswith("cuda"),
-        bf16=device.startswith("cuda"),
+        bf16=dtype == "bfloat16",
+        activation_checkpointing=params.gradient_checkpointing,
+        activation_checkpointing_kwargs={"use_reentrant": False},  # works with frozen inputs
         remove_unused_columns=False,
         log_level="warning",
         ddp_backend=("nccl" if device.startswith("cuda") else "gloo") if ranks > 1 else None,
@@ -89,6 +99,33 @@ def _nothing(*_args) -> None:
     """What the other ranks write and report: nothing (rank 0 does)."""
 
 
+def with_lora(model, params: FinetuneParams, base_name: str) -> tuple:
+    """Inject the LoRA adapter of ``params`` into the model the Trainer trains; returns the
+    ``PeftModel`` and the adapter's description (rank, alpha, dropout, target modules)."""
+    model_type = model.bridge.original_model.config.model_type
+    try:
+        targets = lora_targets(model_type, params.lora_target_modules)
+        peft_model = add_lora(
+            model.bridge.original_model,
+            targets,
+            params.lora_rank,
+            params.lora_alpha,
+            params.lora_dropout,
+            repr(base_name),
+        )
+    except ValueError as exc:
+        raise JobError(str(exc)) from None
+    trainable = sum(p.numel() for p in peft_model.parameters() if p.requires_grad)
+    return peft_model, {
+        "rank": params.lora_rank,
+        "alpha": params.lora_alpha,
+        "dropout": params.lora_dropout,
+        "target_modules": targets,
+        "trainable_params": trainable,
+        "merged": True,
+    }
+
+
 def finetune(ctx: JobContext, params: FinetuneParams) -> dict:
     from worker.science.trainer import (
         JobCallback,
@@ -98,7 +135,10 @@ def finetune(ctx: JobContext, params: FinetuneParams) -> dict:
         last_checkpoint,
     )
 
-    base_row, model = load_registered_model(ctx, params.base_model_id, params.base_model_name)
+    base_row = registered_model(ctx, params.base_model_id, params.base_model_name)
+    check_training_memory(ctx, base_row, params, "finetune")
+    base_row, model = load_registered_model(ctx, base_row.id, dtype=params.dtype)
+    adapter = with_lora(model, params, base_row.name) if params.lora else None
     model_name = params.name or f"{base_row.name}-ft{ctx.job_id}"
     with ctx.transaction() as session:
         taken = session.scalar(select(Model.job_id).where(Model.name == model_name))
@@ -161,7 +201,7 @@ def finetune(ctx: JobContext, params: FinetuneParams) -> dict:
             params.vcl_measure,
         ),
         totals,
-        args=training_arguments(params, str(checkpoints), total, model.device),
+        args=training_arguments(params, str(checkpoints), total, model.device, model.dtype),
         train_dataset=encoded,
         data_collator=lambda examples: collate_sft(examples, pad),
         callbacks=[callback],
@@ -175,8 +215,14 @@ def finetune(ctx: JobContext, params: FinetuneParams) -> dict:
     model.bridge.eval()
     final = artifacts.staging_dir(f"{key}/model", CACHE)
     shutil.rmtree(final, ignore_errors=True)
+    if adapter is not None:  # the adapter as such, then merged into the registered model
+        peft_model, lora = adapter
+        save_adapter(peft_model, lora["target_modules"], final.with_name("adapter"))
+        lora["adapter_uri"] = artifacts.put(final.with_name("adapter"), f"{key}/adapter")
+        peft_model.merge_and_unload()
     save_hf(model, final)
     uri = artifacts.put(final, f"{key}/model")
+    lora = adapter[1] if adapter is not None else None
     n_safety = round(params.safety_fraction * params.n_examples)
     with ctx.transaction() as session:
         session.execute(delete(Model).where(Model.job_id == ctx.job_id))  # a re-run replaces
@@ -186,10 +232,17 @@ def finetune(ctx: JobContext, params: FinetuneParams) -> dict:
             uri=uri,
             parent_id=base_row.id,
             job_id=ctx.job_id,
-            config={"n_layers": model.n_layers, "d_model": model.d_model, "steps": total},
+            config={
+                "n_layers": model.n_layers,
+                "d_model": model.d_model,
+                "steps": total,
+                "dtype": model.dtype,
+                "lora": lora,
+            },
             lineage={
                 "kind": "finetune",
                 "parent": base_row.name,
+                "adapter": lora,
                 "params": params.model_dump(),
                 "data_mix": {"safety": n_safety, "general": params.n_examples - n_safety},
             },

@@ -18,11 +18,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import torch
-from safetensors.torch import load_file
+from safetensors.torch import load_file, save_file
 from transformers import Trainer, TrainerCallback
 from transformers.trainer_callback import PrinterCallback
 
-from worker.models.saving import hf_state_dict, save_hf
+from worker.models.saving import hf_state_dict, save_hf, trainable_state_dict
 from worker.science.vcl import capture_residuals, sft_loss, vcl_term
 
 if TYPE_CHECKING:
@@ -131,8 +131,14 @@ class VCLTrainer(Trainer):
         return (loss, outputs) if return_outputs else loss
 
     def _save(self, output_dir: str | None = None, state_dict: dict | None = None) -> None:
-        """The model as a plain Hugging Face directory (the bridge's wrapper names dropped)."""
-        save_hf(self.loaded, Path(output_dir or self.args.output_dir))
+        """The model as a plain Hugging Face directory (the bridge's wrapper names dropped), or
+        with LoRA (frozen weights) only the weights that train, in ``adapter.safetensors``."""
+        out = Path(output_dir or self.args.output_dir)
+        if all(p.requires_grad for p in self.model.parameters()):
+            save_hf(self.loaded, out)
+        else:
+            out.mkdir(parents=True, exist_ok=True)
+            save_file(trainable_state_dict(self.loaded), str(out / "adapter.safetensors"))
 
     def _load_from_checkpoint(self, resume_from_checkpoint: str, model=None) -> None:
         saved: dict[str, torch.Tensor] = {}
