@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 from fastapi.testclient import TestClient
 
@@ -72,3 +74,41 @@ def test_duplicate_name_is_409_and_unknown_dataset_404(client):
     assert upload(client, b'{"prompt": "x"}\n').status_code == 409
     assert client.get("/api/datasets/999").status_code == 404
     assert client.get("/api/datasets/999/rows").status_code == 404
+
+
+def test_the_api_answers_while_an_upload_is_parsed(client, monkeypatch):
+    """The upload's parse holds until /api/health has answered and a job was submitted: both
+    can only happen when parsing runs off the event loop and outside the write transaction
+    (before the fix the route parsed on the event loop: /api/health waited out the upload)."""
+    parsing, released = threading.Event(), threading.Event()
+    parse = datasets_route.parse_dataset
+
+    def slow_parse(*args, **kwargs):
+        parsing.set()
+        released.wait(30)
+        return parse(*args, **kwargs)
+
+    monkeypatch.setattr(datasets_route, "parse_dataset", slow_parse)
+    body = b"".join(b'{"prompt": "p%d", "type": "t"}\n' % i for i in range(100_000))  # 3 MB
+    answers: dict = {}
+
+    def in_thread(name, call):
+        thread = threading.Thread(target=lambda: answers.__setitem__(name, call()), daemon=True)
+        thread.start()
+        return thread
+
+    uploading = in_thread("upload", lambda: upload(client, body, name="big"))
+    assert parsing.wait(30), "the upload never reached its parse"
+    health = in_thread("health", lambda: client.get("/api/health"))
+    health.join(20)
+    job = in_thread("job", lambda: client.post("/api/jobs", json={"kind": "echo"}))
+    job.join(20)
+    during = {name: answers.get(name) for name in ("health", "job")}
+    released.set()
+    uploading.join(60)
+    assert during["health"] is not None and during["health"].status_code == 200
+    assert during["job"] is not None and during["job"].status_code == 201
+    assert answers["upload"].status_code == 201 and answers["upload"].json()["n_rows"] == 100_000
+    rows = client.get(f"/api/datasets/{answers['upload'].json()['id']}/rows", params={"limit": 2})
+    assert [r["prompt"] for r in rows.json()["data"]] == ["p0", "p1"]
+    assert rows.json()["count"] == 100_000
