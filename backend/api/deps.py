@@ -1,13 +1,19 @@
 """Dependencies as types (``SessionDep``, ``SettingsDep``) and the routes' shared reads: one row
-or 404, a query filtered on the given values, one page of it."""
+or 404, a query filtered on the given values, one page of it; and JSON answers with a strong
+ETag (304 on If-None-Match) and an in-process cache of results that never change."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import hashlib
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import AsyncIterator, Callable, Hashable
+from contextlib import asynccontextmanager
 from typing import Annotated, Any, TypeVar
 
 import anyio
-from fastapi import Depends, HTTPException, Request
+from fastapi import Depends, HTTPException, Request, Response
 from pydantic import BaseModel
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
@@ -33,6 +39,7 @@ MAX_SESSIONS = 32
 _session_slots = anyio.Semaphore(MAX_SESSIONS)
 
 
+@asynccontextmanager
 async def _request_session(url: str, write: bool) -> AsyncIterator[Session]:
     """A session per request that connects at its first query, in the route's worker thread.
     Async on purpose: waiting for a slot and the cleanup (commit, returning the connection) run
@@ -50,12 +57,12 @@ async def _request_session(url: str, write: bool) -> AsyncIterator[Session]:
 
 
 async def get_db(settings: SettingsDep) -> AsyncIterator[Session]:
-    async for session in _request_session(settings.database_url, write=False):
+    async with _request_session(settings.database_url, write=False) as session:
         yield session
 
 
 async def get_write_db(settings: SettingsDep) -> AsyncIterator[Session]:
-    async for session in _request_session(settings.database_url, write=True):
+    async with _request_session(settings.database_url, write=True) as session:
         yield session
 
 
@@ -99,3 +106,84 @@ def paginate(
     count = session.scalar(select(func.count()).select_from(query.subquery())) or 0
     rows = session.scalars(query.order_by(order_by).limit(limit).offset(offset))
     return Page(data=[schema.model_validate(r) for r in rows], count=count)
+
+
+# --- cached JSON answers ----------------------------------------------------------------------
+
+IMMUTABLE = "max-age=60, immutable"  # short: a deleted result's id may be reused
+REVALIDATE = "no-cache"  # may be stored, but asked again (304 when unchanged)
+
+
+class JsonCache:
+    """A bounded LRU of serialised JSON bodies (at most ``max_bytes`` in all), thread-safe.
+    Entries older than ``ttl`` seconds are dropped on read: a deleted result whose id is taken
+    again is answered from the database at most ``ttl`` seconds later (the HTTP max-age)."""
+
+    def __init__(self, max_bytes: int, ttl: float = 60.0) -> None:
+        self.max_bytes = max_bytes
+        self.ttl = ttl
+        self._items: OrderedDict[Hashable, tuple[float, bytes]] = OrderedDict()
+        self._bytes = 0
+        self._lock = threading.Lock()
+
+    def get(self, key: Hashable) -> bytes | None:
+        with self._lock:
+            item = self._items.get(key)
+            if item is None:
+                return None
+            if time.monotonic() - item[0] >= self.ttl:
+                self._drop(key)
+                return None
+            self._items.move_to_end(key)
+            return item[1]
+
+    def put(self, key: Hashable, body: bytes) -> None:
+        if len(body) > self.max_bytes:
+            return
+        with self._lock:
+            if key in self._items:
+                self._drop(key)
+            self._items[key] = (time.monotonic(), body)
+            self._bytes += len(body)
+            while self._bytes > self.max_bytes:
+                self._drop(next(iter(self._items)))
+
+    def _drop(self, key: Hashable) -> None:
+        self._bytes -= len(self._items.pop(key)[1])
+
+
+RESULTS_CACHE_BYTES = 64 * 1024 * 1024
+
+
+async def cached_result(
+    request: Request, key: Hashable, load: Callable[[Session], bytes | None]
+) -> bytes | None:
+    """The JSON of an immutable result from the application's cache, or ``load``-ed from the
+    database in a worker thread and kept (None: no such result). A hit needs neither a thread
+    nor a database connection: it is answered on the event loop."""
+    cache: JsonCache = request.app.state.results
+    body = cache.get(key)
+    if body is None:
+        url = request.app.state.settings.database_url
+        async with _request_session(url, write=False) as session:
+            body = await anyio.to_thread.run_sync(load, session)
+        if body is not None:
+            cache.put(key, body)
+    return body
+
+
+def _matches(if_none_match: str | None, etag: str) -> bool:
+    if not if_none_match:
+        return False
+    tags = [t.strip().removeprefix("W/") for t in if_none_match.split(",")]
+    return "*" in tags or etag in tags
+
+
+def json_answer(request: Request, body: bytes, cache_control: str) -> Response:
+    """``body`` (JSON) with a strong ETag (its hash) and ``cache_control``; 304 without a body
+    when the request's If-None-Match holds that ETag."""
+    etag = f'"{hashlib.blake2b(body, digest_size=16).hexdigest()}"'
+    headers = {"ETag": etag, "Cache-Control": cache_control}
+    if _matches(request.headers.get("if-none-match"), etag):
+        return Response(status_code=304, headers=headers)
+    return Response(body, media_type="application/json", headers=headers)

@@ -11,7 +11,9 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DataError
+from starlette.concurrency import run_in_threadpool
 
+from backend.api.deps import RESULTS_CACHE_BYTES, JsonCache
 from backend.api.middleware import (
     BodySizeLimitMiddleware,
     SameOriginMiddleware,
@@ -31,7 +33,7 @@ from backend.api.routes import (
     sweeps,
     system,
 )
-from backend.auth import require_token
+from backend.auth import needs_token, require_token
 from backend.config import Settings, get_settings
 from backend.errors import FieldError
 
@@ -78,6 +80,13 @@ def finite(value):
     return value
 
 
+async def token_guard(request: Request) -> None:
+    """``require_token`` in a worker thread (it may query the database), and only where a token
+    is needed: a public read takes no thread for it."""
+    if needs_token(request.app.state.settings, request.method):
+        await run_in_threadpool(require_token, request)
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     app = FastAPI(
@@ -86,7 +95,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version="0.1.0",
     )
     app.state.settings = settings
-    guard = [Depends(require_token)]
+    app.state.results = JsonCache(RESULTS_CACHE_BYTES)
+    guard = [Depends(token_guard)]
     routers = (
         system.router,
         jobs.router,

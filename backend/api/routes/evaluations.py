@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, HTTPException, Query
+from fastapi import APIRouter, HTTPException, Query, Request, Response
+from pydantic import TypeAdapter
 from sqlalchemy import select
 from sqlalchemy.orm import Session, aliased
 
-from backend.api.deps import SessionDep, get_or_404, paginate, where_given
+from backend.api.deps import REVALIDATE, SessionDep, get_or_404, json_answer, paginate, where_given
 from backend.models import Completion, Evaluation, Verdict
 from backend.schemas import (
     ClassifierAgreement,
@@ -20,6 +21,9 @@ from backend.schemas import (
 from backend.stats import agreement, cohen_kappa, confusion_matrix
 
 router = APIRouter(tags=["evaluations"])
+# An evaluation and its completions gain verdicts later (reclassify; an imported evaluation's own
+# classifier rewrites theirs): answered with a strong ETag and "no-cache", 304 when unchanged.
+COMPLETIONS = TypeAdapter(Page[CompletionPublic])
 
 
 @router.get("/evaluations", response_model=Page[EvaluationPublic])
@@ -34,15 +38,17 @@ def list_evaluations(
 
 
 @router.get("/evaluations/{evaluation_id}", response_model=EvaluationPublic)
-def read_evaluation(evaluation_id: int, session: SessionDep) -> EvaluationPublic:
+def read_evaluation(evaluation_id: int, session: SessionDep, request: Request) -> Response:
     evaluation = get_or_404(session, Evaluation, evaluation_id, "evaluation")
-    return EvaluationPublic.model_validate(evaluation)
+    body = EvaluationPublic.model_validate(evaluation).model_dump_json().encode()
+    return json_answer(request, body, REVALIDATE)
 
 
 @router.get("/evaluations/{evaluation_id}/completions", response_model=Page[CompletionPublic])
 def read_completions(
     evaluation_id: int,
     session: SessionDep,
+    request: Request,
     type: str | None = None,
     verdict: str | None = None,
     label: str | None = None,
@@ -51,7 +57,7 @@ def read_completions(
     ),
     limit: int = Query(100, ge=1, le=2000),
     offset: int = Query(0, ge=0),
-) -> Page[CompletionPublic]:
+) -> Response:
     get_or_404(session, Evaluation, evaluation_id, "evaluation")
     query = where_given(
         select(Completion).where(Completion.evaluation_id == evaluation_id),
@@ -61,7 +67,8 @@ def read_completions(
     )
     if disagree:
         query = _disagreeing(query, disagree)
-    return paginate(session, query, CompletionPublic, Completion.idx, limit, offset)
+    page = paginate(session, query, CompletionPublic, Completion.idx, limit, offset)
+    return json_answer(request, COMPLETIONS.dump_json(page), REVALIDATE)
 
 
 # --- verdicts of several classifiers (reclassify) -------------------------------------------

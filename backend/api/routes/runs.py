@@ -1,15 +1,33 @@
-"""Capture runs and their per-layer spectra."""
+"""Capture runs and their per-layer spectra.
+
+A run row is written once, with all its layers, when its capture succeeds, and never changes:
+a run and its layers are answered from an in-process cache of their JSON (on the event loop, no
+database connection), with a strong ETag and ``Cache-Control: max-age=60, immutable``. A capture
+re-run replaces its run (SQLite may give the new one the same id): cached entries live 60 s,
+like the clients' copies.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request, Response
+from pydantic import TypeAdapter
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
-from backend.api.deps import SessionDep, not_found, paginate, where_given
+from backend.api.deps import (
+    IMMUTABLE,
+    SessionDep,
+    cached_result,
+    json_answer,
+    not_found,
+    paginate,
+    where_given,
+)
 from backend.models import Run, RunLayer
 from backend.schemas import Page, RunLayerPublic, RunPublic
 
 router = APIRouter(tags=["runs"])
+LAYERS = TypeAdapter(list[RunLayerPublic])
 
 
 @router.get("/runs", response_model=Page[RunPublic])
@@ -28,18 +46,28 @@ def list_runs(
 
 
 @router.get("/runs/{run_id}", response_model=RunPublic)
-def read_run(run_id: int, session: SessionDep) -> RunPublic:
-    run = session.get(Run, run_id)
-    if run is None:
+async def read_run(run_id: int, request: Request) -> Response:
+    def load(session: Session) -> bytes | None:
+        run = session.get(Run, run_id)
+        return None if run is None else RunPublic.model_validate(run).model_dump_json().encode()
+
+    body = await cached_result(request, ("run", run_id), load)
+    if body is None:
         raise not_found("run", run_id)
-    return RunPublic.model_validate(run)
+    return json_answer(request, body, IMMUTABLE)
 
 
 @router.get("/runs/{run_id}/layers", response_model=list[RunLayerPublic])
-def read_run_layers(run_id: int, session: SessionDep) -> list[RunLayerPublic]:
-    if session.get(Run, run_id) is None:
+async def read_run_layers(run_id: int, request: Request) -> Response:
+    def load(session: Session) -> bytes | None:
+        if session.get(Run, run_id) is None:
+            return None
+        rows = session.scalars(
+            select(RunLayer).where(RunLayer.run_id == run_id).order_by(RunLayer.layer)
+        )
+        return LAYERS.dump_json([RunLayerPublic.model_validate(r) for r in rows])
+
+    body = await cached_result(request, ("layers", run_id), load)
+    if body is None:
         raise not_found("run", run_id)
-    rows = session.scalars(
-        select(RunLayer).where(RunLayer.run_id == run_id).order_by(RunLayer.layer)
-    )
-    return [RunLayerPublic.model_validate(r) for r in rows]
+    return json_answer(request, body, IMMUTABLE)
