@@ -86,3 +86,68 @@ def test_no_5xx_anywhere(database_url, tmp_path):
     print(f"fuzz: {calls} requests over {len(operations)} operations")
     assert calls >= len(operations), calls
     assert not failures, "\n".join(failures[:20])
+
+
+NON_FINITE = ["NaN", "Infinity", "-Infinity", "1e400", "-1e400", "1" + "0" * 400, "1e-400"]
+
+
+def _json_values(schema: dict, spec: dict) -> list[str]:
+    """Property names of a request body schema (resolving one $ref level)."""
+    if "$ref" in schema:
+        schema = spec["components"]["schemas"][schema["$ref"].rsplit("/", 1)[1]]
+    return list(schema.get("properties", {}))
+
+
+def test_non_finite_and_huge_numbers_in_every_json_body_are_4xx(database_url, tmp_path):
+    """Every JSON field of every POST/PUT body, and every job kind's params, given NaN,
+    +-Infinity, 1e400, a 401-digit integer and 1e-400 (json parses all of them): never a 5xx;
+    non-finite numbers are 422 naming the field."""
+    settings = Settings(
+        database_url=database_url, artifact_root=str(tmp_path / "artifacts"), auth="off"
+    )
+    from fastapi.testclient import TestClient
+
+    from backend.jobs.kinds import KINDS
+
+    failures: list[str] = []
+    with TestClient(create_app(settings), raise_server_exceptions=False) as client:
+        spec = client.get("/openapi.json").json()
+        targets: list[tuple[str, str, str, list[str]]] = []
+        for path, item in spec["paths"].items():
+            for method, op in item.items():
+                body = op.get("requestBody", {}).get("content", {}).get("application/json")
+                if method in ("post", "put", "patch") and body:
+                    concrete = path.replace("{", "").replace("}", "")
+                    concrete = "/".join(
+                        "1" if p.endswith("_id") else p for p in concrete.split("/")
+                    )
+                    for field in _json_values(body["schema"], spec):
+                        targets.append((method, concrete, field, []))
+        assert any(t[1] == "/api/jobs" for t in targets), targets
+        for kind, job_kind in KINDS.items():
+            for field in job_kind.params.model_json_schema().get("properties", {}):
+                targets.append(("post", "/api/jobs", "params", [kind, field]))
+        calls = 0
+        for method, path, field, job in targets:
+            for number in NON_FINITE:
+                if job:
+                    raw = f'{{"kind": "{job[0]}", "params": {{"{job[1]}": {number}}}}}'
+                else:
+                    raw = f'{{"{field}": {number}}}'
+                response = client.request(
+                    method, path, content=raw, headers={"Content-Type": "application/json"}
+                )
+                calls += 1
+                label = f"{method.upper()} {path} {raw[:80]}"
+                if response.status_code >= 500:
+                    failures.append(f"{label}: {response.status_code} {response.text[:200]}")
+                elif number in ("NaN", "Infinity", "-Infinity", "1e400", "-1e400"):
+                    if response.status_code != 422:
+                        failures.append(f"{label}: {response.status_code}, not 422")
+                    elif job:
+                        locs = [e["loc"] for e in response.json()["detail"]]
+                        if ["body", "params", job[1]] not in locs:
+                            failures.append(f"{label}: no error at params.{job[1]}: {locs}")
+    print(f"non-finite fuzz: {calls} requests")
+    assert calls > 100
+    assert not failures, "\n".join(failures[:20])
