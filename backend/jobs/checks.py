@@ -21,17 +21,17 @@ def nothing(_session: Session, _params) -> None:
     """Kinds whose parameters need no database check."""
 
 
-def _dataset(session: Session, field: str, dataset_id: int | None) -> None:
-    if dataset_id is not None and session.get(Dataset, dataset_id) is None:
-        raise FieldError(field, f"dataset {dataset_id} not found")
-
-
 def import_hub_dataset(_session: Session, params) -> None:
     from backend.config import get_settings
 
     problem = get_settings().local_dataset_dir_error(params.repo)
     if problem:
         raise FieldError("repo", problem)
+
+
+def _dataset(session: Session, field: str, dataset_id: int | None) -> None:
+    if dataset_id is not None and session.get(Dataset, dataset_id) is None:
+        raise FieldError(field, f"dataset {dataset_id} not found")
 
 
 def _model(session: Session, field: str, model_id: int | None, name: str | None) -> Model | None:

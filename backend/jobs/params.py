@@ -368,7 +368,6 @@ class SweepParams(JobParams):
         )
         return self
 
-
     @model_validator(mode="after")
     def _consistent(self):
         if (self.base_model_id is None) == (self.base_model_name is None):
