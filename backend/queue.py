@@ -140,6 +140,8 @@ class LeaseState:
     held: bool
     progress: float
     message: str
+    status: str = ""  # the job's status now
+    mine: bool = False  # still this lease's worker and attempt (it may have finished the job)
 
 
 def lease_states(session: Session, leases: Iterable[Lease]) -> dict[int, LeaseState]:
@@ -159,6 +161,8 @@ def lease_states(session: Session, leases: Iterable[Lease]) -> dict[int, LeaseSt
             == (by_id[r.id].worker_id, by_id[r.id].attempt, JobStatus.RUNNING),
             r.progress,
             r.message,
+            r.status,
+            (r.worker_id, r.attempts) == (by_id[r.id].worker_id, by_id[r.id].attempt),
         )
         for r in rows
     }
@@ -205,6 +209,25 @@ def fail(session: Session, lease: Lease, error: str, log: str | None = None) -> 
     _finish(job, JobStatus.FAILED, error=error)
     _cancel_descendants(session, job.id, f"parent job {job.id} failed: {error}")
     return True
+
+
+def retry_or_fail(session: Session, lease: Lease, error: str) -> str | None:
+    """A job whose process was killed (a signal: the OOM killer, SIGKILL) goes back to the queue
+    like a lost worker's, while attempts remain, with the reason in its message and log; after
+    the last attempt it fails. Its dependants keep waiting while a retry is pending. Returns the
+    new status (None if the lease was no longer held)."""
+    job = session.scalar(select(Job).where(_held(lease)).with_for_update())
+    if job is None:
+        return None
+    job.log = (job.log + f"\nattempt {job.attempts}: {error}")[-LOG_TAIL_CHARS:]
+    if job.attempts >= job.max_attempts:
+        why = f"{error} (attempt {job.attempts} of {job.max_attempts}; giving up)"
+        _finish(job, JobStatus.FAILED, error=why)
+        _cancel_descendants(session, job.id, f"parent job {job.id} failed: {why}")
+        return JobStatus.FAILED
+    job.status, job.worker_id, job.lease_expires_at = JobStatus.QUEUED, None, None
+    job.message = f"re-queued after attempt {job.attempts}: {error}"[:2000]
+    return JobStatus.QUEUED
 
 
 def release(session: Session, lease: Lease) -> bool:

@@ -23,7 +23,7 @@ from backend import queue
 from backend.config import Settings
 from backend.db import session_scope, write_session
 from backend.jobs.kinds import KINDS
-from backend.models import Job, Worker, utcnow
+from backend.models import Job, JobStatus, Worker, utcnow
 from worker.child import DB_RETRY_S, run_job
 from worker.distributed import check_devices, device_list
 
@@ -136,10 +136,15 @@ class WorkerLoop:
                 continue
             slot.process.join()
             exitcode = slot.process.exitcode
-            if exitcode != 0:
+            outcome = f"process ended (exit code {exitcode})"
+            if exitcode is not None and exitcode < 0:  # killed: retried like a lost worker
+                with write_session(self.settings.database_url) as session:
+                    status = queue.retry_or_fail(session, slot.lease, describe_exit(exitcode))
+                outcome = f"{describe_exit(exitcode)}; {status or 'no longer held'}"
+            elif exitcode != 0:
                 with write_session(self.settings.database_url) as session:
                     queue.fail(session, slot.lease, describe_exit(exitcode))
-            self._drop(job_id, f"job {job_id} process ended (exit code {exitcode})")
+            self._drop(job_id, f"job {job_id} {outcome}")
 
     def _stop_lost_jobs(self) -> None:
         if not self.slots:
@@ -148,12 +153,22 @@ class WorkerLoop:
             states = queue.lease_states(session, [s.lease for s in self.slots.values()])
         for job_id, state in states.items():
             slot = self.slots[job_id]
-            if not state.held:
-                self._terminate(slot)
-                self._drop(job_id, f"job {job_id} cancelled or reassigned: process stopped")
-            elif slot.bar is not None:
-                slot.bar.n = round(state.progress * 1000)
-                slot.bar.set_postfix_str(state.message[-40:], refresh=True)
+            if state.held:
+                if slot.bar is not None:
+                    slot.bar.n = round(state.progress * 1000)
+                    slot.bar.set_postfix_str(state.message[-40:], refresh=True)
+                continue
+            if state.mine and state.status in (JobStatus.SUCCEEDED, JobStatus.FAILED):
+                slot.process.join(TERMINATE_GRACE_S)  # it recorded its result: let it exit
+                if slot.process.is_alive():
+                    self._terminate(slot)
+                self._drop(job_id, f"job {job_id} {state.status}")
+                continue
+            self._terminate(slot)
+            why = (
+                "cancelled" if state.mine and state.status == JobStatus.CANCELLED else "reassigned"
+            )
+            self._drop(job_id, f"job {job_id} {why}: process stopped")
 
     def _heartbeat(self) -> None:
         with write_session(self.settings.database_url) as session:

@@ -109,6 +109,31 @@ def test_child_crashes_fail_the_job_and_the_worker_keeps_serving(database_url, w
     assert rows[healthy].result["message"] == "still here"
 
 
+def test_a_child_killed_by_a_signal_is_retried_and_its_dependants_wait(database_url, workers):
+    """Issue 12 defect 9: a child killed by a signal (the OOM killer's SIGKILL; here SIGSEGV)
+    is retried like a lost worker, up to max_attempts, with the signal in the job's log, and
+    the jobs that depend on it are cancelled only when the last attempt failed."""
+    killed = submit(database_url, crash="segfault", max_attempts=2)
+    child = submit(database_url, message="after", depends_on=[killed])
+    workers()
+    rows = wait_until(lambda: all_finished(database_url, [killed, child]), 90, "retries")
+    assert rows[killed].status == JobStatus.FAILED and rows[killed].attempts == 2
+    assert "SIGSEGV" in rows[killed].error and "attempt 2 of 2; giving up" in rows[killed].error
+    assert "attempt 1: job process died with SIGSEGV" in rows[killed].log
+    assert rows[child].status == JobStatus.CANCELLED and rows[child].attempts == 0
+
+
+def test_worker_log_says_how_each_job_ended(database_url, workers, tmp_path):
+    """Issue 12 defect 9: a job that ends normally is logged as such, not as 'cancelled or
+    reassigned' (the runner read its status before collecting the exiting child)."""
+    ids = [submit(database_url, message=str(i)) for i in range(5)]
+    workers()
+    wait_until(lambda: all_finished(database_url, ids), 60, "jobs")
+    log = (tmp_path / "worker0.log").read_text()
+    assert "reassigned" not in log and "cancelled" not in log
+    assert all(f"job {i} " in log for i in ids)
+
+
 def test_dependency_chain_runs_in_order_and_failure_cancels_children(database_url, workers):
     a = submit(database_url, message="a")
     b = submit(database_url, message="b", depends_on=[a])
@@ -173,7 +198,7 @@ def test_cancel_queued_and_running_jobs_through_the_api(database_url, api, worke
     response = httpx.post(f"{api.url}/api/jobs/{running}/cancel")
     assert response.status_code == 200 and response.json()["status"] == "cancelled"
 
-    stopped = f"job {running} cancelled or reassigned: process stopped"
+    stopped = f"job {running} cancelled: process stopped"
     wait_until(lambda: stopped in (tmp_path / "worker0.log").read_text(), 10, "child stopped")
     rows = jobs(database_url, [running, queued])
     assert rows[queued].status == JobStatus.CANCELLED
