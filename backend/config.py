@@ -34,6 +34,7 @@ class Settings(BaseSettings):
     max_upload_bytes: int = 20_000_000  # bodies over this (+ 1 MiB for multipart framing) get 413
     allowed_hosts: str = ""  # Host names the API answers (comma-separated); empty: see below
     local_dataset_dirs: str = ""  # folders import_hub_dataset may read (comma-separated)
+    threads_per_job: int = 0  # torch/OpenMP threads of each job's process; 0: cores / concurrency
 
     @field_validator("database_url")
     @classmethod

@@ -40,9 +40,20 @@ def job_function(kind: JobKind):
     return getattr(importlib.import_module(module), attr)
 
 
+def own_threads(threads: int) -> None:
+    """The job uses the cores its worker gives it, and its idle threads sleep instead of
+    spinning (a busy machine otherwise makes a training step many times slower). Set before
+    torch is imported, which reads these at start; a user's own settings win."""
+    for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ.setdefault(name, str(threads))
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+
 def run_job(lease: queue.Lease, kind_name: str, params: dict, settings: Settings) -> None:
     """Validate the parameters, run the job function, record success or failure."""
     threading.Thread(target=_exit_when_orphaned, args=(os.getppid(),), daemon=True).start()
+    if settings.threads_per_job:  # the runner's share of the cores (not set for inline runs)
+        own_threads(settings.threads_per_job)
     devices = device_list(settings.device)
     ctx = JobContext(lease, settings.model_copy(update={"device": devices[0]}))
     kind = get_kind(kind_name)

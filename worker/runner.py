@@ -66,7 +66,8 @@ class WorkerLoop:
         if unknown:
             raise ValueError(f"--kinds: unknown job kind(s) {unknown}; known: {sorted(KINDS)}")
         check_devices(device_list(settings.device))
-        self.settings = settings
+        threads = settings.threads_per_job or max(1, (os.cpu_count() or 1) // options.concurrency)
+        self.settings = settings.model_copy(update={"threads_per_job": threads})
         self.options = options
         self.id = f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
         self.slots: dict[int, Slot] = {}
@@ -81,7 +82,8 @@ class WorkerLoop:
         self._register()
         self._say(
             f"worker {self.id}: device={self.settings.device} "
-            f"concurrency={self.options.concurrency} kinds={self.options.kinds or 'all'}"
+            f"concurrency={self.options.concurrency} kinds={self.options.kinds or 'all'} "
+            f"threads/job={self.settings.threads_per_job}"
         )
         try:
             while not self.stopping:

@@ -204,3 +204,22 @@ def test_cancel_queued_and_running_jobs_through_the_api(database_url, api, worke
     assert rows[queued].status == JobStatus.CANCELLED
     assert not Path(marks).exists()
     assert httpx.post(f"{api.url}/api/jobs/{running}/cancel").status_code == 409
+
+
+def test_each_child_gets_its_share_of_the_cores(database_url, workers):
+    """Issue 12 defect 10: a job's process uses cores / concurrency threads (or the setting),
+    and its idle OpenMP threads sleep (OMP_WAIT_POLICY=PASSIVE) instead of spinning."""
+    import os
+
+    shared = [submit(database_url, message="shared") for _ in range(2)]
+    workers(concurrency=2)
+    rows = wait_until(lambda: all_finished(database_url, shared), 60, "shared jobs")
+    expected = str(max(1, (os.cpu_count() or 1) // 2))
+    assert {rows[j].result["threads"] for j in shared} == {expected}
+
+
+def test_threads_per_job_setting_wins(database_url, workers):
+    pinned = submit(database_url, message="pinned")
+    workers(threads_per_job=3)
+    row = wait_until(lambda: all_finished(database_url, [pinned]), 60, "pinned job")[pinned]
+    assert row.result["threads"] == "3"

@@ -27,7 +27,11 @@ def echo(ctx: JobContext, params: EchoParams) -> dict:
         ctypes.string_at(0)
     if params.mark:
         _append_mark(ctx, params.mark)
-    return {"message": params.message, "pid": os.getpid()}
+    return {
+        "message": params.message,
+        "pid": os.getpid(),
+        "threads": os.environ.get("OMP_NUM_THREADS"),
+    }
 
 
 def _append_mark(ctx: JobContext, mark: str) -> None:
