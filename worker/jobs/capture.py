@@ -14,6 +14,7 @@ from backend.models import Run, RunLayer
 from worker.context import JobContext, JobError
 from worker.jobs.common import CACHE, dataset_rows, load_registered_model, store
 from worker.science.capture import capture_all_tokens_covariance, capture_last_prompt
+from worker.science.projection import projection_tensors
 from worker.science.spectra import ReferenceBasis, compute_spectra, spectra_from_streaming
 
 CAPTURE_SHARE = 0.6  # of the progress bar; spectra take the rest
@@ -84,6 +85,9 @@ def capture_spectra(ctx: JobContext, params: CaptureSpectraParams) -> dict:
             reference=reference,
             progress=spectra_progress,
         )
+        idx = np.array([r.idx for r in rows])
+        scores = projection_tensors(X, result.directions, idx, labels if has_both else None)
+        _save(ctx, scores, f"{prefix}/projections.safetensors")  # beside the activations
         n_rows = X.shape[0]
     else:
         acc = capture_all_tokens_covariance(model, prompts, progress=capture_progress, **options)
