@@ -65,7 +65,7 @@ def enqueue(
     return job
 
 
-def _runnable():
+def runnable():
     """Queued jobs whose parents all succeeded."""
     parent = aliased(Job)
     blocked = exists(
@@ -84,7 +84,7 @@ def claim(
     PostgreSQL: ``FOR UPDATE SKIP LOCKED``. SQLite: the caller's ``write_session`` holds the
     write lock from BEGIN, so claims serialise; the UPDATE is guarded on status anyway.
     """
-    query = _runnable().order_by(Job.priority.desc(), Job.id).limit(1)
+    query = runnable().order_by(Job.priority.desc(), Job.id).limit(1)
     if kinds is not None:
         query = query.where(Job.kind.in_(list(kinds)))
     if session.get_bind().dialect.name == "postgresql":

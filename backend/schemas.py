@@ -83,12 +83,16 @@ class JobPublic(BaseModel):
 
 class JobDetail(JobPublic):
     log: str
+    queue_position: int | None = Field(
+        None, description="1 + the runnable queued jobs claimed before it; None unless runnable."
+    )
 
 
 class KindPublic(BaseModel):
     name: str
     description: str
     params_schema: dict[str, Any]
+    internal: bool = Field(False, description="Plumbing (diagnostics, set-up): not offered.")
 
 
 class WorkerPublic(BaseModel):
@@ -272,9 +276,27 @@ class SweepCell(BaseModel):
     )
 
 
+class SweepProgress(BaseModel):
+    """A sweep's jobs (its own expansion and every job it queued) counted by status."""
+
+    state: str = Field(description="queued, running, succeeded, failed or cancelled: of it all.")
+    total: int = Field(description="Jobs the sweep queued.")
+    counts: dict[str, int] = Field(description="Of those, by status.")
+    eta_seconds: float | None = Field(description="From the rate its jobs have finished at.")
+
+
 class SweepPublic(BaseModel):
     job: JobPublic
     cells: list[SweepCell]
+    progress: SweepProgress
+
+
+class SweepSummary(BaseModel):
+    """A sweep in the list: its job, its name and its progress."""
+
+    job: JobPublic
+    name: str = Field(description="Base model and grid, e.g. 'demo: p 0-0.4 x lambda 0, 1'.")
+    progress: SweepProgress
 
 
 HumanVerdict = Literal["full_compliance", "full_refusal", "partial_refusal"]

@@ -38,6 +38,7 @@ class JobKind:
     function: str  # "module:function", called as function(ctx, params) -> dict | None
     description: str
     check: Callable[[Session, Any], None] = checks.nothing  # submit-time, against the database
+    internal: bool = False  # plumbing (diagnostics, set-up): accepted, but not offered to users
 
 
 KINDS: dict[str, JobKind] = {
@@ -48,12 +49,14 @@ KINDS: dict[str, JobKind] = {
             EchoParams,
             "worker.jobs.diagnostic:echo",
             "Diagnostic: sleeps, reports progress and echoes a message (tests, health checks).",
+            internal=True,
         ),
         JobKind(
             "register_builtin",
             RegisterBuiltinParams,
             "worker.jobs.datasets:register_builtin",
             "Register the built-in datasets (general, general_heldout, safety, probe).",
+            internal=True,
         ),
         JobKind(
             "dataset_stats",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Collection
 
 from fastapi import APIRouter, HTTPException, Query
 from fastapi.exceptions import RequestValidationError
@@ -100,7 +101,10 @@ def to_public(job: Job, depends_on: list[int], model=JobPublic) -> JobPublic:
 def list_kinds() -> list[KindPublic]:
     return [
         KindPublic(
-            name=k.name, description=k.description, params_schema=k.params.model_json_schema()
+            name=k.name,
+            description=k.description,
+            params_schema=k.params.model_json_schema(),
+            internal=k.internal,
         )
         for k in KINDS.values()
     ]
@@ -123,25 +127,59 @@ def submit_job(body: JobCreate, session: WriteSessionDep) -> JobPublic:
     return to_public(job, body.depends_on)
 
 
+def _listed(text: str | None, field: str, known: Collection[str] | None = None) -> list[str]:
+    """The comma-separated values of a filter; 422 naming ``field`` for one not in ``known``."""
+    values = [v.strip() for v in (text or "").split(",") if v.strip()]
+    unknown = [v for v in values if known is not None and v not in known]
+    if unknown:
+        raise HTTPException(422, f"{field}: {unknown[0]!r} is not one of {', '.join(known)}")
+    return values
+
+
 @router.get("/jobs", response_model=Page[JobPublic])
 def list_jobs(
     session: SessionDep,
-    status: str | None = Query(None, description=f"One of {', '.join(JobStatus.ALL)}"),
-    kind: str | None = None,
+    status: str | None = Query(
+        None, description=f"One or more (comma-separated) of {', '.join(JobStatus.ALL)}"
+    ),
+    kind: str | None = Query(None, description="One or more kinds, comma-separated."),
+    parent_job_id: int | None = Query(None, description="Only the jobs this job (a sweep) made."),
+    top_level: bool = Query(False, description="Only jobs no other job made."),
     limit: int = Query(50, ge=1, le=500),
     offset: int = Query(0, ge=0),
 ) -> Page[JobPublic]:
-    if status is not None and status not in JobStatus.ALL:
-        raise HTTPException(422, f"status: must be one of {', '.join(JobStatus.ALL)}")
     query = select(Job)
-    if status:
-        query = query.where(Job.status == status)
-    if kind:
-        query = query.where(Job.kind == kind)
+    if statuses := _listed(status, "status", JobStatus.ALL):
+        query = query.where(Job.status.in_(statuses))
+    if kinds := _listed(kind, "kind"):
+        query = query.where(Job.kind.in_(kinds))
+    if parent_job_id is not None:
+        query = query.where(Job.parent_job_id == parent_job_id)
+    if top_level:
+        query = query.where(Job.parent_job_id.is_(None))
     count = session.scalar(select(func.count()).select_from(query.subquery()))
     jobs = session.scalars(query.order_by(Job.id.desc()).limit(limit).offset(offset)).all()
     deps = _dependencies(session, [j.id for j in jobs])
     return Page(data=[to_public(j, deps[j.id]) for j in jobs], count=count or 0)
+
+
+def _queue_position(session: Session, job: Job) -> int | None:
+    """1 + the runnable queued jobs a worker claims before ``job`` (priority, then age); None
+    unless ``job`` is queued with every dependency succeeded."""
+    if job.status != JobStatus.QUEUED:
+        return None
+    runnable = queue.runnable()
+    if (
+        session.scalar(
+            select(func.count()).select_from(runnable.where(Job.id == job.id).subquery())
+        )
+        == 0
+    ):
+        return None
+    ahead = runnable.where(
+        (Job.priority > job.priority) | ((Job.priority == job.priority) & (Job.id < job.id))
+    )
+    return 1 + (session.scalar(select(func.count()).select_from(ahead.subquery())) or 0)
 
 
 @router.get("/jobs/{job_id}", response_model=JobDetail)
@@ -149,7 +187,8 @@ def read_job(job_id: int, session: SessionDep) -> JobDetail:
     job = session.get(Job, job_id)
     if job is None:
         raise not_found("job", job_id)
-    return to_public(job, _dependencies(session, [job_id])[job_id], JobDetail)
+    detail = to_public(job, _dependencies(session, [job_id])[job_id], JobDetail)
+    return detail.model_copy(update={"queue_position": _queue_position(session, job)})
 
 
 def _transition(session: Session, job_id: int, action) -> JobPublic:

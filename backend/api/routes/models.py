@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, HTTPException, Query
-from sqlalchemy import select
+from sqlalchemy import func, select
 
-from backend.api.deps import SessionDep, WriteSessionDep, get_or_404, paginate
+from backend.api.deps import SessionDep, WriteSessionDep, get_or_404, paginate, where_given
 from backend.model_dirs import ModelNotFound, check_model_dir
 from backend.models import Model
 from backend.schemas import ModelCreate, ModelPublic, Page
@@ -15,14 +15,36 @@ router = APIRouter(tags=["models"])
 
 @router.get("/models", response_model=Page[ModelPublic])
 def list_models(
-    session: SessionDep, limit: int = Query(100, ge=1, le=1000), offset: int = Query(0, ge=0)
+    session: SessionDep,
+    source: str | None = Query(None, description="hub, local, demo or finetune"),
+    parent_id: int | None = Query(None, description="Only models trained from this one."),
+    q: str | None = Query(None, max_length=255, description="Name contains (any case)."),
+    limit: int = Query(100, ge=1, le=1000),
+    offset: int = Query(0, ge=0),
 ) -> Page[ModelPublic]:
-    return paginate(session, select(Model), ModelPublic, Model.id, limit, offset)
+    query = where_given(select(Model), (Model.source, source), (Model.parent_id, parent_id))
+    if q:
+        query = query.where(func.lower(Model.name).contains(q.lower(), autoescape=True))
+    return paginate(session, query, ModelPublic, Model.id, limit, offset)
 
 
 @router.get("/models/{model_id}", response_model=ModelPublic)
 def read_model(model_id: int, session: SessionDep) -> ModelPublic:
     return ModelPublic.model_validate(get_or_404(session, Model, model_id, "model"))
+
+
+@router.get("/models/{model_id}/lineage", response_model=list[ModelPublic])
+def read_lineage(model_id: int, session: SessionDep) -> list[ModelPublic]:
+    """The model, then its parent, its parent's parent, ... up to a model trained from none."""
+    chain = [get_or_404(session, Model, model_id, "model")]
+    seen = {model_id}
+    while chain[-1].parent_id is not None and chain[-1].parent_id not in seen:
+        parent = session.get(Model, chain[-1].parent_id)
+        if parent is None:
+            break
+        seen.add(parent.id)
+        chain.append(parent)
+    return [ModelPublic.model_validate(m) for m in chain]
 
 
 @router.post("/models", response_model=ModelPublic, status_code=201)

@@ -3,16 +3,17 @@ capture and evaluate jobs."""
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 
-from fastapi import APIRouter, HTTPException
-from sqlalchemy import select
+from fastapi import APIRouter, HTTPException, Query
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from backend.api.deps import SessionDep, not_found
 from backend.api.routes.jobs import to_public
 from backend.metrics import Scope, metrics_for
-from backend.models import Evaluation, Job, Model, Run, RunLayer
-from backend.schemas import SweepCell, SweepPublic
+from backend.models import Evaluation, Job, JobStatus, Model, Run, RunLayer, utcnow
+from backend.schemas import Page, SweepCell, SweepProgress, SweepPublic, SweepSummary
 
 router = APIRouter(tags=["sweeps"])
 LAYER_METRICS = metrics_for(Scope.LAYER)
@@ -53,6 +54,89 @@ def _cell(name: str, jobs: dict[str, Job], session, finetunes: dict[str, dict]) 
     )
 
 
+def progress(sweep: Job, children: list[Job]) -> SweepProgress:
+    """The sweep's state over its own job and every job it queued: running while any of them
+    is queued or running (an expanded sweep with queued cells is not done), else failed or
+    cancelled if any was; the ETA from the rate its jobs have finished since the first began."""
+    counts = Counter(child.status for child in children)
+    open_jobs = counts[JobStatus.QUEUED] + counts[JobStatus.RUNNING]
+    if sweep.status != JobStatus.SUCCEEDED:
+        state = sweep.status
+    elif open_jobs:
+        state = JobStatus.RUNNING
+    else:
+        state = next(
+            (s for s in (JobStatus.FAILED, JobStatus.CANCELLED) if counts[s]), JobStatus.SUCCEEDED
+        )
+    finished = len(children) - open_jobs
+    starts = [c.started_at for c in children if c.started_at is not None]
+    eta = None
+    if open_jobs and finished and starts:
+        elapsed = (utcnow() - min(starts)).total_seconds()
+        eta = elapsed / finished * open_jobs
+    return SweepProgress(
+        state=state,
+        total=len(children),
+        counts={status: counts[status] for status in JobStatus.ALL},
+        eta_seconds=eta,
+    )
+
+
+def _children(session: Session, job_id: int) -> list[Job]:
+    return list(session.scalars(select(Job).where(Job.parent_job_id == job_id).order_by(Job.id)))
+
+
+def _values(values: list[float]) -> str:
+    values = sorted(set(values))
+    shown = [f"{v:g}" for v in values]
+    return f"{shown[0]}-{shown[-1]}" if len(shown) > 3 else ", ".join(shown)
+
+
+def sweep_name(session: Session, sweep: Job) -> str:
+    """Its base model and grid, e.g. "demo: p 0-0.4 x lambda 0, 1"."""
+    params = sweep.params
+    base = params.get("base_model_name")
+    if base is None and params.get("base_model_id") is not None:
+        base = session.scalar(select(Model.name).where(Model.id == params["base_model_id"]))
+    grid = [f"p {_values(params.get('safety_fractions') or [0.0])}"]
+    grid.append(f"lambda {_values(params.get('vcl_lambdas') or [0.0])}")
+    if len(params.get("seeds") or [0]) > 1:
+        grid.append(f"{len(params['seeds'])} seeds")
+    if params.get("dpo"):
+        grid.append("DPO")
+    return f"{base or 'model ?'}: {' x '.join(grid)}"
+
+
+@router.get("/sweeps", response_model=Page[SweepSummary])
+def list_sweeps(
+    session: SessionDep,
+    state: str | None = Query(None, description=f"Only sweeps in this state: {JobStatus.ALL}"),
+    limit: int = Query(50, ge=1, le=500),
+    offset: int = Query(0, ge=0),
+) -> Page[SweepSummary]:
+    """Sweep jobs, newest first, with their names and progress; ``state`` filters on the
+    progress' state (a sweep with queued cells is running)."""
+    if state is not None and state not in JobStatus.ALL:
+        raise HTTPException(422, f"state: must be one of {', '.join(JobStatus.ALL)}")
+    query = select(Job).where(Job.kind == "sweep").order_by(Job.id.desc())
+    if state is None:
+        count = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+        query = query.limit(limit).offset(offset)
+    summaries = [
+        SweepSummary(
+            job=to_public(sweep, []),
+            name=sweep_name(session, sweep),
+            progress=progress(sweep, _children(session, sweep.id)),
+        )
+        for sweep in session.scalars(query)
+    ]
+    if state is not None:  # the state comes from the children: filtered once computed
+        summaries = [s for s in summaries if s.progress.state == state]
+        count = len(summaries)
+        summaries = summaries[offset : offset + limit]
+    return Page(data=summaries, count=count)
+
+
 @router.get("/sweeps/{job_id}", response_model=SweepPublic)
 def read_sweep(job_id: int, session: SessionDep) -> SweepPublic:
     sweep = session.get(Job, job_id)
@@ -62,7 +146,8 @@ def read_sweep(job_id: int, session: SessionDep) -> SweepPublic:
         raise HTTPException(404, f"job {job_id} is a {sweep.kind} job, not a sweep")
     by_model: dict[str, dict[str, Job]] = defaultdict(dict)
     evaluations: dict[str, list[Job]] = defaultdict(list)
-    for child in session.scalars(select(Job).where(Job.parent_job_id == job_id).order_by(Job.id)):
+    children = _children(session, job_id)
+    for child in children:
         name = child.params.get("name") or child.params.get("model_name")
         if child.kind == "evaluate":
             evaluations[name].append(child)
@@ -75,4 +160,4 @@ def read_sweep(job_id: int, session: SessionDep) -> SweepPublic:
         if len(jobs) == 2
         for evaluate in evaluations[name]
     ]
-    return SweepPublic(job=to_public(sweep, []), cells=cells)
+    return SweepPublic(job=to_public(sweep, []), cells=cells, progress=progress(sweep, children))
