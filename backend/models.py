@@ -314,3 +314,18 @@ class ApiToken(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     revoked_at: Mapped[datetime | None] = mapped_column(default=None)
     last_used_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class Snapshot(Base):
+    """A frozen, read-only view of a page: what it showed (text, figures, tables) when frozen,
+    and the live view it came from (``source``: path and query)."""
+
+    __tablename__ = "snapshots"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    page: Mapped[str] = mapped_column(String(64))
+    title: Mapped[str] = mapped_column(String(300))
+    source: Mapped[str] = mapped_column(Text)
+    content: Mapped[dict[str, Any]] = mapped_column(JSON)  # text, figures, tables
+    created_by: Mapped[str] = mapped_column(String(100))  # the token's name, or "local"
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

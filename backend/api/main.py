@@ -30,6 +30,7 @@ from backend.api.routes import (
     metrics,
     models,
     runs,
+    snapshots,
     sweeps,
     system,
 )
@@ -109,6 +110,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         sweeps.router,
         metrics.router,
         artifacts.router,
+        snapshots.router,
     )
     for router in routers:
         app.include_router(router, prefix="/api", dependencies=guard)
