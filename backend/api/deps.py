@@ -10,10 +10,11 @@ import time
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable, Hashable
 from contextlib import asynccontextmanager
-from typing import Annotated, Any, TypeVar
+from dataclasses import dataclass
+from typing import Annotated, Any, NamedTuple, TypeVar
 
 import anyio
-from fastapi import Depends, HTTPException, Request, Response
+from fastapi import Depends, HTTPException, Query, Request, Response
 from pydantic import BaseModel
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
@@ -94,6 +95,17 @@ def where_given(query: Select, *conditions: tuple[Any, Any]) -> Select:
     return query
 
 
+@dataclass
+class Paging:
+    """The ``limit`` and ``offset`` query parameters of a list (100 rows a page, 1000 at most)."""
+
+    limit: int = Query(100, ge=1, le=1000)
+    offset: int = Query(0, ge=0)
+
+
+PagingDep = Annotated[Paging, Depends()]
+
+
 def paginate(
     session: Session,
     query: Select,
@@ -114,19 +126,32 @@ IMMUTABLE = "max-age=60, immutable"  # short: a deleted result's id may be reuse
 REVALIDATE = "no-cache"  # may be stored, but asked again (304 when unchanged)
 
 
+class Answer(NamedTuple):
+    """A serialised JSON body and its strong ETag (the body's hash), computed once."""
+
+    body: bytes
+    etag: str
+
+
+def answer_of(body: bytes) -> Answer:
+    return Answer(body, f'"{hashlib.blake2b(body, digest_size=16).hexdigest()}"')
+
+
 class JsonCache:
-    """A bounded LRU of serialised JSON bodies (at most ``max_bytes`` in all), thread-safe.
-    Entries older than ``ttl`` seconds are dropped on read: a deleted result whose id is taken
-    again is answered from the database at most ``ttl`` seconds later (the HTTP max-age)."""
+    """A bounded LRU of serialised JSON answers (at most ``max_bytes`` of bodies in all),
+    thread-safe. Entries older than ``ttl`` seconds are dropped on read: a deleted result whose
+    id is taken again is answered from the database at most ``ttl`` seconds later (the HTTP
+    max-age). ``loading`` holds the loads in progress (event loop only), one per key."""
 
     def __init__(self, max_bytes: int, ttl: float = 60.0) -> None:
         self.max_bytes = max_bytes
         self.ttl = ttl
-        self._items: OrderedDict[Hashable, tuple[float, bytes]] = OrderedDict()
+        self.loading: dict[Hashable, _Load] = {}
+        self._items: OrderedDict[Hashable, tuple[float, Answer]] = OrderedDict()
         self._bytes = 0
         self._lock = threading.Lock()
 
-    def get(self, key: Hashable) -> bytes | None:
+    def get(self, key: Hashable) -> Answer | None:
         with self._lock:
             item = self._items.get(key)
             if item is None:
@@ -137,19 +162,30 @@ class JsonCache:
             self._items.move_to_end(key)
             return item[1]
 
-    def put(self, key: Hashable, body: bytes) -> None:
+    def put(self, key: Hashable, body: bytes) -> Answer:
+        answer = answer_of(body)
         if len(body) > self.max_bytes:
-            return
+            return answer
         with self._lock:
             if key in self._items:
                 self._drop(key)
-            self._items[key] = (time.monotonic(), body)
+            self._items[key] = (time.monotonic(), answer)
             self._bytes += len(body)
             while self._bytes > self.max_bytes:
                 self._drop(next(iter(self._items)))
+        return answer
 
     def _drop(self, key: Hashable) -> None:
-        self._bytes -= len(self._items.pop(key)[1])
+        self._bytes -= len(self._items.pop(key)[1].body)
+
+
+class _Load:
+    """One load of a result from the database, awaited by every request that missed it."""
+
+    def __init__(self) -> None:
+        self.done = anyio.Event()
+        self.answer: Answer | None = None
+        self.failed = False
 
 
 RESULTS_CACHE_BYTES = 64 * 1024 * 1024
@@ -157,19 +193,35 @@ RESULTS_CACHE_BYTES = 64 * 1024 * 1024
 
 async def cached_result(
     request: Request, key: Hashable, load: Callable[[Session], bytes | None]
-) -> bytes | None:
+) -> Answer | None:
     """The JSON of an immutable result from the application's cache, or ``load``-ed from the
     database in a worker thread and kept (None: no such result). A hit needs neither a thread
-    nor a database connection: it is answered on the event loop."""
+    nor a database connection: it is answered on the event loop. Requests that miss the same
+    key while it loads wait for that one load (a burst of readers of a result not yet cached
+    makes one query, not one each)."""
     cache: JsonCache = request.app.state.results
-    body = cache.get(key)
-    if body is None:
+    answer = cache.get(key)
+    if answer is not None:
+        return answer
+    pending = cache.loading.get(key)
+    if pending is not None:
+        await pending.done.wait()
+        if not pending.failed:
+            return pending.answer
+    current = cache.loading[key] = _Load()
+    try:
         url = request.app.state.settings.database_url
         async with _request_session(url, write=False) as session:
             body = await anyio.to_thread.run_sync(load, session)
-        if body is not None:
-            cache.put(key, body)
-    return body
+        current.answer = None if body is None else cache.put(key, body)
+        return current.answer
+    except BaseException:
+        current.failed = True
+        raise
+    finally:
+        if cache.loading.get(key) is current:
+            del cache.loading[key]
+        current.done.set()
 
 
 def _matches(if_none_match: str | None, etag: str) -> bool:
@@ -179,10 +231,10 @@ def _matches(if_none_match: str | None, etag: str) -> bool:
     return "*" in tags or etag in tags
 
 
-def json_answer(request: Request, body: bytes, cache_control: str) -> Response:
-    """``body`` (JSON) with a strong ETag (its hash) and ``cache_control``; 304 without a body
-    when the request's If-None-Match holds that ETag."""
-    etag = f'"{hashlib.blake2b(body, digest_size=16).hexdigest()}"'
+def json_answer(request: Request, answer: Answer | bytes, cache_control: str) -> Response:
+    """A JSON body with its strong ETag and ``cache_control``; 304 without a body when the
+    request's If-None-Match holds that ETag."""
+    body, etag = answer if isinstance(answer, Answer) else answer_of(answer)
     headers = {"ETag": etag, "Cache-Control": cache_control}
     if _matches(request.headers.get("if-none-match"), etag):
         return Response(status_code=304, headers=headers)

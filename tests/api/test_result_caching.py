@@ -5,6 +5,7 @@ while unchanged)."""
 from __future__ import annotations
 
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -142,12 +143,11 @@ def test_the_cache_is_a_bounded_lru():
     made: list[str] = []
 
     def get_or_make(key: str, size: int) -> bytes:
-        body = cache.get(key)
-        if body is None:
+        answer = cache.get(key)
+        if answer is None:
             made.append(key)
-            body = b"x" * size
-            cache.put(key, body)
-        return body
+            answer = cache.put(key, b"x" * size)
+        return answer.body
 
     assert get_or_make("a", 4) == b"xxxx"
     get_or_make("b", 4)
@@ -160,3 +160,38 @@ def test_the_cache_is_a_bounded_lru():
     assert made == ["a", "b", "c", "b", "big", "big"]
     cache.ttl = 0
     assert cache.get("a") is None  # expired
+
+
+def test_concurrent_misses_of_one_result_make_one_load(database_url):
+    """A burst of readers of a result not yet cached waits for one load from the database, and
+    all get its answer."""
+    import anyio
+    from starlette.requests import Request
+
+    from backend.api.deps import cached_result
+
+    app = create_app(Settings(database_url=database_url, auth="off"))
+    request = Request({"type": "http", "app": app, "headers": []})
+    loads: list[int] = []
+
+    def load(session) -> bytes | None:
+        loads.append(1)
+        time.sleep(0.2)  # the database is slow: the other requests arrive meanwhile
+        return b'{"run": 1}'
+
+    async def burst() -> list:
+        answers: list = []
+
+        async def one() -> None:
+            answers.append(await cached_result(request, ("run", 1), load))
+
+        async with anyio.create_task_group() as group:
+            for _ in range(20):
+                group.start_soon(one)
+        return answers
+
+    answers = anyio.run(burst)
+    assert len(loads) == 1
+    assert {a.body for a in answers} == {b'{"run": 1}'} and len(answers) == 20
+    assert len({a.etag for a in answers}) == 1
+    assert app.state.results.loading == {}

@@ -7,7 +7,15 @@ from pydantic import TypeAdapter
 from sqlalchemy import select
 from sqlalchemy.orm import Session, aliased
 
-from backend.api.deps import REVALIDATE, SessionDep, get_or_404, json_answer, paginate, where_given
+from backend.api.deps import (
+    REVALIDATE,
+    PagingDep,
+    SessionDep,
+    get_or_404,
+    json_answer,
+    paginate,
+    where_given,
+)
 from backend.models import Completion, Evaluation, Verdict
 from backend.schemas import (
     ClassifierAgreement,
@@ -28,13 +36,11 @@ COMPLETIONS = TypeAdapter(Page[CompletionPublic])
 
 @router.get("/evaluations", response_model=Page[EvaluationPublic])
 def list_evaluations(
-    session: SessionDep,
-    model_id: int | None = None,
-    limit: int = Query(100, ge=1, le=1000),
-    offset: int = Query(0, ge=0),
+    session: SessionDep, paging: PagingDep, model_id: int | None = None
 ) -> Page[EvaluationPublic]:
     query = where_given(select(Evaluation), (Evaluation.model_id, model_id))
-    return paginate(session, query, EvaluationPublic, Evaluation.id.desc(), limit, offset)
+    order = Evaluation.id.desc()
+    return paginate(session, query, EvaluationPublic, order, paging.limit, paging.offset)
 
 
 @router.get("/evaluations/{evaluation_id}", response_model=EvaluationPublic)

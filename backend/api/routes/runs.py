@@ -14,15 +14,8 @@ from pydantic import TypeAdapter
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from backend.api.deps import (
-    IMMUTABLE,
-    SessionDep,
-    cached_result,
-    json_answer,
-    not_found,
-    paginate,
-    where_given,
-)
+from backend.api import deps
+from backend.api.deps import IMMUTABLE, PagingDep, SessionDep, cached_result, json_answer
 from backend.models import Run, RunLayer
 from backend.schemas import Page, RunLayerPublic, RunPublic
 
@@ -33,16 +26,15 @@ LAYERS = TypeAdapter(list[RunLayerPublic])
 @router.get("/runs", response_model=Page[RunPublic])
 def list_runs(
     session: SessionDep,
+    paging: PagingDep,
     model_id: int | None = None,
     dataset_id: int | None = None,
     ids: str | None = Query(None, description="Comma-separated run ids", pattern=r"^[\d,]*$"),
-    limit: int = Query(100, ge=1, le=1000),
-    offset: int = Query(0, ge=0),
 ) -> Page[RunPublic]:
-    query = where_given(select(Run), (Run.model_id, model_id), (Run.dataset_id, dataset_id))
+    query = deps.where_given(select(Run), (Run.model_id, model_id), (Run.dataset_id, dataset_id))
     if ids:
         query = query.where(Run.id.in_([int(i) for i in ids.split(",") if i]))
-    return paginate(session, query, RunPublic, Run.id.desc(), limit, offset)
+    return deps.paginate(session, query, RunPublic, Run.id.desc(), paging.limit, paging.offset)
 
 
 @router.get("/runs/{run_id}", response_model=RunPublic)
@@ -51,10 +43,10 @@ async def read_run(run_id: int, request: Request) -> Response:
         run = session.get(Run, run_id)
         return None if run is None else RunPublic.model_validate(run).model_dump_json().encode()
 
-    body = await cached_result(request, ("run", run_id), load)
-    if body is None:
-        raise not_found("run", run_id)
-    return json_answer(request, body, IMMUTABLE)
+    answer = await cached_result(request, ("run", run_id), load)
+    if answer is None:
+        raise deps.not_found("run", run_id)
+    return json_answer(request, answer, IMMUTABLE)
 
 
 @router.get("/runs/{run_id}/layers", response_model=list[RunLayerPublic])
@@ -67,7 +59,7 @@ async def read_run_layers(run_id: int, request: Request) -> Response:
         )
         return LAYERS.dump_json([RunLayerPublic.model_validate(r) for r in rows])
 
-    body = await cached_result(request, ("layers", run_id), load)
-    if body is None:
-        raise not_found("run", run_id)
-    return json_answer(request, body, IMMUTABLE)
+    answer = await cached_result(request, ("layers", run_id), load)
+    if answer is None:
+        raise deps.not_found("run", run_id)
+    return json_answer(request, answer, IMMUTABLE)
