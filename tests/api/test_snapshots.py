@@ -53,5 +53,8 @@ def test_a_bad_snapshot_names_its_field(team):
     bad = client.post("/api/snapshots", json={**FROZEN, "title": ""}, headers=token)
     assert bad.status_code == 422
     assert ["body", "title"] in [e["loc"] for e in bad.json()["detail"]]
+    for source in ("https://elsewhere.example/x", "//elsewhere.example", "javascript:alert(1)"):
+        bad = client.post("/api/snapshots", json={**FROZEN, "source": source}, headers=token)
+        assert bad.status_code == 422 and bad.json()["detail"][0]["loc"] == ["body", "source"]
     rows = {**FROZEN, "tables": [{"columns": ["a"], "rows": [[1.5]]}]}  # cells are text
     assert client.post("/api/snapshots", json=rows, headers=token).status_code == 422

@@ -61,6 +61,12 @@ def read_completions(
     disagree: str | None = Query(
         None, description="'a,b': only completions that classifiers a and b judge differently."
     ),
+    score_disagrees: float | None = Query(
+        None,
+        description="A threshold t: only completions whose verdict (refused or not) differs "
+        "from refusal_score > t (those without a refusal score are left out).",
+        allow_inf_nan=False,
+    ),
     limit: int = Query(100, ge=1, le=2000),
     offset: int = Query(0, ge=0),
 ) -> Response:
@@ -73,6 +79,12 @@ def read_completions(
     )
     if disagree:
         query = _disagreeing(query, disagree)
+    if score_disagrees is not None:
+        refused = Completion.verdict.in_(("full_refusal", "partial_refusal"))
+        query = query.where(
+            (refused & (Completion.refusal_score <= score_disagrees))
+            | (~refused & (Completion.refusal_score > score_disagrees))
+        )
     page = paginate(session, query, CompletionPublic, Completion.idx, limit, offset)
     return json_answer(request, COMPLETIONS.dump_json(page), REVALIDATE)
 

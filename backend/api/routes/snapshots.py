@@ -27,7 +27,11 @@ class SnapshotTable(RequestBody):
 class SnapshotCreate(RequestBody):
     page: str = Field(min_length=1, max_length=64, description="The page frozen, e.g. relation.")
     title: str = Field(min_length=1, max_length=300)
-    source: str = Field(min_length=1, max_length=4000, description="The live view: path and query.")
+    source: str = Field(
+        max_length=4000,
+        pattern=r"^/([^/].*)?$",
+        description="The live view: its path and query on the dashboard, e.g. /relation?sweep=3.",
+    )
     text: list[str] = Field(default=[], max_length=50, description="Summary lines.")
     figures: list[dict[str, Any]] = Field(default=[], max_length=8, description="Plotly figures.")
     tables: list[SnapshotTable] = Field(default=[], max_length=8)
