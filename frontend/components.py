@@ -287,3 +287,59 @@ def submit_form(kind: str, **query):
         if entry["path_template"] == "/submit/<kind>":
             return entry["layout"](kind=kind, **query)
     raise LookupError("the submit page is not registered")
+
+
+# ---------------------------------------------------------------- runs by name (spectra, compare,
+# points pages): GET /api/run-names answers "model · dataset · hook"; ids go in small print
+
+LAYER_METRIC_NAMES = [m.name for m in LAYER_METRICS]
+LAYER_METRIC_OPTIONS = metric_options(LAYER_METRICS)
+SMALL_GREY = "font-size:80%;color:#6b7280"  # plotly's HTML subset: small print in legends, ticks
+
+
+def run_names(ids: list[int] | None = None, limit: int = 200) -> tuple[dict[int, dict], str | None]:
+    """Runs by id, each with its ``name``, model, dataset, hook, reference and how many runs use
+    it as theirs: those of ``ids``, or the newest ``limit``; and an error message or None."""
+    params = {"ids": ",".join(map(str, ids))} if ids else {"limit": limit}
+    listed, err = fetch("/run-names", **params)
+    return {r["id"]: r for r in (listed or {}).get("data", [])}, err
+
+
+def run_title(run: dict | None, run_id) -> str:
+    """A run as a title: its name, or "Run <id>" when it cannot be named."""
+    return run["name"] if run else f"Run {run_id}"
+
+
+def run_option(run: dict) -> dict:
+    """A run as a dropdown option: its name with the id in small print, searchable by both."""
+    label = html.Span([run["name"], html.Small(f"  run {run['id']}", className="muted")])
+    return {"label": label, "value": run["id"], "search": f"{run['name']} run {run['id']}"}
+
+
+def run_legend(run: dict | None, run_id) -> str:
+    """A run in a plot's legend or axis ticks: its name, the id in small print."""
+    small = f"<span style='{SMALL_GREY}'>run {run_id}</span>"
+    return f"{run['name']} {small}" if run else small
+
+
+def layer_marker(fig, layer: int) -> None:
+    """The chosen layer as a dotted line over every row of ``fig`` (its first shape, so that a
+    ``dash.Patch`` can move it: ``patch["layout"]["shapes"][0]``)."""
+    fig.add_shape(
+        type="line",
+        x0=layer,
+        x1=layer,
+        xref="x",
+        yref="paper",
+        y0=0,
+        y1=1,
+        line={"dash": "dot", "color": "#f97316"},
+    )
+
+
+def moved_marker(layer: int) -> dash.Patch:
+    """A patch moving a figure's :func:`layer_marker` to ``layer`` (no figure rebuilt)."""
+    patch = dash.Patch()
+    patch["layout"]["shapes"][0]["x0"] = layer
+    patch["layout"]["shapes"][0]["x1"] = layer
+    return patch

@@ -29,6 +29,8 @@ from backend.api.routes import (
     labels,
     metrics,
     models,
+    projections,
+    run_names,
     runs,
     snapshots,
     sweeps,
@@ -104,6 +106,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         models.router,
         datasets.router,
         runs.router,
+        projections.router,
+        run_names.router,
         imports.router,  # before evaluations: /evaluations/import is not an evaluation id
         evaluations.router,
         labels.router,

@@ -1,4 +1,6 @@
-"""Compare runs: one per-layer metric across runs (lines) and as a heatmap layers x runs.
+"""Compare runs: one per-layer metric across runs (lines) and as a heatmap layers x runs, each run
+by name ("model · dataset · hook", its id in small print); a run without values of the metric
+(a reference run has no alignment of its own) is said so and why; and the runs' global bases.
 
 URL: /compare?runs=1,2,3&metric=<a per-layer metric of the catalogue, e.g. concentration@3>
 """
@@ -9,52 +11,41 @@ import dash
 from dash import Input, Output, State, callback, dcc, html
 from plotly import graph_objects as go
 
-from backend.metrics import get_metric
-from frontend.components import (
-    LAYER_METRICS,
-    control,
-    csv_button,
-    csv_text,
-    error,
-    fetch,
-    graph,
-    layout_defaults,
-    metric_options,
-    page,
-    parse_ids,
-    query,
-)
+from backend.metrics import Scope, get_metric, metrics_for
+from frontend import components as ui
 
 dash.register_page(__name__, path="/compare", name="Compare", order=2)
 
-METRIC_OPTIONS = metric_options(LAYER_METRICS)
-METRICS = [m.name for m in LAYER_METRICS]
+GLOBAL_METRICS = metrics_for(Scope.RUN)
 
 
 def layout(runs=None, metric=None, **_query):
-    listed, err = fetch("/runs", limit=200)
-    options = [
-        {
-            "label": f"run {r['id']} (model {r['model_id']}, dataset {r['dataset_id']})",
-            "value": r["id"],
-        }
-        for r in (listed or {}).get("data", [])
-    ]
-    chosen = parse_ids(runs) or [o["value"] for o in options[:4]]
-    return page(
+    named, err = ui.run_names(limit=200)
+    chosen = ui.parse_ids(runs) or list(named)[:4]
+    missing = [i for i in chosen if i not in named]
+    if missing:  # chosen runs older than the newest 200
+        named |= ui.run_names(missing)[0]
+    return ui.page(
         "Compare runs",
-        error(err),
+        ui.error(err),
         dcc.Location(id="compare-loc", refresh=False),
         html.Div(
             [
-                control(
-                    "Runs", dcc.Dropdown(options, chosen, id="compare-runs", multi=True), wide=True
+                ui.control(
+                    "Runs",
+                    dcc.Dropdown(
+                        [ui.run_option(r) for r in named.values()],
+                        chosen,
+                        id="compare-runs",
+                        multi=True,
+                    ),
+                    wide=True,
                 ),
-                control(
+                ui.control(
                     "Metric",
                     dcc.Dropdown(
-                        METRIC_OPTIONS,
-                        metric if metric in METRICS else "concentration@3",
+                        ui.LAYER_METRIC_OPTIONS,
+                        metric if metric in ui.LAYER_METRIC_NAMES else "concentration@3",
                         id="compare-metric",
                         clearable=False,
                     ),
@@ -65,19 +56,54 @@ def layout(runs=None, metric=None, **_query):
         html.P(id="compare-error", className="error"),
         html.Div(
             [
-                html.Div(graph("compare-lines"), className="card"),
-                html.Div(graph("compare-heatmap"), className="card"),
+                html.Div(ui.graph("compare-lines"), className="card"),
+                html.Div(
+                    [ui.graph("compare-heatmap"), html.Div(id="compare-empty", className="muted")],
+                    className="card",
+                ),
             ],
             className="grid",
         ),
-        csv_button("compare-csv"),
+        ui.csv_button("compare-csv"),
+        html.Div(id="compare-global", className="card"),
         dcc.Store(id="compare-data"),
     )
+
+
+def why_empty(run: dict | None, metric: str) -> str:
+    """Why a run has no value of ``metric`` at any layer."""
+    if metric == "alignment" and run and run["reference_run_id"] is None:
+        users = run.get("referenced_by", 0)
+        reason = "it has no reference run: alignment is measured against one"
+        return reason + (f"; it is the reference of {users} run(s)" if users else "")
+    if metric.startswith("refusal_direction"):
+        return "the refusal direction needs safe and unsafe prompts captured at the last token"
+    return "not computed for this run"
+
+
+def global_table(runs: dict[int, dict], named: dict[int, dict]):
+    """The runs' global bases (every layer's residuals stacked): one row per run."""
+    rows = [
+        [ui.run_title(named.get(run_id), run_id), run_id]
+        + [
+            m.format(((run.get("global_basis") or {}).get("values") or {}).get(m.name))
+            for m in GLOBAL_METRICS
+        ]
+        for run_id, run in runs.items()
+    ]
+    return [
+        html.H3("Global basis: every layer's residuals stacked"),
+        ui.table(
+            ["run", "id", *[m.label for m in GLOBAL_METRICS]], rows, id="compare-global-table"
+        ),
+    ]
 
 
 @callback(
     Output("compare-lines", "figure"),
     Output("compare-heatmap", "figure"),
+    Output("compare-empty", "children"),
+    Output("compare-global", "children"),
     Output("compare-data", "data"),
     Output("compare-error", "children"),
     Output("compare-loc", "search"),
@@ -86,17 +112,21 @@ def layout(runs=None, metric=None, **_query):
 )
 def update(run_ids, metric):
     run_ids = run_ids or []
-    series, problems = {}, []
+    named, _ = ui.run_names(run_ids) if run_ids else ({}, None)
+    series, runs, problems = {}, {}, []
     for run_id in run_ids:
-        layers, err = fetch(f"/runs/{run_id}/layers")
+        run, err = ui.fetch(f"/runs/{run_id}")
+        layers, err = (None, err) if err else ui.fetch(f"/runs/{run_id}/layers")
         if err:
             problems.append(f"run {run_id}: {err}")
             continue
+        runs[run_id] = run
         series[str(run_id)] = [rec["values"].get(metric) for rec in layers]
+    names = {r: ui.run_legend(named.get(int(r)), r) for r in series}
     lines = go.Figure()
     for run_id, values in series.items():
         lines.add_scatter(
-            x=list(range(len(values))), y=values, mode="lines+markers", name=f"run {run_id}"
+            x=list(range(len(values))), y=values, mode="lines+markers", name=names[run_id]
         )
     label = get_metric(metric).label
     lines.update_xaxes(title_text="layer", dtick=1)
@@ -105,22 +135,34 @@ def update(run_ids, metric):
     z = [
         [(v[layer] if layer < len(v) else None) for v in series.values()] for layer in range(depth)
     ]
+    empty = [r for r, v in series.items() if all(x is None for x in v)]
+    ticks = [names[r] + ("<br><i>no values</i>" if r in empty else "") for r in series]
     heat = go.Figure(
         go.Heatmap(
             z=z,
-            x=[f"run {r}" for r in series],
+            x=list(range(len(series))),
             y=list(range(depth)),
             colorscale="Viridis",
             colorbar={"title": {"text": label}},
         )
     )
+    heat.update_xaxes(tickvals=list(range(len(series))), ticktext=ticks)
     heat.update_yaxes(title_text="layer", dtick=1)
+    notes = [
+        html.P(
+            f"{ui.run_title(named.get(int(r)), r)} (run {r}): no {label}: "
+            f"{why_empty(named.get(int(r)), metric)}."
+        )
+        for r in empty
+    ]
     return (
-        layout_defaults(lines, f"{label} per layer"),
-        layout_defaults(heat, f"{label}: layers x runs"),
+        ui.layout_defaults(lines, f"{label} per layer"),
+        ui.layout_defaults(heat, f"{label}: layers x runs"),
+        notes,
+        global_table(runs, named),
         {"metric": metric, "series": series},
         "; ".join(problems),
-        query(runs=",".join(map(str, run_ids)), metric=metric),
+        ui.query(runs=",".join(map(str, run_ids)), metric=metric),
     )
 
 
@@ -138,6 +180,6 @@ def download(_n, data):
     ]
     metric = (data or {}).get("metric", "metric")
     return {
-        "content": csv_text(["run_id", "layer", metric], rows),
+        "content": ui.csv_text(["run_id", "layer", metric], rows),
         "filename": f"compare_{metric}.csv",
     }

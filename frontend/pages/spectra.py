@@ -1,6 +1,11 @@
 """Spectra of one capture run: scree + cumulative explained variance of a layer, every per-layer
 metric of the catalogue at that layer, and per layer concentration@k, effective rank, intrinsic
-dimension (95% bootstrap bands) and any other chosen metrics, flow and alignment.
+dimension (95% bootstrap bands) and any other chosen metrics, flow and alignment; the refusal
+direction per layer (its |cos| with PC1..PC5 and the variance along it) and the global basis
+(PCA of every layer's residuals stacked).
+
+A layer change redraws the layer's scree and table and only moves the marker of the per-layer
+figures (a ``dash.Patch``); k and the chosen metrics rebuild those.
 
 URL: /runs/<run_id>?layer=<int>&k=<1|2|3|5|10>&scale=<log|linear>&metrics=<name,name,...>
 """
@@ -11,93 +16,95 @@ import dash
 from dash import Input, Output, State, callback, dcc, html
 from plotly.subplots import make_subplots
 
-from backend.metrics import KS, get_metric
-from frontend.components import (
-    LAYER_METRICS,
-    control,
-    csv_button,
-    csv_text,
-    error,
-    fetch,
-    graph,
-    layer_slider,
-    layout_defaults,
-    metric_options,
-    page,
-    query,
-    table,
-    to_int,
-)
-from frontend.components import band as add_band
+from backend.metrics import KS, REFUSAL_PCS, Scope, get_metric, metrics_for
+from frontend import components as ui
 
 dash.register_page(__name__, path_template="/runs/<run_id>", name="Run spectra", nav=False)
 
 SCALES = ["log", "linear"]
 BLUE, BLUE_BAND = "#2563eb", "rgba(37,99,235,0.18)"
-METRIC_OPTIONS = metric_options(LAYER_METRICS)
-NAMES = [m.name for m in LAYER_METRICS]
-INTERVALS = [m for m in LAYER_METRICS if m.interval]
+PC_COLORS = ["#2563eb", "#f97316", "#10b981", "#a855f7", "#6b7280"]
+INTERVALS = [m for m in ui.LAYER_METRICS if m.interval]
+RUN_METRICS = metrics_for(Scope.RUN)
+REFUSAL_COS = [get_metric(f"refusal_direction_cos@{k}") for k in REFUSAL_PCS]
+REFUSAL_VARIANCE = get_metric("refusal_direction_variance")
+MARKED = ("spectra-layers", "spectra-flow", "spectra-refusal")  # figures with a layer marker
 
 
 def _settings(n_layers: int, layer, k, scale) -> tuple[int, int, str]:
-    layer = to_int(layer, n_layers - 1)
+    layer = ui.to_int(layer, n_layers - 1)
     layer = min(max(layer, 0), max(n_layers - 1, 0))
-    k = to_int(k, 3)
+    k = ui.to_int(k, 3)
     return layer, (k if k in KS else 3), (scale if scale in SCALES else "log")
 
 
 def _chosen(metrics) -> list[str]:
     """The extra per-layer metrics of the URL or the dropdown, catalogue names only."""
     names = metrics.split(",") if isinstance(metrics, str) else metrics or []
-    return [name for name in names if name in NAMES]
+    return [name for name in names if name in ui.LAYER_METRIC_NAMES]
+
+
+def _links(run: dict, named: dict, layer: int) -> html.Div:
+    links = [dcc.Link("job", href=f"/jobs/{run['job_id']}")]
+    if run["activations_uri"]:
+        links.append(dcc.Link("look at the points", href=f"/points/{run['id']}?layer={layer}"))
+    reference = run["reference_run_id"]
+    if reference:
+        links.append(dcc.Link("reference run", href=f"/runs/{reference}"))
+        links.append(
+            dcc.Link("compare with reference", href=f"/compare?runs={reference},{run['id']}")
+        )
+    users = (named.get(run["id"]) or {}).get("referenced_by", 0)
+    if users:
+        links.append(
+            html.Span(
+                f"the reference of {users} run(s): their alignment is measured against this run, "
+                "which has none of its own",
+                className="muted",
+            )
+        )
+    return html.Div(links, className="links")
 
 
 def layout(run_id=None, layer=None, k=None, scale=None, metrics=None, **_query):
-    run, err = fetch(f"/runs/{run_id}")
+    run, err = ui.fetch(f"/runs/{run_id}")
     if err:
-        return page(f"Run {run_id}", error(err))
-    layers, err = fetch(f"/runs/{run_id}/layers")
+        return ui.page(f"Run {run_id}", ui.error(err))
+    layers, err = ui.fetch(f"/runs/{run_id}/layers")
     if err or not layers:
-        return page(f"Run {run_id}", error(err or "This run has no layers."))
-    model, _ = fetch(f"/models/{run['model_id']}")
-    dataset, _ = fetch(f"/datasets/{run['dataset_id']}")
+        return ui.page(f"Run {run_id}", ui.error(err or "This run has no layers."))
+    named, _ = ui.run_names([run["id"]])
+    about = named.get(run["id"]) or {}
     layer, k, scale = _settings(len(layers), layer, k, scale)
-    subtitle = (
-        f"model {model['name'] if model else run['model_id']} · "
-        f"dataset {dataset['name'] if dataset else run['dataset_id']} · hook {run['hook']} · "
+    subtitle = [
+        f"model {about.get('model_name', run['model_id'])} · "
+        f"dataset {about.get('dataset_name', run['dataset_id'])} · hook {run['hook']} · "
         f"position {run['position']} · {run['n_prompts']} prompts · {run['n_layers']} layers · "
-        f"d_model {run['d_model']}"
-    )
-    links = [dcc.Link("job", href=f"/jobs/{run['job_id']}")]
-    if run["reference_run_id"]:
-        links.append(dcc.Link("reference run", href=f"/runs/{run['reference_run_id']}"))
-        links.append(
-            dcc.Link(
-                "compare with reference",
-                href=f"/compare?runs={run['reference_run_id']},{run['id']}",
-            )
-        )
-    return page(
-        f"Run {run_id}: spectra",
-        html.Div(links, className="links"),
+        f"d_model {run['d_model']}  ",
+        html.Small(
+            f"run {run['id']} · job {run['job_id']} · model {run['model_id']} · "
+            f"dataset {run['dataset_id']}"
+        ),
+    ]
+    return ui.page(
+        f"{ui.run_title(about or None, run_id)}: spectra",
+        _links(run, named, layer),
         dcc.Location(id="spectra-loc", refresh=False),
         dcc.Store(id="spectra-data", data={"run_id": run["id"], "layers": layers}),
         html.Div(
             [
-                control(
-                    "Layer",
-                    layer_slider("spectra-layer", len(layers), layer),
-                    wide=True,
+                ui.control(
+                    "Layer", ui.layer_slider("spectra-layer", len(layers), layer), wide=True
                 ),
-                control(
+                ui.control(
                     "k (top components)",
                     dcc.Dropdown(list(KS), k, id="spectra-k", clearable=False),
                 ),
-                control("Scale", dcc.RadioItems(SCALES, scale, id="spectra-scale", inline=True)),
-                control(
+                ui.control("Scale", dcc.RadioItems(SCALES, scale, id="spectra-scale", inline=True)),
+                ui.control(
                     "More metrics per layer",
                     dcc.Dropdown(
-                        METRIC_OPTIONS, _chosen(metrics), id="spectra-metrics", multi=True
+                        ui.LAYER_METRIC_OPTIONS, _chosen(metrics), id="spectra-metrics", multi=True
                     ),
                     wide=True,
                 ),
@@ -108,21 +115,32 @@ def layout(run_id=None, layer=None, k=None, scale=None, metrics=None, **_query):
         html.Div(
             [
                 html.Div(
-                    [graph("spectra-scree"), csv_button("spectra-scree-csv")], className="card"
+                    [ui.graph("spectra-scree"), ui.csv_button("spectra-scree-csv")],
+                    className="card",
                 ),
                 html.Div(
-                    [graph("spectra-flow"), csv_button("spectra-layers-csv")], className="card"
+                    [ui.graph("spectra-flow"), ui.csv_button("spectra-layers-csv")],
+                    className="card",
                 ),
             ],
             className="grid",
         ),
-        html.Div(graph("spectra-layers"), className="card"),
+        html.Div(ui.graph("spectra-layers"), className="card"),
+        html.Div(
+            [
+                html.Div(
+                    ui.graph("spectra-refusal", refusal_figure(layers, layer)), className="card"
+                ),
+                html.Div(global_card(run.get("global_basis")), className="card"),
+            ],
+            className="grid",
+        ),
         html.Div(id="spectra-table", className="card"),
         subtitle=subtitle,
     )
 
 
-def scree_figure(rec: dict, k: int, scale: str):
+def scree_figure(rec: dict, k: int, scale: str, title: str | None = None):
     evr = rec["evr"]
     xs = list(range(1, len(rec["eigenvalues"]) + 1))
     cumulative = [sum(evr[: i + 1]) for i in range(len(evr))]
@@ -140,7 +158,8 @@ def scree_figure(rec: dict, k: int, scale: str):
     fig.update_yaxes(title_text="eigenvalue", type=scale, secondary_y=False)
     fig.update_yaxes(title_text="cumulative EVR", range=[0, 1.02], secondary_y=True)
     fig.update_xaxes(title_text="principal component")
-    return layout_defaults(fig, f"Layer {rec['layer']}: scree and cumulative explained variance")
+    title = title or f"Layer {rec['layer']}: scree and cumulative explained variance"
+    return ui.layout_defaults(fig, title)
 
 
 def _series(layers: list[dict], name: str):
@@ -165,10 +184,11 @@ def layers_figure(layers: list[dict], layer: int, names: list[str]):
         vertical_spacing=0.18 / len(metrics),
         subplot_titles=[m.label for m in metrics],
     )
+    ui.layer_marker(fig, layer)
     for row, metric in enumerate(metrics, start=1):
         values, lo, hi = _series(layers, metric.name)
         if metric.interval:
-            add_band(fig, xs, lo, hi, BLUE_BAND, f"{metric.label} 95% CI", row=row, col=1)
+            ui.band(fig, xs, lo, hi, BLUE_BAND, f"{metric.label} 95% CI", row=row, col=1)
         fig.add_scatter(
             x=xs,
             y=values,
@@ -178,14 +198,20 @@ def layers_figure(layers: list[dict], layer: int, names: list[str]):
             row=row,
             col=1,
         )
-    fig.add_vline(x=layer, line_dash="dot", line_color="#f97316")
     fig.update_xaxes(title_text="layer", dtick=1, row=len(metrics), col=1)
     fig.update_layout(showlegend=False)
-    return layout_defaults(fig, "Per layer, with 95% bootstrap bands", height=40 + 193 * len(names))
+    return ui.layout_defaults(
+        fig, "Per layer, with 95% bootstrap bands", height=40 + 193 * len(names)
+    )
+
+
+def _note(fig, text: str) -> None:
+    fig.add_annotation(text=text, showarrow=False, x=0.5, y=0.5, xref="paper", yref="paper")
 
 
 def flow_figure(layers: list[dict], layer: int, k: int):
     fig = make_subplots()
+    ui.layer_marker(fig, layer)
     flow_metric, align_metric = get_metric(f"flow@{k}"), get_metric("alignment")
     flows = [(rec["layer"], rec["values"].get(flow_metric.name)) for rec in layers]
     flows = [(x, y) for x, y in flows if y is not None]
@@ -208,26 +234,81 @@ def flow_figure(layers: list[dict], layer: int, k: int):
             line={"color": "#10b981"},
         )
     if not flows and not aligned:
-        fig.add_annotation(
-            text="no flow (single layer) and no reference run",
-            showarrow=False,
-            x=0.5,
-            y=0.5,
-            xref="paper",
-            yref="paper",
-        )
-    fig.add_vline(x=layer, line_dash="dot", line_color="#f97316")
+        _note(fig, "no flow (single layer) and no reference run")
     fig.update_yaxes(range=[0, 1.02])
     fig.update_xaxes(title_text="layer", dtick=1)
-    return layout_defaults(fig, "Flow between layers" + (" and alignment" if aligned else ""))
+    return ui.layout_defaults(fig, "Flow between layers" + (" and alignment" if aligned else ""))
+
+
+def has_refusal(layers: list[dict]) -> bool:
+    return any(rec["values"].get(REFUSAL_COS[0].name) is not None for rec in layers)
+
+
+def refusal_figure(layers: list[dict], layer: int):
+    """Per layer: the refusal direction's |cos| with PC1..PC5 (top) and the share of variance
+    along it with its 95% band (bottom)."""
+    xs = [rec["layer"] for rec in layers]
+    fig = make_subplots(
+        rows=2,
+        cols=1,
+        shared_xaxes=True,
+        vertical_spacing=0.12,
+        subplot_titles=["|cos| with the principal components", REFUSAL_VARIANCE.label],
+    )
+    ui.layer_marker(fig, layer)
+    for metric, color in zip(REFUSAL_COS, PC_COLORS, strict=True):
+        fig.add_scatter(
+            x=xs,
+            y=_series(layers, metric.name)[0],
+            mode="lines+markers",
+            name=metric.label.removeprefix("Refusal direction |cos| with "),
+            line={"color": color},
+            row=1,
+            col=1,
+        )
+    values, lo, hi = _series(layers, REFUSAL_VARIANCE.name)
+    ui.band(fig, xs, lo, hi, BLUE_BAND, "95% CI", row=2, col=1)
+    fig.add_scatter(
+        x=xs, y=values, mode="lines+markers", name="variance share", showlegend=False, row=2, col=1
+    )
+    if not has_refusal(layers):
+        _note(fig, "not computed: needs safe and unsafe prompts captured at the last prompt token")
+    fig.update_yaxes(range=[0, 1.02], row=1, col=1)
+    fig.update_xaxes(title_text="layer", dtick=1, row=2, col=1)
+    return ui.layout_defaults(fig, "Refusal direction: mean(unsafe) − mean(safe)", height=460)
+
+
+def global_card(basis: dict | None) -> list:
+    """The global basis (PCA of every layer's residuals stacked): its scree and run metrics."""
+    head = html.H3("Global basis: every layer's residuals stacked")
+    if not basis:
+        return [head, html.P("This run has no global basis.", className="muted")]
+    intervals = basis.get("intervals") or {}
+    rows = []
+    for m in RUN_METRICS:
+        interval = intervals.get(m.name)
+        shown = f"[{m.format(interval[0])}, {m.format(interval[1])}]" if interval else ""
+        rows.append([m.label, m.format(basis["values"].get(m.name)), shown])
+    scree = scree_figure(
+        {"eigenvalues": basis["eigenvalues"], "evr": basis["evr"]},
+        3,
+        "log",
+        f"Global basis of {basis['n']} rows: scree",
+    )
+    return [
+        head,
+        ui.graph("spectra-global", scree),
+        ui.table(["metric", "value", "95% interval"], rows, id="spectra-global-table"),
+    ]
 
 
 def summary_text(rec: dict, k: int) -> str:
     """The layer's headline metrics that have a value, as the catalogue formats them."""
     names = [f"concentration@{k}", "effective_rank", "participation_ratio", "intrinsic_dim"]
+    extra = ["mean_norm", "alignment", REFUSAL_COS[0].name]
     shown = [
         f"{m.label} = {m.format(rec['values'].get(m.name))}"
-        for m in map(get_metric, [*names, "mean_norm", "alignment"])
+        for m in map(get_metric, [*names, *extra])
         if rec["values"].get(m.name) is not None
     ]
     return f"Layer {rec['layer']}: " + ", ".join(shown)
@@ -236,11 +317,11 @@ def summary_text(rec: dict, k: int) -> str:
 def layer_table(rec: dict):
     """Every per-layer metric of the catalogue at one layer, with its 95% interval."""
     rows = []
-    for m in LAYER_METRICS:
+    for m in ui.LAYER_METRICS:
         interval = rec["intervals"].get(m.name)
         shown = f"[{m.format(interval[0])}, {m.format(interval[1])}]" if interval else ""
         rows.append([m.label, m.format(rec["values"].get(m.name)), shown])
-    return table(["metric", "value", "95% interval"], rows, id="spectra-metrics-table")
+    return ui.table(["metric", "value", "95% interval"], rows, id="spectra-metrics-table")
 
 
 def layer_card(rec: dict) -> list:
@@ -249,8 +330,6 @@ def layer_card(rec: dict) -> list:
 
 @callback(
     Output("spectra-scree", "figure"),
-    Output("spectra-layers", "figure"),
-    Output("spectra-flow", "figure"),
     Output("spectra-summary", "children"),
     Output("spectra-table", "children"),
     Output("spectra-loc", "search"),
@@ -260,19 +339,45 @@ def layer_card(rec: dict) -> list:
     Input("spectra-metrics", "value"),
     State("spectra-data", "data"),
 )
-def update(layer, k, scale, metrics, data):
+def update_layer(layer, k, scale, metrics, data):
     layers = data["layers"]
     layer, k, scale = _settings(len(layers), layer, k, scale)
     chosen = _chosen(metrics)
     rec = layers[layer]
     return (
         scree_figure(rec, k, scale),
-        layers_figure(layers, layer, panel_metrics(k, chosen)),
-        flow_figure(layers, layer, k),
         summary_text(rec, k),
         layer_card(rec),
-        query(layer=layer, k=k, scale=scale, metrics=",".join(chosen)),
+        ui.query(layer=layer, k=k, scale=scale, metrics=",".join(chosen)),
     )
+
+
+@callback(
+    Output("spectra-layers", "figure"),
+    Output("spectra-flow", "figure"),
+    Input("spectra-k", "value"),
+    Input("spectra-metrics", "value"),
+    State("spectra-layer", "value"),
+    State("spectra-data", "data"),
+)
+def update_panels(k, metrics, layer, data):
+    layers = data["layers"]
+    layer, k, _ = _settings(len(layers), layer, k, None)
+    return (
+        layers_figure(layers, layer, panel_metrics(k, _chosen(metrics))),
+        flow_figure(layers, layer, k),
+    )
+
+
+@callback(
+    [Output(id, "figure", allow_duplicate=True) for id in MARKED],
+    Input("spectra-layer", "value"),
+    State("spectra-data", "data"),
+    prevent_initial_call=True,
+)
+def move_markers(layer, data):
+    patch = ui.moved_marker(_settings(len(data["layers"]), layer, None, None)[0])
+    return [patch] * len(MARKED)
 
 
 @callback(
@@ -288,22 +393,23 @@ def download_scree(_n, layer, data):
     for i, (value, ratio) in enumerate(zip(rec["eigenvalues"], rec["evr"], strict=False), start=1):
         total += ratio
         rows.append([rec["layer"], i, value, ratio, total])
-    text = csv_text(["layer", "component", "eigenvalue", "evr", "cumulative_evr"], rows)
+    text = ui.csv_text(["layer", "component", "eigenvalue", "evr", "cumulative_evr"], rows)
     return {"content": text, "filename": f"run{data['run_id']}_layer{rec['layer']}_scree.csv"}
 
 
 def layers_csv(layers: list[dict]) -> str:
     """One row per layer: every per-layer metric, then the bounds of those with an interval."""
+    names = ui.LAYER_METRIC_NAMES
     bounds = [
         (m.name, i, f"{m.name}_{end}") for m in INTERVALS for i, end in enumerate(("lo", "hi"))
     ]
     rows = [
         [rec["layer"]]
-        + [rec["values"].get(name) for name in NAMES]
+        + [rec["values"].get(name) for name in names]
         + [(rec["intervals"].get(name) or [None, None])[i] for name, i, _ in bounds]
         for rec in layers
     ]
-    return csv_text(["layer", *NAMES, *[column for _, _, column in bounds]], rows)
+    return ui.csv_text(["layer", *names, *[column for _, _, column in bounds]], rows)
 
 
 @callback(
