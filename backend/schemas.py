@@ -287,6 +287,7 @@ class SweepProgress(BaseModel):
 
 class SweepPublic(BaseModel):
     job: JobPublic
+    name: str = Field(description="Base model and grid, as GET /api/sweeps names it.")
     cells: list[SweepCell]
     progress: SweepProgress
 

@@ -43,6 +43,42 @@ function(n_clicks, n_intervals) {
 """
 
 
+# the header's links, in this order, with what each page shows on hover; a page registered for
+# the navigation (dash.register_page, nav not False) that is not here follows them
+NAV = [
+    ("/", "Overview", "The study's headline, active jobs and sweeps, workers"),
+    ("/runs", "Runs", "Every capture run by name: model · prompt set · hook"),
+    ("/models", "Models", "Registered and fine-tuned models, their lineage, runs, evaluations"),
+    ("/datasets", "Datasets", "Prompt sets and training data, with their diversity"),
+    ("/evals", "Evaluations", "False refusal, safety and f1 of each model on a probe set"),
+    ("/sweeps", "Sweeps", "Grids of fine-tunes and their progress"),
+    ("/jobs", "Jobs", "Every job, its status and place in the queue"),
+    ("/compare", "Compare runs", "Per-layer spectra of several runs side by side"),
+    (
+        "/relation",
+        "Concentration vs refusal",
+        "Across a sweep's cells: how each layer's concentration relates to false refusal",
+    ),
+    ("/finetune/new", "New fine-tune", "Fine-tune a model, with or without VCL"),
+    ("/sweeps/new", "New sweep", "A grid of fine-tunes, each captured and evaluated"),
+]
+
+
+def nav_links() -> list:
+    listed = [p for p, _, _ in NAV]
+    others = [
+        (page["relative_path"], page["name"], page.get("description") or "")
+        for page in dash.page_registry.values()
+        if page.get("nav", True) and page["relative_path"] not in listed
+    ]
+    registered = {page["relative_path"] for page in dash.page_registry.values()}
+    return [
+        dcc.Link(name, href=path, title=title, className="nav")
+        for path, name, title in NAV + others
+        if path in registered
+    ]
+
+
 TOKEN_BOX_JS = """
 function(refused, token) {
     const show = Boolean(token) || (refused || []).some(Boolean);
@@ -69,11 +105,7 @@ def create_app(api_url: str, api_token: str | None = None) -> Dash:
             html.Header(
                 [
                     dcc.Link(html.Strong("FlowLens"), href="/", className="brand"),
-                    *[
-                        dcc.Link(page["name"], href=page["relative_path"], className="nav")
-                        for page in dash.page_registry.values()
-                        if page.get("nav", True)
-                    ],
+                    *nav_links(),
                     html.Div(
                         [
                             html.Label("API token", htmlFor="api-token"),

@@ -61,7 +61,8 @@ def register_page_of_one(path_template: str, name: str, api_path: str | None = N
     """Register the decorated ``layout`` (``dash.register_page``) as the page of one thing, e.g.
     ``/jobs/<job_id>``, left out of the navigation. With ``api_path`` (holding the same
     ``<variable>``, e.g. ``/evaluations/<evaluation_id>``) the layout gets the fetched thing as
-    its first argument; a thing that cannot be fetched gets the page "<name> <id>" saying why.
+    its first argument; a thing that cannot be fetched gets the page "<name> <id>" saying why,
+    in words (a bad id or a missing thing, not the API's validation detail).
     (Dash imports only the page files whose text holds "register_page", as this name does.)"""
     variable = re.search(r"<(\w+)>", path_template).group(1)
 
@@ -69,12 +70,14 @@ def register_page_of_one(path_template: str, name: str, api_path: str | None = N
         @functools.wraps(layout)
         def framed(**values):
             ident = values.get(variable)
-            thing, err = fetch(api_path.replace(f"<{variable}>", str(ident)))
-            if err:
-                return page(f"{name} {ident}", error(err))
-            return layout(thing, **values)
+            problem = missing_thing(
+                name, ident, api_path and api_path.replace(f"<{variable}>", str(ident))
+            )
+            if isinstance(problem, str):
+                return page(f"{name} {ident}", error(problem, id="page-of-one-error"))
+            return layout(*([] if api_path is None else [problem]), **values)
 
-        served = layout if api_path is None else framed
+        served = framed
         dash.register_page(
             layout.__module__, path_template=path_template, name=name, nav=False, layout=served
         )
@@ -343,3 +346,165 @@ def moved_marker(layer: int) -> dash.Patch:
     patch["layout"]["shapes"][0]["x0"] = layer
     patch["layout"]["shapes"][0]["x1"] = layer
     return patch
+
+
+def missing_thing(name: str, ident: Any, api_path: str | None) -> Any:
+    """What a page of one thing shows instead of it, as a sentence: an id that is not a whole
+    number, a thing the API does not have, the API's other refusals; else the fetched thing
+    (None without ``api_path``)."""
+    if not str(ident).isdigit():
+        return f"{ident!r} is not a valid {name.lower()} id: ids are whole numbers."
+    if api_path is None:
+        return None
+    try:
+        return api().get(api_path)
+    except ApiError as exc:
+        if exc.status == 404:
+            return f"There is no {name.lower()} {ident}."
+        return f"The API refused {api_path} (HTTP {exc.status}): {exc.detail}"
+    except Exception as exc:  # the API is down or unreachable
+        return f"API unreachable: {exc}"
+
+
+# --- names: models, runs, evaluations and sweeps by name, their ids in small print ----------
+
+
+def small_id(kind: str, ident: Any) -> html.Span:
+    """The id in small print beside a name, e.g. "run 9"."""
+    return html.Span(
+        f"{kind} {ident}",
+        className="muted small-id",
+        style={"fontSize": "0.75em", "marginLeft": "0.4em"},
+    )
+
+
+def named_link(name: str, href: str, kind: str, ident: Any, id: str | None = None) -> html.Span:
+    """A link by name, its id in small print after it."""
+    link = dcc.Link(name, href=href, **({"id": id} if id else {}))
+    return html.Span([link, small_id(kind, ident)], className="named")
+
+
+class Names:
+    """The registered models' and datasets' names, fetched once per view, to name what refers
+    to them: a model by its name, an evaluation "model on dataset" (and its system prompt, cut).
+    Runs are named by the API (``run_names``: "model · dataset · hook"), sweeps too (GET
+    /api/sweeps: "base: p 0-0.4 x lambda 0, 1")."""
+
+    def __init__(self, models: list[dict], datasets: list[dict]) -> None:
+        self.models = {m["id"]: m for m in models}
+        self.datasets = {d["id"]: d for d in datasets}
+
+    @classmethod
+    def fetch(cls) -> Names:
+        models, _ = fetch("/models", limit=1000)
+        datasets, _ = fetch("/datasets")
+        return cls((models or {}).get("data", []), (datasets or {}).get("data", []))
+
+    def model(self, model_id: int | None) -> str:
+        if model_id is None:
+            return "imported"
+        found = self.models.get(model_id)
+        return found["name"] if found else f"model {model_id}"
+
+    def dataset(self, dataset_id: int | None) -> str:
+        found = self.datasets.get(dataset_id)
+        return found["name"] if found else f"dataset {dataset_id}"
+
+    def evaluation(self, evaluation: dict) -> str:
+        name = f"{self.model(evaluation['model_id'])} on {self.dataset(evaluation['dataset_id'])}"
+        prompt = (evaluation.get("params") or {}).get("system_prompt")
+        if prompt:
+            name += f" · system: {prompt if len(prompt) <= 24 else prompt[:23] + '…'}"
+        return name
+
+    def model_link(self, model_id: int | None, id: str | None = None) -> html.Span:
+        if model_id is None:
+            return html.Span("imported", className="muted")
+        return named_link(self.model(model_id), f"/models/{model_id}", "model", model_id, id=id)
+
+    def dataset_link(self, dataset_id: int, id: str | None = None) -> html.Span:
+        name = self.dataset(dataset_id)
+        return named_link(name, f"/datasets/{dataset_id}", "dataset", dataset_id, id=id)
+
+    def evaluation_link(self, evaluation: dict, id: str | None = None) -> html.Span:
+        eid = evaluation["id"]
+        return named_link(self.evaluation(evaluation), f"/evals/{eid}", "evaluation", eid, id=id)
+
+
+def run_link(run: dict | None, run_id: int, id: str | None = None) -> html.Span:
+    """A run (an item of ``run_names``) by its name, the id in small print."""
+    return named_link(run_title(run, run_id), f"/runs/{run_id}", "run", run_id, id=id)
+
+
+def sweep_link(summary: dict, id: str | None = None) -> html.Span:
+    """A sweep (an item of GET /api/sweeps) by its name, its job id in small print."""
+    ident = summary["job"]["id"]
+    return named_link(summary["name"], f"/sweeps/{ident}", "sweep", ident, id=id)
+
+
+def pager(path: str, offset: int, limit: int, count: int, **filters) -> html.Div:
+    """ "1-50 of 120" with Previous / Next links to ``path`` that keep ``filters`` in the URL."""
+    last = min(offset + limit, count)
+    parts: list = [html.Span(f"{offset + 1 if count else 0}-{last} of {count}", id="pager-shown")]
+    if offset > 0:
+        back = query(**filters, offset=max(offset - limit, 0) or None)
+        parts.insert(0, dcc.Link("Previous", href=path + back, id="pager-previous"))
+    if last < count:
+        parts.append(
+            dcc.Link("Next", href=path + query(**filters, offset=offset + limit), id="pager-next")
+        )
+    return html.Div(parts, className="pager")
+
+
+def sweeps_table(sweeps: list[dict], id: str) -> html.Table:
+    """Sweeps (items of GET /api/sweeps) by name, with their state and progress line."""
+    rows = [
+        [
+            sweep_link(s),
+            status_badge(s["progress"]["state"]),
+            sweep_progress_line(s["progress"]),
+            dcc.Link(
+                "concentration vs false refusal",
+                href=f"/relation?sweep={s['job']['id']}",
+                className="relation-link",
+            ),
+            fmt_time(s["job"]["created_at"]),
+        ]
+        for s in sweeps
+    ]
+    return table(["sweep", "state", "progress", "", "created"], rows, id=id)
+
+
+def filter_dropdown(page_id: str, name: str, options: list, value, **kwargs) -> dcc.Dropdown:
+    """A list page's filter ``<page_id>-<name>``, written into the URL by ``url_filters``."""
+    return dcc.Dropdown(options, value, id=f"{page_id}-{name}", **kwargs)
+
+
+def url_filters(page_id: str, names: list[str]) -> Callable:
+    """Register the callback that puts the filters ``<page_id>-<name>`` into the URL's query
+    (paging starts again), so that the list shown is the link's."""
+
+    @dash.callback(
+        dash.Output("url", "search", allow_duplicate=True),
+        *[dash.Input(f"{page_id}-{name}", "value") for name in names],
+        prevent_initial_call=True,
+    )
+    def to_url(*values):
+        chosen = {
+            n: ",".join(map(str, v)) if isinstance(v, list) else v
+            for n, v in zip(names, values, strict=True)
+        }
+        return query(**chosen)
+
+    return to_url
+
+
+def sweep_progress_line(progress: dict) -> str:
+    """A sweep's progress in one line: "12/39 done · 2 running · 25 queued · ETA 4 min"."""
+    counts = progress["counts"]
+    finished = counts["succeeded"] + counts["failed"] + counts["cancelled"]
+    parts = [f"{finished}/{progress['total']} done"]
+    parts += [f"{counts[s]} {s}" for s in ("running", "queued", "failed", "cancelled") if counts[s]]
+    if progress["eta_seconds"] is not None:
+        parts.append(f"ETA {eta({'eta_seconds': progress['eta_seconds']})}")
+    return " · ".join(parts)

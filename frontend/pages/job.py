@@ -1,9 +1,12 @@
-"""One job: status, progress, ETA, log tail, cancel / retry, and links to what it produced.
+"""One job: status, progress, ETA, queue position, log tail, cancel / retry, and links (by name)
+to what it produced.
 
 URL: /jobs/<job_id>
 A finetune job also shows its training curves (loss, sft_loss, vcl_term, concentration of each
-VCL window layer) from /api/jobs/<id>/metrics, refreshed while it runs; a sweep job links to its
-cells (/sweeps/<id>) and the concentration vs false refusal view (/relation?sweep=<id>).
+VCL window layer) from /api/jobs/<id>/metrics, refreshed while it runs; a finetune or dpo job
+offers "capture and evaluate" of its model (frontend/measure.py: queued after it while it has not
+finished); a sweep job links to its cells (/sweeps/<id>) and the concentration vs false refusal
+view (/relation?sweep=<id>). A job that does not exist gets a page saying so, without buttons.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from backend.metrics import get_metric
 from frontend.api import WriteRefused
 from frontend.components import (
     TERMINAL,
+    Names,
     api,
     error,
     eta,
@@ -24,22 +28,26 @@ from frontend.components import (
     fmt_time,
     graph,
     layout_defaults,
+    named_link,
     page,
     progress_bar,
     register_page_of_one,
+    run_link,
+    run_names,
     status_badge,
     table,
 )
+from frontend.measure import TRAINED_SUFFIX, measure_panel, trained_model_name
 
 LOG_TAIL = 8000
 LOSS_TERMS = [get_metric(name) for name in ("loss", "sft_loss", "vcl_term")]  # training curves
 WINDOW = get_metric("window_concentration")
 
 
-@register_page_of_one("/jobs/<job_id>", "Job")
-def layout(job_id=None, **_query):
+@register_page_of_one("/jobs/<job_id>", "Job", "/jobs/<job_id>")
+def layout(job, job_id=None, **_query):
     return page(
-        f"Job {job_id}",
+        f"Job {job_id} · {job['kind']}",
         dcc.Store(id="job-id", data=job_id),
         html.Div(
             [
@@ -51,6 +59,7 @@ def layout(job_id=None, **_query):
         ),
         dcc.Store(id={"type": "auth-401", "page": "job"}),
         html.Div(id="job-status"),
+        _measure(job),
         html.Div(
             [html.H2("Training curves"), html.Div(graph("job-curves"), className="card")],
             id="job-curves-box",
@@ -60,6 +69,32 @@ def layout(job_id=None, **_query):
         html.Pre(id="job-log", className="log"),
         dcc.Interval(id="job-tick", interval=1000),
     )
+
+
+def _base_lineage(params: dict) -> list[dict]:
+    """The base model a finetune / dpo job trains and its ancestors, base first ([] where the
+    base is not registered)."""
+    base_id, name = params.get("base_model_id"), params.get("base_model_name")
+    if base_id is None:
+        found, _ = fetch("/models", q=name, limit=100)
+        base_id = next((m["id"] for m in (found or {}).get("data", []) if m["name"] == name), None)
+    chain, _ = fetch(f"/models/{base_id}/lineage") if base_id is not None else ([], None)
+    return chain or []
+
+
+def _measure(job: dict):
+    """The capture-and-evaluate panel of a finetune / dpo job that succeeded or still may."""
+    if job["kind"] not in TRAINED_SUFFIX or job["status"] in ("failed", "cancelled"):
+        return None
+    chain = _base_lineage(job["params"])
+    ancestors = [m["id"] for m in chain]
+    model_id = (job["result"] or {}).get("model_id")
+    if model_id:
+        return measure_panel({"model_id": model_id}, ancestors, [], "the trained model")
+    name = trained_model_name(job, chain[0]["name"] if chain else None)
+    if name is None:
+        return None
+    return measure_panel({"model_name": name}, ancestors, [job["id"]], f"the model {name}")
 
 
 def _produced(job: dict) -> list:
@@ -74,35 +109,39 @@ def _produced(job: dict) -> list:
                 id="job-relation-link",
             )
         )
+    names = (
+        Names.fetch()
+        if {"evaluation_id", "model_id", "dataset_id", "created"} & set(result)
+        else None
+    )
     if result.get("evaluation_id"):
-        links.append(
-            dcc.Link(
-                f"evaluation {result['evaluation_id']}",
-                href=f"/evals/{result['evaluation_id']}",
-                id="job-eval-link",
-            )
-        )
+        evaluation, _ = fetch(f"/evaluations/{result['evaluation_id']}")
+        label = names.evaluation(evaluation) if evaluation else "evaluation"
+        eid = result["evaluation_id"]
+        links.append(named_link(label, f"/evals/{eid}", "evaluation", eid, id="job-eval-link"))
     if result.get("run_id"):
-        links.append(
-            dcc.Link(
-                f"run {result['run_id']} spectra",
-                href=f"/runs/{result['run_id']}",
-                id="job-run-link",
-            )
-        )
+        named, _ = run_names([result["run_id"]])
+        links.append(run_link(named.get(result["run_id"]), result["run_id"], id="job-run-link"))
     if result.get("model_id"):
-        links.append(
-            html.Span(f"model {result['model_id']}", id="job-model", style={"marginRight": "1em"})
-        )
+        links.append(names.model_link(result["model_id"], id="job-model-link"))
         links.append(dcc.Link("its evaluations", href=f"/evals?model_id={result['model_id']}"))
     if result.get("dataset_id"):
-        links.append(
-            dcc.Link(f"dataset {result['dataset_id']}", href=f"/datasets/{result['dataset_id']}")
-        )
-    for name, dataset_id in (result.get("created") or {}).items():
+        links.append(names.dataset_link(result["dataset_id"]))
+    for dataset_id in (result.get("created") or {}).values():
         if isinstance(dataset_id, int):
-            links.append(dcc.Link(f"dataset {name}", href=f"/datasets/{dataset_id}"))
+            links.append(names.dataset_link(dataset_id))
     return links
+
+
+def _waiting(job: dict) -> str | html.Span:
+    """Where a queued job stands: its place in the queue, or the jobs it waits for."""
+    if job["status"] != "queued":
+        return ""
+    if job["queue_position"] is not None:
+        return f"position {job['queue_position']} in the queue"
+    return html.Span(
+        ["waiting for ", *[dcc.Link(f"job {i} ", href=f"/jobs/{i}") for i in job["depends_on"]]]
+    )
 
 
 def _view(job: dict):
@@ -112,6 +151,7 @@ def _view(job: dict):
         ["progress", progress_bar(job)],
         ["message", job["message"]],
         ["ETA", eta(job)],
+        ["queue", _waiting(job)],
         ["attempts", f"{job['attempts']} / {job['max_attempts']}"],
         ["worker", job["worker_id"] or ""],
         [
@@ -150,6 +190,7 @@ def _view(job: dict):
     Output({"type": "auth-401", "page": "job"}, "data"),
     Output("job-curves-box", "style"),
     Output("job-curves", "figure"),
+    Output("job-tick", "disabled"),
     Input("job-tick", "n_intervals"),
     Input("job-cancel", "n_clicks"),
     Input("job-retry", "n_clicks"),
@@ -170,7 +211,7 @@ def refresh(_n, cancel_clicks, retry_clicks, job_id, token, shown):
             refused = exc.needs_token or no_update
     job, err = fetch(f"/jobs/{job_id}")
     if err:
-        return error(err), "", True, True, note, refused, {"display": "none"}, no_update
+        return error(err), "", True, True, note, refused, {"display": "none"}, no_update, False
     log = job["log"] or ""
     tail = log[-LOG_TAIL:] if len(log) > LOG_TAIL else log
     done = job["status"] in TERMINAL
@@ -181,7 +222,8 @@ def refresh(_n, cancel_clicks, retry_clicks, job_id, token, shown):
         if not (done and shown and shown.get("data")):
             metrics, merr = fetch(f"/jobs/{job_id}/metrics")
             figure = curves_figure(metrics or [], merr)
-    return _view(job), tail, done, not done, note, refused, box, figure
+    # a finished job changes only on retry, whose click runs this callback again
+    return _view(job), tail, done, not done, note, refused, box, figure, done
 
 
 def curves_figure(metrics: list[dict], err: str | None = None):

@@ -67,7 +67,7 @@ def test_every_page_loads_without_console_errors(tab, dashboard):
     SHOTS.mkdir(parents=True, exist_ok=True)
     run_id, probe = dashboard["run_id"], dashboard["probe"]
     pages = {
-        "overview": ("/", "#jobs-table"),
+        "overview": ("/", "#overview-headline"),
         "spectra": (f"/runs/{run_id}?layer=0&k=3&scale=log", "#spectra-scree .main-svg"),
         "compare": (f"/compare?runs={run_id}&metric=effective_rank", "#compare-heatmap .main-svg"),
         "job": ("/jobs/3", "#job-table"),

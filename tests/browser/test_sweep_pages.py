@@ -55,7 +55,7 @@ def test_new_pages_load_without_console_errors(tab, seeded):
         "job_sweep": (f"/jobs/{sweep}", "#job-relation-link"),
         "finetune_new": ("/finetune/new", "#field-safety_fraction"),
         "sweep_new": ("/sweeps/new", "#field-safety_fractions"),
-        "overview_sweep": ("/", "#jobs-table .relation-link"),
+        "overview_sweep": ("/", "#overview-headline .relation-link"),
     }
     for name, (path, selector) in pages.items():
         page = tab.open(path)

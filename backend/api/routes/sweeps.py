@@ -160,4 +160,9 @@ def read_sweep(job_id: int, session: SessionDep) -> SweepPublic:
         if len(jobs) == 2
         for evaluate in evaluations[name]
     ]
-    return SweepPublic(job=to_public(sweep, []), cells=cells, progress=progress(sweep, children))
+    return SweepPublic(
+        job=to_public(sweep, []),
+        name=sweep_name(session, sweep),
+        cells=cells,
+        progress=progress(sweep, children),
+    )
