@@ -16,6 +16,7 @@ from frontend import components as ui
 
 dash.register_page(__name__, path="/compare", name="Compare", order=2)
 
+METRIC_OPTIONS = ui.LAYER_METRIC_OPTIONS  # what the metric dropdowns offer
 GLOBAL_METRICS = metrics_for(Scope.RUN)
 
 
@@ -44,7 +45,7 @@ def layout(runs=None, metric=None, **_query):
                 ui.control(
                     "Metric",
                     dcc.Dropdown(
-                        ui.LAYER_METRIC_OPTIONS,
+                        METRIC_OPTIONS,
                         metric if metric in ui.LAYER_METRIC_NAMES else "concentration@3",
                         id="compare-metric",
                         clearable=False,

@@ -28,6 +28,7 @@ INTERVALS = [m for m in ui.LAYER_METRICS if m.interval]
 RUN_METRICS = metrics_for(Scope.RUN)
 REFUSAL_COS = [get_metric(f"refusal_direction_cos@{k}") for k in REFUSAL_PCS]
 REFUSAL_VARIANCE = get_metric("refusal_direction_variance")
+METRIC_OPTIONS = ui.LAYER_METRIC_OPTIONS  # what the metric dropdowns offer
 MARKED = ("spectra-layers", "spectra-flow", "spectra-refusal")  # figures with a layer marker
 
 
@@ -104,7 +105,7 @@ def layout(run_id=None, layer=None, k=None, scale=None, metrics=None, **_query):
                 ui.control(
                     "More metrics per layer",
                     dcc.Dropdown(
-                        ui.LAYER_METRIC_OPTIONS, _chosen(metrics), id="spectra-metrics", multi=True
+                        METRIC_OPTIONS, _chosen(metrics), id="spectra-metrics", multi=True
                     ),
                     wide=True,
                 ),
