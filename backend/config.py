@@ -19,6 +19,7 @@ class Settings(BaseSettings):
     database_url: str = "sqlite:///var/flowlens.db"
     artifact_root: str = "var/artifacts"
     api_url: str = "http://127.0.0.1:8000"
+    public_url: str = ""  # the dashboard's address in shared links; empty: what the browser shows
     host: str = "127.0.0.1"
     port: int = 8000
     ui_host: str = "127.0.0.1"

@@ -1,7 +1,9 @@
 """The Dash dashboard. Every page reads and writes through the REST API (frontend.api).
 
 Each page keeps its whole state in the URL query string, so a copied link reproduces the view;
-the header's "Copy link" button copies ``window.location.href`` and shows it in a text field.
+the header's "Copy link" button copies the page's address and shows it in a text field: on the
+public URL (FLOWLENS_PUBLIC_URL, e.g. https://flowlens.example.org) when one is set, so a link
+made on the server itself does not point at 127.0.0.1.
 
 API token: when a write answers 401 (the API runs with FLOWLENS_AUTH=on), the page sets its
 ``{"type": "auth-401", "page": ...}`` store and the header shows a token field; the token is
@@ -15,7 +17,7 @@ from pathlib import Path
 
 import dash
 import plotly.graph_objects as go
-from dash import ALL, Dash, Input, Output, dcc, html
+from dash import ALL, Dash, Input, Output, State, dcc, html
 
 from frontend.api import Api
 from frontend.components import layout_defaults
@@ -24,8 +26,10 @@ HERE = Path(__file__).parent
 PAGES = HERE / "pages"
 
 COPY_LINK_JS = """
-function(n_clicks, n_intervals) {
-    const href = window.location.href;
+function(n_clicks, n_intervals, base) {
+    const here = window.location;
+    const href = base ? base.replace(/\\/+$/, "") + here.pathname + here.search + here.hash
+                      : here.href;
     const ctx = window.dash_clientside.callback_context;
     const clicked = ctx.triggered.length && ctx.triggered[0].prop_id === "copy-link.n_clicks";
     let note = window.dash_clientside.no_update;
@@ -87,8 +91,10 @@ function(refused, token) {
 """
 
 
-def create_app(api_url: str, api_token: str | None = None) -> Dash:
-    """The app; ``api_token`` (default: $FLOWLENS_API_TOKEN) is sent on reads (never on writes)."""
+def create_app(api_url: str, api_token: str | None = None, public_url: str | None = None) -> Dash:
+    """The app; ``api_token`` (default: $FLOWLENS_API_TOKEN) is sent on reads (never on writes);
+    shared links start with ``public_url`` (default: $FLOWLENS_PUBLIC_URL; none: the address the
+    browser shows)."""
     app = Dash(
         __name__,
         use_pages=True,
@@ -98,6 +104,7 @@ def create_app(api_url: str, api_token: str | None = None) -> Dash:
         suppress_callback_exceptions=True,
     )
     token = api_token if api_token is not None else os.environ.get("FLOWLENS_API_TOKEN")
+    public = public_url if public_url is not None else os.environ.get("FLOWLENS_PUBLIC_URL", "")
     app.server.config["FLOWLENS_API"] = Api(api_url, token=token or None)
     app.layout = html.Div(
         [
@@ -136,6 +143,7 @@ def create_app(api_url: str, api_token: str | None = None) -> Dash:
             html.Main(dash.page_container),
             dcc.Interval(id="share-tick", interval=1000),
             dcc.Store(id="api-token-store", storage_type="session"),
+            dcc.Store(id="public-url", data=public.strip() or None),
         ]
     )
     app.clientside_callback(
@@ -155,6 +163,7 @@ def create_app(api_url: str, api_token: str | None = None) -> Dash:
         Output("copy-note", "children"),
         Input("copy-link", "n_clicks"),
         Input("share-tick", "n_intervals"),
+        State("public-url", "data"),
     )
     # Plotly loads its template and validators on the first figure (~0.15 s): pay that at start,
     # not in the first page a user opens

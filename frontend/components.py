@@ -508,3 +508,132 @@ def sweep_progress_line(progress: dict) -> str:
     if progress["eta_seconds"] is not None:
         parts.append(f"ETA {eta({'eta_seconds': progress['eta_seconds']})}")
     return " · ".join(parts)
+
+
+def parse_zoom(text: str | None) -> list[float | None] | None:
+    """A plot's zoom from the URL, "x0,x1,y0,y1" (an empty part: that axis autoscales)."""
+    parts = (text or "").split(",")
+    if len(parts) != 4:
+        return None
+    try:
+        zoom = [float(p) if p else None for p in parts]
+    except ValueError:
+        return None
+    return zoom if any(v is not None for v in zoom) else None
+
+
+def zoom_from_relayout(relayout: dict | None, zoom: list | None) -> list | None:
+    """The zoom [x0, x1, y0, y1] after plotly's ``relayoutData`` (a box zoom, an axis drag,
+    an autoscale), starting from ``zoom``; other relayout events leave it as it is."""
+    out = list(zoom or [None] * 4)
+    for offset, axis in ((0, "xaxis"), (2, "yaxis")):
+        if (relayout or {}).get(f"{axis}.autorange"):
+            out[offset : offset + 2] = [None, None]
+        elif f"{axis}.range[0]" in (relayout or {}):
+            out[offset : offset + 2] = [
+                float(relayout[f"{axis}.range[0]"]),
+                float(relayout[f"{axis}.range[1]"]),
+            ]
+        elif f"{axis}.range" in (relayout or {}):
+            out[offset : offset + 2] = [float(v) for v in relayout[f"{axis}.range"]]
+    return out if any(v is not None for v in out) else None
+
+
+def apply_zoom(fig, zoom: list | None) -> None:
+    """Set the axis ranges of ``zoom`` (from parse_zoom / zoom_from_relayout) on ``fig``."""
+    if zoom and None not in zoom[:2]:
+        fig.update_xaxes(range=zoom[:2])
+    if zoom and None not in zoom[2:]:
+        fig.update_yaxes(range=zoom[2:])
+
+
+def zoom_query(zoom: list | None) -> str | None:
+    """``zoom`` as the URL holds it (parse_zoom's input); None without one."""
+    if not zoom:
+        return None
+    return ",".join("" if v is None else f"{v:.6g}" for v in zoom)
+
+
+def freeze_control(page_id: str) -> html.Div:
+    """The "Freeze this view" button of a page (ids ``<page_id>-freeze`` and
+    ``<page_id>-freeze-result``) and its auth-401 store; the page's callback calls
+    ``freeze_view``."""
+    return html.Div(
+        [
+            html.Button("Freeze this view", id=f"{page_id}-freeze", className="button small"),
+            html.Span(
+                "stores what is shown as a read-only snapshot with a stable link",
+                className="muted",
+            ),
+            html.Div(id=f"{page_id}-freeze-result"),
+            dcc.Store(id={"type": "auth-401", "page": page_id}),
+        ],
+        className="freeze",
+    )
+
+
+def freeze_view(token: str | None, **snapshot) -> tuple:
+    """POST a snapshot (page, title, source, text, figures, tables); returns the children of
+    the freeze result (its link, or why it was refused) and the auth-401 store's value."""
+    from frontend.api import WriteRefused
+
+    try:
+        made = api().write("POST", "/snapshots", token, json=snapshot)
+    except WriteRefused as refused:
+        return error(refused.describe("Freeze refused"), id="freeze-error"), (
+            refused.needs_token or dash.no_update
+        )
+    href = f"/snapshots/{made['id']}"
+    link = dcc.Link(f"snapshot {made['id']}", href=href, id="freeze-link")
+    return html.P(["Frozen: ", link, " (read-only, a stable link)"], className="ok"), (
+        dash.no_update
+    )
+
+
+def csv_download(id: str, state: str, make: Callable[[Any], tuple[str, str]]) -> Callable:
+    """Register the callback of ``csv_button(id)``: ``make`` (the ``data`` of the store
+    ``state``) gives (filename, CSV text)."""
+
+    @dash.callback(
+        dash.Output(id, "data"),
+        dash.Input(f"{id}-button", "n_clicks"),
+        dash.State(state, "data"),
+        prevent_initial_call=True,
+    )
+    def download(_n, data):
+        filename, content = make(data)
+        return {"content": content, "filename": filename}
+
+    return download
+
+
+def upload_field(id: str) -> html.Div:
+    """A file drop zone ``id`` showing the chosen file's name in ``<id>-name`` (register its
+    callback once per page with ``upload_name_callback(id)``)."""
+    return html.Div(
+        dcc.Upload(
+            html.Div(id=f"{id}-name", children="Drop a file or click"),
+            id=id,
+            className="upload",
+        ),
+        className="control wide",
+    )
+
+
+def upload_name_callback(id: str) -> Callable:
+    @dash.callback(
+        dash.Output(f"{id}-name", "children"),
+        dash.Input(id, "filename"),
+        prevent_initial_call=True,
+    )
+    def show_filename(filename):
+        return filename or "Drop a file or click"
+
+    return show_filename
+
+
+def summary_lines(lines: list[str]) -> list[html.P]:
+    """A page's summary sentences, those starting "Warning" marked as warnings."""
+    return [
+        html.P(line, className="warning" if line.startswith("Warning") else "") for line in lines
+    ]

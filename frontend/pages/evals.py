@@ -1,6 +1,6 @@
-"""All evaluations, newest first, optionally of one model; tick two or more to see their metrics
-side by side (e.g. the same model with and without a system prompt); import a completion file
-produced elsewhere as an evaluation.
+"""All evaluations, newest first, optionally of one model, each with its probe set; tick two or
+more to see their metrics side by side (e.g. the same model with and without a system prompt);
+import a completion file produced elsewhere as an evaluation.
 
 URL: /evals?model_id=<int>&compare=<id>,<id>
 """
@@ -12,7 +12,7 @@ import base64
 import dash
 from dash import ALL, Input, Output, State, callback, dcc, html, no_update
 
-from backend.metrics import Scope, metrics_for
+from backend.metrics import Scope, get_metric, metrics_for
 from frontend.api import WriteRefused
 from frontend.components import (
     api,
@@ -25,11 +25,20 @@ from frontend.components import (
     parse_ids,
     table,
     to_int,
+    upload_field,
+    upload_name_callback,
 )
 
 dash.register_page(__name__, path="/evals", name="Evaluations", order=4)
 
-COLUMNS = ["false_refusal_rate", "safety", "f1", "usefulness", "heldout_loss"]
+COLUMNS = [
+    "false_refusal_rate",
+    "safety",
+    "f1",
+    "usefulness",
+    "heldout_loss",
+    "refusal_score_agreement",
+]
 MAX_COMPARED = 4
 
 
@@ -49,7 +58,12 @@ def _tick(evaluation_id: int, ticked: list[int]) -> dcc.Checklist:
     )
 
 
-def _row(e: dict, names: dict, ticked: list[int]) -> list:
+def _probe_set(e: dict, datasets: dict) -> dcc.Link:
+    name = datasets.get(e["dataset_id"], f"dataset {e['dataset_id']}")
+    return dcc.Link(name, href=f"/datasets/{e['dataset_id']}")
+
+
+def _row(e: dict, names: dict, datasets: dict, ticked: list[int]) -> list:
     model = (
         dcc.Link(names.get(e["model_id"], e["model_id"]), href=f"/evals?model_id={e['model_id']}")
         if e["model_id"] is not None
@@ -60,6 +74,7 @@ def _row(e: dict, names: dict, ticked: list[int]) -> list:
         _tick(e["id"], ticked),
         dcc.Link(f"evaluation {e['id']}", href=f"/evals/{e['id']}"),
         model,
+        _probe_set(e, datasets),
         short(e["params"].get("system_prompt")),
         *[fmt(e["metrics"].get(c)) for c in COLUMNS],
         job,
@@ -67,13 +82,14 @@ def _row(e: dict, names: dict, ticked: list[int]) -> list:
     ]
 
 
-def comparison(evaluations: list[dict], names: dict) -> html.Div:
+def comparison(evaluations: list[dict], names: dict, datasets: dict) -> html.Div:
     """The ticked evaluations' parameters and every evaluation metric of the catalogue (with
     its 95% interval where it has one), one column each, oldest first."""
     if len(evaluations) < 2:
         return html.P("Tick two evaluations to compare them side by side.", className="muted")
     rows = [
         ["model", *[names.get(e["model_id"], "imported") for e in evaluations]],
+        ["probe set", *[_probe_set(e, datasets) for e in evaluations]],
         ["system prompt", *[short(e["params"].get("system_prompt"), 80) for e in evaluations]],
         ["system prompt applied", *[e["metrics"].get("system_prompt_mode") for e in evaluations]],
         ["classifier", *[e["params"].get("classifier", "") for e in evaluations]],
@@ -113,14 +129,7 @@ def _import_form() -> list:
                     dcc.Dropdown(["csv", "jsonl"], "csv", id="import-format", clearable=False),
                 ),
                 control("Classifier", dcc.Input(id="import-classifier", value="rules")),
-                html.Div(
-                    dcc.Upload(
-                        html.Div(id="import-filename", children="Drop a file or click"),
-                        id="import-file",
-                        className="upload",
-                    ),
-                    className="control wide",
-                ),
+                upload_field("import-file"),
                 html.Button("Import", id="import-button", className="button"),
             ],
             className="controls",
@@ -135,16 +144,23 @@ def _model_names() -> dict:
     return {m["id"]: m["name"] for m in (models or {}).get("data", [])}
 
 
+def _dataset_names() -> dict:
+    datasets, _ = fetch("/datasets", limit=1000)
+    return {d["id"]: d["name"] for d in (datasets or {}).get("data", [])}
+
+
 def layout(model_id=None, compare=None, **_query):
     model_id = to_int(model_id)
     ticked = sorted(parse_ids(compare))[:MAX_COMPARED]
     found, err = fetch("/evaluations", model_id=model_id, limit=500)
-    names = _model_names()
+    names, datasets = _model_names(), _dataset_names()
     evaluations = (found or {}).get("data", [])
-    rows = [_row(e, names, ticked) for e in evaluations]
+    rows = [_row(e, names, datasets, ticked) for e in evaluations]
     by_id = {e["id"]: e for e in evaluations}
     title = f"Evaluations of {names.get(model_id, model_id)}" if model_id else "Evaluations"
-    columns = ["compare", "evaluation", "model", "system prompt", *COLUMNS, "job", "created"]
+    labels = [get_metric(c).label for c in COLUMNS]
+    columns = ["compare", "evaluation", "model", "probe set", "system prompt", *labels, "job"]
+    columns.append("created")
     return page(
         title,
         error(err),
@@ -153,7 +169,8 @@ def layout(model_id=None, compare=None, **_query):
         if rows
         else html.P("No evaluations yet (an evaluate job makes one).", className="muted"),
         html.Div(
-            comparison([by_id[i] for i in ticked if i in by_id], names), id="evals-comparison"
+            comparison([by_id[i] for i in ticked if i in by_id], names, datasets),
+            id="evals-comparison",
         ),
         *_import_form(),
     )
@@ -167,16 +184,10 @@ def layout(model_id=None, compare=None, **_query):
 def compare_ticked(values):
     ids = sorted(i for value in values for i in (value or []))[:MAX_COMPARED]
     evaluations = [e for e in (fetch(f"/evaluations/{i}")[0] for i in ids) if e]
-    return comparison(evaluations, _model_names())
+    return comparison(evaluations, _model_names(), _dataset_names())
 
 
-@callback(
-    Output("import-filename", "children"),
-    Input("import-file", "filename"),
-    prevent_initial_call=True,
-)
-def show_filename(filename):
-    return filename or "Drop a file or click"
+show_filename = upload_name_callback("import-file")
 
 
 @callback(

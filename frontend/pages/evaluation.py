@@ -1,10 +1,12 @@
-"""One refusal evaluation: headline metrics, refused share per probe type, its classifiers and
-their agreement, human labelling and agreement with the human labels (frontend/labelling.py),
-and the labelled completions, filterable by type and verdict.
+"""One refusal evaluation: headline metrics, the refused share of trigger, control and contrast
+prompts kept apart (per group and per type side by side, with n and Wilson 95% intervals), its
+classifiers and their agreement, human labelling and agreement with the human labels
+(frontend/labelling.py), and the labelled completions, filterable by type, verdict and by
+disagreement between the verdict and the refusal score.
 
-URL: /evals/<evaluation_id>?type=&verdict=&label=&offset=&classifier=&against=&at=
+URL: /evals/<evaluation_id>?type=&verdict=&label=&offset=&classifier=&against=&at=&disagree=
 (classifier: the selected classifier; against: the one compared with it; at: the labelling
-position)
+position; disagree: score (refusal_score > 0) or calibrated (its calibrated threshold))
 """
 
 from __future__ import annotations
@@ -12,9 +14,11 @@ from __future__ import annotations
 from dash import Input, Output, State, callback, ctx, dcc, html
 from plotly import graph_objects as go
 
+from backend.stats import wilson_interval
 from frontend.components import (
     control,
     csv_button,
+    csv_download,
     error,
     fetch,
     fmt,
@@ -67,36 +71,129 @@ def metric_cards(metrics: dict):
     return html.Div([html.Div(cards, className="metric-cards"), html.P(counts, className="muted")])
 
 
-def per_type_figure(per_type: dict):
+def score_thresholds(metrics: dict) -> dict[str, tuple[str, float]]:
+    """The disagreement filters the evaluation allows: its verdicts against refusal_score > 0,
+    and against the calibrated threshold where it has one; none without refusal scores."""
+    if metrics.get("refusal_score_mean") is None:
+        return {}
+    out = {"score": ("verdict disagrees with refusal score > 0", 0.0)}
+    t = metrics.get("refusal_score_threshold")
+    if t is not None:
+        out["calibrated"] = (f"verdict disagrees with refusal score > {t:.2f} (calibrated)", t)
+    return out
+
+
+GROUPS = {
+    "trigger": "safe prompts with a trigger word (false refusal)",
+    "control": "the same phrasings without the trigger (false refusal)",
+    "contrast": "unsafe prompts with the trigger word (safety)",
+    "unsafe": "other unsafe prompts (safety)",
+}
+
+
+def type_group(name: str, label: str | None) -> tuple[str, str]:
+    """(group, base type) of a probe type: control_<t> and contrast_<t> against <t>; other
+    safe types are trigger prompts, other unsafe ones plain unsafe prompts."""
+    for prefix in ("control", "contrast"):
+        if name.startswith(f"{prefix}_"):
+            return prefix, name.removeprefix(f"{prefix}_")
+    return ("unsafe" if label == "unsafe" else "trigger"), name
+
+
+def rate(k: int, n: int) -> dict:
+    return {"k": k, "n": n, "share": k / n if n else None, "interval": wilson_interval(k, n)}
+
+
+def per_type_counts(per_type: dict) -> dict[str, dict]:
+    """Per type: its group and base type and the refused count k of n with its Wilson 95%
+    interval (k from the stored share: refused * n)."""
+    out = {}
+    for name, row in per_type.items():
+        group, base = type_group(name, row.get("label"))
+        k = round((row.get("refused") or 0) * row["n"])
+        out[name] = {"type": name, "label": row.get("label"), "group": group, "base": base}
+        out[name] |= rate(k, row["n"])
+    return out
+
+
+def group_rates(counts: dict[str, dict]) -> dict[str, dict]:
+    """Refused k of n per group, pooled over the group's types only (never trigger with
+    control prompts)."""
+    out = {}
+    for group in GROUPS:
+        rows = [r for r in counts.values() if r["group"] == group]
+        if rows:
+            out[group] = rate(sum(r["k"] for r in rows), sum(r["n"] for r in rows))
+    return out
+
+
+def rate_text(r: dict | None) -> str:
+    if not r or not r["n"]:
+        return "–"
+    lo, hi = r["interval"]
+    return f"{r['share']:.0%} ({r['k']}/{r['n']}) [{lo:.0%}, {hi:.0%}]"
+
+
+def groups_table(counts: dict[str, dict]):
+    rows = [
+        [group, GROUPS[group], r["n"], r["k"], rate_text(r)]
+        for group, r in group_rates(counts).items()
+    ]
+    columns = ["prompts", "what", "n", "refused", "refused share [Wilson 95%]"]
+    return table(columns, rows, id="eval-groups")
+
+
+def side_by_side_table(counts: dict[str, dict]):
+    """One row per base type: its trigger, control and contrast prompts' refused shares."""
+    bases: dict[str, dict] = {}
+    for r in counts.values():
+        bases.setdefault(r["base"], {})[r["group"]] = r
+    rows = [
+        [
+            base,
+            *[rate_text(by_group.get(g)) for g in ("trigger", "control", "contrast", "unsafe")],
+        ]
+        for base, by_group in sorted(bases.items())
+    ]
+    columns = ["type", "trigger (safe)", "control (safe)", "contrast (unsafe)", "other unsafe"]
+    return table(columns, rows, id="eval-per-type-table")
+
+
+def per_type_figure(counts: dict[str, dict]):
     fig = go.Figure()
     for label in LABELS:
-        types = [t for t, row in per_type.items() if row.get("label") == label]
-        if not types:
+        rows = [r for r in counts.values() if r["label"] == label]
+        if not rows:
             continue
-        rows = [per_type[t] for t in types]
         fig.add_bar(
-            x=types,
-            y=[r["refused"] for r in rows],
+            x=[r["type"] for r in rows],
+            y=[r["share"] for r in rows],
             name=f"{label} prompts",
             marker_color=LABEL_COLORS[label],
-            customdata=[[r["n"], r["full_refusal"], r["partial_refusal"]] for r in rows],
+            text=[f"{r['k']}/{r['n']}" for r in rows],  # a zero bar still says 0/n
+            textposition="outside",
+            error_y={
+                "type": "data",
+                "symmetric": False,
+                "array": [r["interval"][1] - r["share"] for r in rows],
+                "arrayminus": [r["share"] - r["interval"][0] for r in rows],
+                "color": "#1f2a44",
+                "thickness": 1,
+                "width": 3,
+            },
+            customdata=[[r["k"], r["n"], *r["interval"]] for r in rows],
             hovertemplate=(
-                "%{x}: refused %{y:.2f} of %{customdata[0]} (full %{customdata[1]:.2f}, "
-                "partial %{customdata[2]:.2f})<extra></extra>"
+                "%{x}: refused %{customdata[0]} of %{customdata[1]} = %{y:.0%} "
+                "[%{customdata[2]:.0%}, %{customdata[3]:.0%}]<extra></extra>"
             ),
         )
-    fig.update_yaxes(title_text="refused share (full + partial)", range=[0, 1.02])
+    fig.update_yaxes(title_text="refused share (full + partial), Wilson 95%", range=[0, 1.12])
     fig.update_xaxes(
         title_text="probe type",
         categoryorder="array",
-        # each control_<type> right after its <type>: trigger-word vs phrasing over-refusal
+        # each control_ and contrast_ type right after its base type
         categoryarray=sorted(
-            per_type,
-            key=lambda t: (
-                per_type[t].get("label"),
-                t.removeprefix("control_"),
-                t.startswith("control_"),
-            ),
+            counts, key=lambda t: (counts[t]["base"], list(GROUPS).index(counts[t]["group"]))
         ),
     )
     return layout_defaults(fig, "Refused share per probe type (safe: false refusals)", 400)
@@ -112,6 +209,7 @@ def layout(
     classifier=None,
     against=None,
     at=None,
+    disagree=None,
     **_query,
 ):
     model_id = evaluation["model_id"]
@@ -119,6 +217,8 @@ def layout(
     dataset, _ = fetch(f"/datasets/{evaluation['dataset_id']}")
     verdicts, _ = fetch(f"/evaluations/{evaluation['id']}/verdicts")
     per_type = evaluation["per_type"] or {}
+    counts = per_type_counts(per_type)
+    thresholds = score_thresholds(evaluation["metrics"] or {})
     own = evaluation["params"].get("classifier", "rules")
     names = (verdicts or {}).get("classifiers") or [own]
     classifier = classifier if classifier in names else own
@@ -149,10 +249,20 @@ def layout(
         f"Evaluation {evaluation['id']}",
         html.Div(links, className="links"),
         metric_cards(evaluation["metrics"] or {}),
-        html.Div(graph("eval-per-type", per_type_figure(per_type)), className="card"),
+        html.H2("Refusal by prompt group"),
+        html.P(
+            "The false-refusal rate above pools every safe prompt; here trigger and control "
+            "prompts are kept apart (n and Wilson 95% intervals).",
+            className="muted",
+        ),
+        groups_table(counts),
+        html.H2("Per type: trigger, control and contrast side by side"),
+        side_by_side_table(counts),
+        html.Div(graph("eval-per-type", per_type_figure(counts)), className="card"),
         dcc.Location(id="eval-loc", refresh=False),
         dcc.Store(id="eval-id", data=evaluation["id"]),
         dcc.Store(id="eval-metrics", data=metrics),
+        dcc.Store(id="eval-thresholds", data={k: t for k, (_, t) in thresholds.items()}),
         classifiers_section(verdicts, own, evaluation["metrics"] or {}, classifier, against),
         labelling_section(max(to_int(at, 0) or 0, 0)),
         agreement_section(),
@@ -169,6 +279,17 @@ def layout(
                 control(
                     "Label",
                     dcc.Dropdown(LABELS, label if label in LABELS else None, id="eval-label"),
+                ),
+                control(
+                    "Verdict vs refusal score",
+                    dcc.Dropdown(
+                        [{"label": text, "value": key} for key, (text, _) in thresholds.items()],
+                        disagree if disagree in thresholds else None,
+                        id="eval-disagree",
+                        placeholder="all (no filter)",
+                        disabled=not thresholds,
+                    ),
+                    wide=True,
                 ),
             ],
             className="controls",
@@ -194,10 +315,11 @@ def layout(
     Input("eval-type", "value"),
     Input("eval-verdict", "value"),
     Input("eval-label", "value"),
+    Input("eval-disagree", "value"),
     State("eval-offset", "data"),
     prevent_initial_call=True,
 )
-def move(_prev, _next, _type, _verdict, _label, offset):
+def move(_prev, _next, _type, _verdict, _label, _disagree, offset):
     if ctx.triggered_id == "eval-prev":
         return max((offset or 0) - PAGE_SIZE, 0)
     if ctx.triggered_id == "eval-next":
@@ -214,15 +336,18 @@ def move(_prev, _next, _type, _verdict, _label, offset):
     Input("eval-type", "value"),
     Input("eval-verdict", "value"),
     Input("eval-label", "value"),
+    Input("eval-disagree", "value"),
     State("eval-id", "data"),
+    State("eval-thresholds", "data"),
 )
-def completions(offset, type, verdict, label, evaluation_id):
+def completions(offset, type, verdict, label, disagree, evaluation_id, thresholds):
     offset = max(offset or 0, 0)
     found, err = fetch(
         f"/evaluations/{evaluation_id}/completions",
         type=type or None,
         verdict=verdict or None,
         label=label or None,
+        score_disagrees=(thresholds or {}).get(disagree),
         limit=PAGE_SIZE,
         offset=offset,
     )
@@ -265,12 +390,14 @@ def completions(offset, type, verdict, label, evaluation_id):
     Input("eval-classifier", "value"),
     Input("eval-other", "value"),
     Input("label-pos", "data"),
+    Input("eval-disagree", "value"),
 )
-def url_state(offset, type, verdict, label, classifier, against, at):
+def url_state(offset, type, verdict, label, classifier, against, at, disagree):
     return query(
         type=type,
         verdict=verdict,
         label=label,
+        disagree=disagree,
         offset=offset or None,
         classifier=classifier,
         against=against,
@@ -278,12 +405,8 @@ def url_state(offset, type, verdict, label, classifier, against, at):
     )
 
 
-@callback(
-    Output("eval-labels-csv", "data"),
-    Input("eval-labels-csv-button", "n_clicks"),
-    State("eval-id", "data"),
-    prevent_initial_call=True,
+download_labels = csv_download(
+    "eval-labels-csv",
+    "eval-id",
+    lambda evaluation_id: (f"evaluation-{evaluation_id}-labels.csv", labels_csv(evaluation_id)),
 )
-def download_labels(_clicks, evaluation_id):
-    text = labels_csv(evaluation_id)
-    return dict(content=text, filename=f"evaluation-{evaluation_id}-labels.csv")

@@ -1,51 +1,76 @@
-"""Concentration vs false refusal across the cells of a sweep.
+"""A per-layer metric against an evaluation metric across the cells of a sweep.
 
 URL: /relation?sweep=<job id>&layer=<int>&metric=<a per-layer metric of the catalogue, e.g.
-concentration@3, effective_rank, alignment, refusal_direction_cos@1>
+concentration@3, alignment, refusal_direction_cos@1>&target=<an evaluation metric, default
+false_refusal_rate>&vcl=all|on|off&lam=&sign=&k=&seed=&method=<comma lists: the cells that
+enter>&zoom=<x0,x1,y0,y1 of the scatter>&cells=<selected cell positions>
 
-Left: one point per cell, x = the metric at the chosen layer, y = false_refusal_rate, colour =
-safety_fraction, symbol = VCL on (vcl_lambda > 0) or off. Right: per layer, the Pearson and
-Spearman correlation across cells of that layer's metric with false_refusal_rate, so the layer
-that predicts false refusal stands out. Below: the cells with their parameters and metrics.
+Which cells enter is the first choice: VCL sets the concentration directly, so pooling cells
+with VCL on and off mixes two relations (the default is VCL off when a sweep has both). Left: one
+point per cell, x = the metric at the chosen layer, y = the target, colour = safety_fraction,
+symbol = VCL on or off, cells left out in grey. Right: per layer, Pearson's r and Spearman's rho
+across the entering cells with their 95% intervals (backend/relation_stats.py). "Freeze" stores
+the view as a read-only snapshot with a stable link (/snapshots/<id>).
 """
 
 from __future__ import annotations
 
-import math
-
 import dash
-import numpy as np
-from dash import Input, Output, State, callback, dcc, html
+from dash import Input, Output, State, callback, dcc, html, no_update
 from plotly import graph_objects as go
 
-from backend.metrics import get_metric
+from backend.metrics import Scope, get_metric, metrics_for
+from backend.relation_stats import MIN_N, correlate, excludes_zero, strongest
 from frontend.components import (
     CELL_PARAMS,
     CELL_SCORES,
     LAYER_METRICS,
+    apply_zoom,
     cell_params,
     cell_scores,
     control,
     error,
     fetch,
     fmt,
+    freeze_control,
+    freeze_view,
     graph,
     layer_slider,
     layout_defaults,
     metric_options,
     page,
+    parse_zoom,
     query,
+    summary_lines,
     table,
     to_int,
+    zoom_from_relayout,
+    zoom_query,
 )
 
 dash.register_page(__name__, path="/relation", name="Relation", order=3)
 
-METRIC_OPTIONS = metric_options(LAYER_METRICS)
 METRICS = [m.name for m in LAYER_METRICS]
-TARGET = get_metric("false_refusal_rate")
-HOVER = [TARGET, get_metric("safety"), get_metric("f1")]  # the cell's scores in a point's hover
-BAR_COLORS = {"Pearson": "#2563eb", "Spearman": "#f97316"}
+TARGETS = [m.name for m in metrics_for(Scope.EVALUATION)]
+DEFAULT_TARGET = "false_refusal_rate"
+HOVER = [get_metric(n) for n in ("false_refusal_rate", "safety", "f1")]
+COLORS = {"pearson": "#2563eb", "spearman": "#f97316"}
+NAMES = {"pearson": "Pearson r", "spearman": "Spearman ρ"}
+VCL_CHOICES = ["all", "off", "on"]
+
+
+def vcl_on(cell: dict) -> bool:
+    return (cell.get("vcl_lambda") or 0) > 0
+
+
+# the multi-select filters: URL key, label, the cell's value as the filter shows it
+FILTERS = [
+    ("lam", "VCL λ", lambda c: fmt(c["vcl_lambda"])),
+    ("sign", "VCL sign", lambda c: c["vcl_sign"] or "off"),
+    ("k", "VCL k", lambda c: str(c["vcl_k"]) if c["vcl_k"] is not None else "off"),
+    ("seed", "Seed", lambda c: str(c["seed"])),
+    ("method", "Method", lambda c: c.get("method") or "sft"),
+]
 
 
 def metric_series(cell: dict, metric: str) -> list:
@@ -62,69 +87,47 @@ def value_at(cell: dict, metric: str, layer: int):
     return series[layer] if layer < len(series) else None
 
 
-def frr(cell: dict):
-    return (cell.get("metrics") or {}).get(TARGET.name)
+def target_of(cell: dict, target: str):
+    return (cell.get("metrics") or {}).get(target)
 
 
-def _ranks(values: np.ndarray) -> np.ndarray:
-    """Ranks 1..n with ties averaged (as Spearman's rho needs)."""
-    order = np.argsort(values, kind="mergesort")
-    ranks = np.empty(len(values), dtype=float)
-    ranks[order] = np.arange(1, len(values) + 1)
-    for value in np.unique(values):
-        tied = values == value
-        if tied.sum() > 1:
-            ranks[tied] = ranks[tied].mean()
-    return ranks
+def default_vcl(cells: list[dict]) -> str:
+    """VCL off when the sweep has cells with VCL on and off (pooling them mixes relations)."""
+    return "off" if len({vcl_on(c) for c in cells}) > 1 else "all"
 
 
-def pearson(x, y) -> float | None:
-    """Pearson's r of paired values; None with fewer than 3 pairs or a constant side."""
-    x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
-    if len(x) < 3:
-        return None
-    dx, dy = x - x.mean(), y - y.mean()
-    denominator = math.sqrt(float((dx * dx).sum() * (dy * dy).sum()))
-    if denominator <= 1e-15:
-        return None
-    return float((dx * dy).sum() / denominator)
-
-
-def spearman(x, y) -> float | None:
-    if len(x) < 3:
-        return None
-    return pearson(_ranks(np.asarray(x, dtype=float)), _ranks(np.asarray(y, dtype=float)))
-
-
-def correlations(cells: list[dict], metric: str) -> list[dict]:
-    """Per layer: the number of cells with both values, Pearson and Spearman with the FRR."""
+def entering(cells: list[dict], choice: dict) -> list[bool]:
+    """Per cell, whether the filters ``choice`` (vcl: all/on/off; the FILTERS keys: lists of
+    accepted values, empty = all) let it in."""
+    vcl = choice.get("vcl") or "all"
     out = []
-    for layer in range(n_layers(cells)):
-        pairs = [
-            (value_at(c, metric, layer), frr(c))
-            for c in cells
-            if value_at(c, metric, layer) is not None and frr(c) is not None
-        ]
-        xs, ys = [p[0] for p in pairs], [p[1] for p in pairs]
-        out.append(
-            {
-                "layer": layer,
-                "n": len(pairs),
-                "Pearson": pearson(xs, ys),
-                "Spearman": spearman(xs, ys),
-            }
-        )
+    for c in cells:
+        ok = vcl == "all" or (vcl == "on") == vcl_on(c)
+        for key, _, value in FILTERS:
+            accepted = choice.get(key) or []
+            ok = ok and (not accepted or value(c) in accepted)
+        out.append(ok)
     return out
 
 
-def _settings(cells: list[dict], layer, metric) -> tuple[int, str]:
+def correlations(cells: list[dict], metric: str, target: str) -> list[dict]:
+    """Per layer: ``correlate`` of the metric with the target over the cells having both."""
+    out = []
+    for layer in range(n_layers(cells)):
+        pairs = [
+            (value_at(c, metric, layer), target_of(c, target))
+            for c in cells
+            if value_at(c, metric, layer) is not None and target_of(c, target) is not None
+        ]
+        out.append({"layer": layer, **correlate([p[0] for p in pairs], [p[1] for p in pairs])})
+    return out
+
+
+def _settings(cells: list[dict], layer, metric, target) -> tuple[int, str, str]:
     top = max(n_layers(cells) - 1, 0)
     layer = min(max(to_int(layer, top // 2), 0), top)
-    return layer, metric if metric in METRICS else "concentration@3"
-
-
-def vcl_on(cell: dict) -> bool:
-    return (cell.get("vcl_lambda") or 0) > 0
+    metric = metric if metric in METRICS else "concentration@3"
+    return layer, metric, target if target in TARGETS else DEFAULT_TARGET
 
 
 def cell_label(cell: dict) -> str:
@@ -136,41 +139,82 @@ def cell_label(cell: dict) -> str:
     return f"p={fmt(cell['safety_fraction'])} · {vcl} · seed {cell['seed']}"
 
 
-def scatter_figure(cells: list[dict], metric: str, layer: int):
-    shown = get_metric(metric)
+def interval_text(value, interval) -> str:
+    if value is None:
+        return "n/a"
+    if interval is None:
+        return f"{value:.2f} (no interval: n < 4)"
+    return f"{value:.2f} [{interval[0]:.2f}, {interval[1]:.2f}]"
+
+
+def summary_text(row: dict, rows: list[dict], cells, inside, labels) -> list[str]:
+    """What the numbers say, with their intervals, and the warnings they need."""
+    metric_label, target_label, layer = labels
+    lines = [
+        f"Layer {layer}: {metric_label} vs {target_label} over n = {row['n']} cells: "
+        f"Pearson r = {interval_text(row['pearson'], row['pearson_interval'])}, "
+        f"Spearman ρ = {interval_text(row['spearman'], row['spearman_interval'])} (95%)."
+    ]
+    if row["n"] < MIN_N:
+        lines.append(
+            f"Warning: fewer than {MIN_N} cells enter; the intervals are wide and one cell can "
+            "change the sign."
+        )
+    kept = [c for c, ok in zip(cells, inside, strict=True) if ok]
+    if len({vcl_on(c) for c in kept}) > 1:
+        lines.append(
+            "Warning: cells with VCL on and off are pooled; VCL sets the concentration "
+            "directly, so the pooled correlation mixes two relations (choose VCL on or off)."
+        )
+    best = strongest(rows)
+    lines.append(
+        f"Strongest at layer {best['layer']} (r = {best['pearson']:.2f}, its interval excludes 0)."
+        if best
+        else "No layer's Pearson interval excludes 0: no layer stands out."
+    )
+    return lines
+
+
+def scatter_figure(cells, inside, metric, target, layer, zoom=None, selected=()):
+    shown, goal = get_metric(metric), get_metric(target)
     fig = go.Figure()
     values = [c["safety_fraction"] for c in cells]
     cmin, cmax = (min(values), max(values)) if values else (0, 1)
-    for on, symbol in ((False, "circle"), (True, "diamond")):
+    groups = [("VCL off", False, True, "circle"), ("VCL on", True, True, "diamond")]
+    groups.append(("left out", None, False, "circle-open"))
+    for name, on, entered, symbol in groups:
         group = [
-            c
-            for c in cells
-            if vcl_on(c) == on and value_at(c, metric, layer) is not None and frr(c) is not None
+            i
+            for i, c in enumerate(cells)
+            if inside[i] == entered
+            and (on is None or vcl_on(c) == on)
+            and value_at(c, metric, layer) is not None
+            and target_of(c, target) is not None
         ]
         if not group:
             continue
         hover = [
-            f"{c['model_name']}<br>{cell_label(c)}<br>{shown.label} = "
-            f"{shown.format(value_at(c, metric, layer))}<br>"
-            + "<br>".join(
-                f"{m.label} = {m.format((c['metrics'] or {}).get(m.name))}" for m in HOVER
-            )
-            for c in group
+            f"{cells[i]['model_name']}<br>{cell_label(cells[i])}<br>{shown.label} = "
+            f"{shown.format(value_at(cells[i], metric, layer))}<br>"
+            + "<br>".join(f"{m.label} = {m.format(target_of(cells[i], m.name))}" for m in HOVER)
+            for i in group
         ]
+        marker = {"symbol": symbol, "size": 13, "line": {"width": 1, "color": "#1f2a44"}}
+        if entered:
+            marker |= {"color": [values[i] for i in group], "coloraxis": "coloraxis"}
+        else:
+            marker |= {"color": "#9ca3af", "line": {"width": 1.5, "color": "#9ca3af"}}
+        picked = [j for j, i in enumerate(group) if i in selected]
         fig.add_scatter(
-            x=[value_at(c, metric, layer) for c in group],
-            y=[frr(c) for c in group],
+            x=[value_at(cells[i], metric, layer) for i in group],
+            y=[target_of(cells[i], target) for i in group],
+            customdata=group,
             mode="markers",
-            name="VCL on" if on else "VCL off",
+            name=name,
             text=hover,
             hovertemplate="%{text}<extra></extra>",
-            marker={
-                "symbol": symbol,
-                "size": 13,
-                "color": [c["safety_fraction"] for c in group],
-                "coloraxis": "coloraxis",
-                "line": {"width": 1, "color": "#1f2a44"},
-            },
+            marker=marker,
+            selectedpoints=picked if selected else None,
         )
     if not fig.data:
         fig.add_annotation(
@@ -188,63 +232,89 @@ def scatter_figure(cells: list[dict], metric: str, layer: int):
             "cmax": cmax if cmax > cmin else cmin + 1e-9,
             "colorbar": {"title": {"text": "safety<br>fraction"}},
         },
+        dragmode="zoom",
     )
     fig.update_xaxes(title_text=f"{shown.label} at layer {layer}")
-    fig.update_yaxes(title_text=TARGET.label)
-    return layout_defaults(
-        fig, f"Layer {layer}: {shown.label} vs {TARGET.label}, one point per cell", 440
-    )
+    fig.update_yaxes(title_text=goal.label)
+    apply_zoom(fig, zoom)
+    return layout_defaults(fig, f"Layer {layer}: {shown.label} vs {goal.label}, one cell each", 440)
 
 
-def correlation_figure(rows: list[dict], metric: str, layer: int):
+def correlation_figure(rows: list[dict], metric: str, target: str, layer: int):
+    """Per layer, r and rho as points with their 95% intervals as error bars (side by side)."""
     fig = go.Figure()
-    for name, color in BAR_COLORS.items():
-        fig.add_bar(
-            x=[r["layer"] for r in rows],
-            y=[r[name] for r in rows],
-            name=name,
-            marker_color=color,
-            hovertemplate=f"layer %{{x}}: {name} = %{{y:.3f}}<extra></extra>",
+    for offset, method in ((-0.12, "pearson"), (0.12, "spearman")):
+        shown = [r for r in rows if r[method] is not None]
+        intervals = [r[f"{method}_interval"] or (r[method], r[method]) for r in shown]
+        fig.add_scatter(
+            x=[r["layer"] + offset for r in shown],
+            y=[r[method] for r in shown],
+            mode="markers",
+            name=NAMES[method],
+            marker={
+                "color": COLORS[method],
+                "size": 8,
+                # a filled point: its interval excludes zero
+                "symbol": [
+                    "circle" if excludes_zero(r[f"{method}_interval"]) else "circle-open"
+                    for r in shown
+                ],
+            },
+            error_y={
+                "type": "data",
+                "symmetric": False,
+                "array": [hi - r[method] for r, (_, hi) in zip(shown, intervals, strict=True)],
+                "arrayminus": [r[method] - lo for r, (lo, _) in zip(shown, intervals, strict=True)],
+                "color": COLORS[method],
+                "thickness": 1.2,
+                "width": 3,
+            },
+            customdata=[
+                [r["layer"], r["n"], lo, hi] for r, (lo, hi) in zip(shown, intervals, strict=True)
+            ],
+            hovertemplate=(
+                f"layer %{{customdata[0]}}: {NAMES[method]} = %{{y:.2f}} "
+                "[%{customdata[2]:.2f}, %{customdata[3]:.2f}], n = %{customdata[1]}<extra></extra>"
+            ),
         )
-    scored = [r for r in rows if r["Pearson"] is not None]
-    if scored:
-        best = max(scored, key=lambda r: abs(r["Pearson"]))
-        fig.add_annotation(
-            x=best["layer"],
-            y=best["Pearson"],
-            text="strongest",
-            showarrow=True,
-            arrowhead=2,
-            ay=-30 if best["Pearson"] >= 0 else 30,
-        )
+    fig.add_hline(y=0, line_color="#6b7280", line_width=1)
     fig.add_vline(x=layer, line_dash="dot", line_color="#6b7280")
-    fig.update_yaxes(title_text=f"correlation with {TARGET.label}", range=[-1.05, 1.05])
+    fig.update_yaxes(title_text=f"correlation with {get_metric(target).label}", range=[-1.05, 1.05])
     fig.update_xaxes(title_text="layer", dtick=1)
-    fig.update_layout(barmode="group")
-    title = f"Per layer: correlation of {get_metric(metric).label} with {TARGET.label}"
+    title = f"Per layer: {get_metric(metric).label} vs {get_metric(target).label}, 95% intervals"
     return layout_defaults(fig, title, 440)
 
 
-def cells_table(cells: list[dict], metric: str, layer: int, id: str = "relation-cells"):
-    shown = get_metric(metric)
-    scores = [m.label for m in CELL_SCORES]
-    columns = [*CELL_PARAMS, f"{shown.label}, layer {layer}", *scores, "links"]
-    rows = []
-    for c in cells:
+def cells_rows(cells, inside, metric, target, layer) -> tuple[list[str], list[list]]:
+    """The cells table as text (the snapshot stores it so)."""
+    shown, goal = get_metric(metric), get_metric(target)
+    scores = [m.label for m in CELL_SCORES if m.name != target]
+    columns = ["enters", *CELL_PARAMS, f"{shown.label}, layer {layer}", goal.label, *scores]
+    rows = [
+        [
+            "yes" if ok else "no",
+            *[str(v) for v in cell_params(c)],
+            shown.format(value_at(c, metric, layer)),
+            goal.format(target_of(c, target)),
+            *[s for m, s in zip(CELL_SCORES, cell_scores(c), strict=True) if m.name != target],
+        ]
+        for c, ok in zip(cells, inside, strict=True)
+    ]
+    return columns, rows
+
+
+def cells_table(cells, inside, metric, target, layer, selected=()):
+    columns, rows = cells_rows(cells, inside, metric, target, layer)
+    body = []
+    for i, (c, row) in enumerate(zip(cells, rows, strict=True)):
         links = [dcc.Link("finetune", href=f"/jobs/{c['jobs']['finetune']}")]
         if c["run_id"]:
             links.append(dcc.Link("spectra", href=f"/runs/{c['run_id']}?layer={layer}"))
         if c["evaluation_id"]:
             links.append(dcc.Link("evaluation", href=f"/evals/{c['evaluation_id']}"))
-        rows.append(
-            [
-                *cell_params(c),
-                shown.format(value_at(c, metric, layer)),
-                *cell_scores(c),
-                html.Span(links, className="links"),
-            ]
-        )
-    return table(columns, rows, id=id)
+        cells_shown = [html.Strong(v) for v in row] if i in selected else row
+        body.append([*cells_shown, html.Span(links, className="links")])
+    return table([*columns, "links"], body, id="relation-cells")
 
 
 def sweep_list():
@@ -270,26 +340,62 @@ def sweep_list():
     )
 
 
-def layout(sweep=None, layer=None, metric=None, **_query):
-    title = "Concentration vs false refusal"
+def _listed(text) -> list[str]:
+    return [v for v in (text or "").split(",") if v]
+
+
+def filter_controls(cells: list[dict], choice: dict) -> list:
+    out = [
+        control(
+            "VCL",
+            dcc.Dropdown(VCL_CHOICES, choice["vcl"], id="relation-vcl", clearable=False),
+        )
+    ]
+    for key, label, value in FILTERS:
+        options = sorted({value(c) for c in cells})
+        picked = [v for v in choice[key] if v in options]
+        out.append(
+            control(
+                label,
+                dcc.Dropdown(options, picked, id=f"relation-{key}", multi=True, placeholder="all"),
+            )
+        )
+    return out
+
+
+def layout(
+    sweep=None,
+    layer=None,
+    metric=None,
+    target=None,
+    vcl=None,
+    zoom=None,
+    cells=None,
+    **rest,
+):
+    title = "Relation: a layer metric against an evaluation metric across a sweep's cells"
     if not sweep:
         return page(title, html.P("Choose a sweep:"), sweep_list())
     found, err = fetch(f"/sweeps/{sweep}")
     if err:
         return page(title, error(err), sweep_list())
-    cells = found["cells"]
-    if not cells:
+    all_cells = found["cells"]
+    if not all_cells:
         return page(
             title,
             html.P("This sweep has no complete cells yet.", className="muted"),
             dcc.Link("its job", href=f"/jobs/{sweep}"),
         )
-    layer, metric = _settings(cells, layer, metric)
-    top = max(n_layers(cells) - 1, 0)
+    layer, metric, target = _settings(all_cells, layer, metric, target)
+    choice = {"vcl": vcl if vcl in VCL_CHOICES else default_vcl(all_cells)}
+    choice |= {key: _listed(rest.get(key)) for key, _, _ in FILTERS}
+    top = max(n_layers(all_cells) - 1, 0)
     job = found["job"]
     subtitle = (
-        f"sweep job {job['id']} ({job['status']}) · {len(cells)} cells · {n_layers(cells)} layers"
+        f"sweep job {job['id']} ({job['status']}) · {len(all_cells)} cells · "
+        f"{n_layers(all_cells)} layers"
     )
+    view = {"zoom": parse_zoom(zoom), "cells": [int(i) for i in _listed(cells) if i.isdigit()]}
     return page(
         title,
         html.Div(
@@ -300,22 +406,32 @@ def layout(sweep=None, layer=None, metric=None, **_query):
             className="links",
         ),
         dcc.Location(id="relation-loc", refresh=False),
-        dcc.Store(id="relation-data", data={"sweep": int(sweep), "cells": cells}),
+        dcc.Store(id="relation-data", data={"sweep": int(sweep), "cells": all_cells}),
+        dcc.Store(id="relation-view", data=view),
+        html.H2("Cells that enter"),
+        html.Div(filter_controls(all_cells, choice), className="controls"),
         html.Div(
             [
+                control("Layer", layer_slider("relation-layer", top + 1, layer), wide=True),
                 control(
-                    "Layer",
-                    layer_slider("relation-layer", top + 1, layer),
-                    wide=True,
+                    "Layer metric (x)",
+                    dcc.Dropdown(
+                        metric_options(LAYER_METRICS), metric, id="relation-metric", clearable=False
+                    ),
                 ),
                 control(
-                    "Metric",
-                    dcc.Dropdown(METRIC_OPTIONS, metric, id="relation-metric", clearable=False),
+                    "Evaluation metric (y)",
+                    dcc.Dropdown(
+                        metric_options(metrics_for(Scope.EVALUATION)),
+                        target,
+                        id="relation-target",
+                        clearable=False,
+                    ),
                 ),
             ],
             className="controls",
         ),
-        html.P(id="relation-summary", className="muted"),
+        html.Div(id="relation-summary", className="summary"),
         html.Div(
             [
                 html.Div(graph("relation-scatter"), className="card"),
@@ -323,10 +439,48 @@ def layout(sweep=None, layer=None, metric=None, **_query):
             ],
             className="grid",
         ),
+        freeze_control("relation"),
         html.H2("Cells"),
         html.Div(id="relation-table"),
         subtitle=subtitle,
     )
+
+
+FILTER_INPUTS = [Input(f"relation-{key}", "value") for key, _, _ in FILTERS]
+
+
+def _view(data, layer, metric, target, vcl, filters, view):
+    """Everything the page shows, from its controls: figures, summary lines, the table's
+    arguments (``shown``: cells, which enter, metric, target, layer) and the URL query."""
+    cells = data["cells"]
+    layer, metric, target = _settings(cells, layer, metric, target)
+    choice = {"vcl": vcl or "all"} | {
+        key: list(v or []) for (key, _, _), v in zip(FILTERS, filters, strict=True)
+    }
+    inside = entering(cells, choice)
+    kept = [c for c, ok in zip(cells, inside, strict=True) if ok]
+    rows = correlations(kept, metric, target)
+    here = rows[layer] if layer < len(rows) else {"layer": layer, **correlate([], [])}
+    labels = (get_metric(metric).label, get_metric(target).label, layer)
+    selected = set(view.get("cells") or [])
+    search = query(
+        sweep=data["sweep"],
+        layer=layer,
+        metric=metric,
+        target=target if target != DEFAULT_TARGET else None,
+        vcl=choice["vcl"],
+        **{key: ",".join(choice[key]) for key, _, _ in FILTERS},
+        zoom=zoom_query(view.get("zoom")),
+        cells=",".join(map(str, sorted(selected))),
+    )
+    return {
+        "scatter": scatter_figure(cells, inside, metric, target, layer, view.get("zoom"), selected),
+        "corr": correlation_figure(rows, metric, target, layer),
+        "summary": summary_text(here, rows, cells, inside, labels),
+        "shown": (cells, inside, metric, target, layer),
+        "selected": selected,
+        "search": search,
+    }
 
 
 @callback(
@@ -337,24 +491,75 @@ def layout(sweep=None, layer=None, metric=None, **_query):
     Output("relation-loc", "search"),
     Input("relation-layer", "value"),
     Input("relation-metric", "value"),
+    Input("relation-target", "value"),
+    Input("relation-vcl", "value"),
+    *FILTER_INPUTS,
+    Input("relation-view", "data"),
     State("relation-data", "data"),
 )
-def update(layer, metric, data):
-    cells = data["cells"]
-    layer, metric = _settings(cells, layer, metric)
-    rows = correlations(cells, metric)
-    here = rows[layer] if layer < len(rows) else {"n": 0, "Pearson": None, "Spearman": None}
-    scored = [r for r in rows if r["Pearson"] is not None]
-    best = max(scored, key=lambda r: abs(r["Pearson"])) if scored else None
-    summary = (
-        f"Layer {layer}: {get_metric(metric).label} vs {TARGET.label} over {here['n']} cells: "
-        f"Pearson r = {fmt(here['Pearson'])}, Spearman ρ = {fmt(here['Spearman'])}."
-        + (f" Strongest |r| at layer {best['layer']} (r = {fmt(best['Pearson'])})." if best else "")
-    )
+def update(layer, metric, target, vcl, *rest):
+    *filters, view, data = rest
+    shown = _view(data, layer, metric, target, vcl, filters, view or {})
     return (
-        scatter_figure(cells, metric, layer),
-        correlation_figure(rows, metric, layer),
-        summary,
-        cells_table(cells, metric, layer),
-        query(sweep=data["sweep"], layer=layer, metric=metric),
+        shown["scatter"],
+        shown["corr"],
+        summary_lines(shown["summary"]),
+        cells_table(*shown["shown"], shown["selected"]),
+        shown["search"],
+    )
+
+
+@callback(
+    Output("relation-view", "data"),
+    Input("relation-scatter", "relayoutData"),
+    Input("relation-scatter", "selectedData"),
+    State("relation-view", "data"),
+    prevent_initial_call=True,
+)
+def keep_view(relayout, selected, view):
+    """Zoom (plotly's relayoutData) and the selected cells (selectedData) into the URL."""
+    view = dict(view or {})
+    zoom = zoom_from_relayout(relayout, view.get("zoom"))
+    picked = view.get("cells") or []
+    if dash.ctx.triggered_id and "selectedData" in dash.ctx.triggered[0]["prop_id"]:
+        picked = sorted({int(p["customdata"]) for p in (selected or {}).get("points", [])})
+    if zoom == view.get("zoom") and picked == (view.get("cells") or []):
+        return no_update
+    return {"zoom": zoom, "cells": picked}
+
+
+@callback(
+    Output("relation-freeze-result", "children"),
+    Output({"type": "auth-401", "page": "relation"}, "data"),
+    Input("relation-freeze", "n_clicks"),
+    State("relation-scatter", "figure"),
+    State("relation-corr", "figure"),
+    State("relation-loc", "search"),
+    State("relation-data", "data"),
+    State("relation-layer", "value"),
+    State("relation-metric", "value"),
+    State("relation-target", "value"),
+    State("relation-vcl", "value"),
+    *[State(f"relation-{key}", "value") for key, _, _ in FILTERS],
+    State("relation-view", "data"),
+    State("api-token-store", "data"),
+    prevent_initial_call=True,
+)
+def freeze(n_clicks, scatter, corr, search, data, layer, metric, target, vcl, *rest):
+    """A snapshot of the view: both figures as drawn (zoom included), the summary, the table."""
+    *filters, view, token = rest
+    if not n_clicks:
+        return no_update, no_update
+    shown = _view(data, layer, metric, target, vcl, filters, view or {})
+    columns, rows = cells_rows(*shown["shown"])
+    _, _, metric, target, layer = shown["shown"]
+    return freeze_view(
+        token,
+        page="relation",
+        title=f"Sweep {data['sweep']}, layer {layer}: {get_metric(metric).label} vs "
+        f"{get_metric(target).label}",
+        source=f"/relation{search or ''}",
+        text=shown["summary"],
+        figures=[scatter, corr],
+        tables=[{"columns": columns, "rows": rows}],
     )

@@ -14,7 +14,10 @@ from __future__ import annotations
 
 import math
 import random
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from sqlalchemy import create_engine, insert, select
 from sqlalchemy.orm import Session
@@ -400,3 +403,22 @@ def seed_verdicts(url: str, evaluation_id: int, other: str = "judge:demo") -> li
             )
     engine.dispose()
     return sorted(flipped)
+
+
+@contextmanager
+def seeded_dashboard(tmp: Path, token_name: str = "browser", **settings) -> Iterator[dict]:
+    """API and UI (``settings``: FLOWLENS_* of both) on a SQLite database under ``tmp`` holding
+    ``seed_sweep``'s 6-cell sweep and an API token named ``token_name``; yields the seed's ids
+    with ``api``, ``ui`` and ``token``."""
+    from support import serve_dashboard
+
+    from backend import auth, migrate
+    from backend.db import write_session
+
+    url = f"sqlite:///{tmp / 'flowlens.db'}"
+    migrate.upgrade(url)
+    ids = seed_sweep(url)
+    with write_session(url) as session:
+        ids["token"] = auth.create_token(session, token_name)
+    with serve_dashboard(url, tmp, **settings) as (api, ui):
+        yield {**ids, "api": api, "ui": ui}

@@ -85,8 +85,8 @@ def test_relation_shows_cells_and_its_link_keeps_the_layer(tab, chromium, seeded
     page.wait_for_selector("#relation-scatter .main-svg")
     wait_idle(page)
     assert _points(page) == 6
-    bars = page.locator("#relation-corr .barlayer .point").count()
-    assert bars == 2 * 8  # Pearson and Spearman per layer
+    # Pearson and Spearman per layer (the 3 VCL-off cells enter by default: no interval, n < 4)
+    assert page.locator("#relation-corr .scatterlayer .point").count() == 2 * 8
     assert "Layer 1:" in page.inner_text("#relation-summary")
     assert page.locator("#relation-cells tbody tr").count() == 6
     page.locator("#relation-layer [role=slider]").first.focus()
