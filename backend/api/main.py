@@ -29,6 +29,7 @@ from backend.api.routes import (
     labels,
     metrics,
     models,
+    probes,
     projections,
     run_names,
     runs,
@@ -72,15 +73,41 @@ def located(err: dict) -> dict:
     return {**err, "loc": (*loc, *path), "msg": error.message, "ctx": {}}
 
 
-def finite(value):
-    """``value`` with every NaN and infinity replaced by its name, so JSON can carry it."""
+ECHO_CHARS = 200  # of a refused text shown back in a 422
+ECHO_ITEMS = 20  # members of a refused list or object shown back
+
+
+def shown(value, nested: bool = False):
+    """A refused input as a 422 shows it: numbers as they are (NaN and infinities by name), text
+    cut at ECHO_CHARS, a list or object with its first ECHO_ITEMS members and nested ones by
+    their size only. Never walked further: a deep or huge body is not rendered again (it was a
+    RecursionError, so a 500, for a body nested 500 deep)."""
     if isinstance(value, float) and not math.isfinite(value):
         return str(value)
-    if isinstance(value, dict):
-        return {k: finite(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [finite(v) for v in value]
+    if isinstance(value, bool | float | None):
+        return value
+    if isinstance(value, dict | list | tuple):
+        if nested:
+            return f"({type(value).__name__} of {len(value)})"
+        if isinstance(value, dict):
+            return {
+                str(k)[:ECHO_CHARS]: shown(v, True) for k, v in list(value.items())[:ECHO_ITEMS]
+            }
+        return [shown(v, True) for v in list(value)[:ECHO_ITEMS]]
+    text = value if isinstance(value, str) else str(value) if isinstance(value, int) else None
+    if text is None:
+        return shown(repr(value), nested)
+    if len(text) > ECHO_CHARS:
+        return text[:ECHO_CHARS] + "..."
     return value
+
+
+def rendered(err: dict) -> dict:
+    """A validation error ready for JSON: at its field (``located``), its input ``shown``."""
+    err = located(err)
+    if "input" in err:
+        err = {**err, "input": shown(err["input"])}
+    return err
 
 
 async def token_guard(request: Request) -> None:
@@ -107,6 +134,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         datasets.router,
         runs.router,
         projections.router,
+        probes.router,
         run_names.router,
         imports.router,  # before evaluations: /evaluations/import is not an evaluation id
         evaluations.router,
@@ -138,10 +166,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
-        # the refused input may be NaN or infinite (JSON bodies may spell them): render it safely
+        # the refused input may be NaN or infinite (JSON bodies may spell them), deep or huge
         return JSONResponse(
             status_code=422,
-            content={"detail": finite(jsonable_encoder([located(e) for e in exc.errors()]))},
+            content={"detail": jsonable_encoder([rendered(e) for e in exc.errors()])},
         )
 
     @app.exception_handler(OverflowError)
