@@ -87,6 +87,18 @@ def _named(datasets: list[dict], name: str) -> int | None:
     return next((d["id"] for d in datasets if d["name"] == name), None)
 
 
+def _options(datasets: list[dict]) -> list[dict]:
+    return [{"label": d["name"], "value": d["id"]} for d in datasets]
+
+
+def _fitting(datasets: list[dict], role: str) -> list[dict]:
+    """The datasets whose role (GET /api/datasets: general, safety, probe, preference) is
+    ``role``; all of them where the API gives no roles."""
+    if not any(d.get("role") for d in datasets):
+        return datasets
+    return [d for d in datasets if d.get("role") == role]
+
+
 def reference_choices(
     dataset_id: int | None, ancestors: list[int]
 ) -> tuple[list[dict], int | None]:
@@ -113,8 +125,8 @@ def measure_panel(model: dict, ancestors: list[int], depends_on: list[int], what
     ``model`` is {"model_id": ...} or {"model_name": ...}; ``ancestors`` the model ids it was
     trained from, parent first; ``depends_on`` the jobs to wait for; ``what`` names the model."""
     datasets = _datasets()
-    options = [{"label": d["name"], "value": d["id"]} for d in datasets]
-    probe = _named(datasets, PROBE)
+    probes, general = _fitting(datasets, "probe"), _fitting(datasets, "general")
+    probe = _named(probes, PROBE) or (probes[0]["id"] if probes else None)
     refs, default = reference_choices(probe, ancestors)
     return html.Div(
         [
@@ -133,7 +145,7 @@ def measure_panel(model: dict, ancestors: list[int], depends_on: list[int], what
             dcc.Store(id={"type": "auth-401", "page": "measure"}),
             html.Div(
                 [
-                    control("Probe set", dcc.Dropdown(options, probe, id="measure-probe")),
+                    control("Probe set", dcc.Dropdown(_options(probes), probe, id="measure-probe")),
                     control(
                         "Reference run (for alignment)",
                         dcc.Dropdown(refs, default, id="measure-reference", placeholder="none"),
@@ -142,8 +154,8 @@ def measure_panel(model: dict, ancestors: list[int], depends_on: list[int], what
                     control(
                         "Held-out set (loss)",
                         dcc.Dropdown(
-                            options,
-                            _named(datasets, HELDOUT),
+                            _options(general),
+                            _named(general, HELDOUT),
                             id="measure-heldout",
                             placeholder="none",
                         ),

@@ -101,10 +101,11 @@ def headline_sentence(lines: dict) -> str:
     return "Not enough cells evaluated yet to compare with and without VCL."
 
 
-def headline() -> html.Div:
+def headline() -> tuple[html.Div, bool]:
+    """The headline card, and whether its sweep still has jobs open (then it is refreshed)."""
     sweep = headline_sweep()
     if sweep is None:
-        return html.Div(
+        card = html.Div(
             [
                 html.P("No sweep yet.", className="muted"),
                 dcc.Link("Start one", href="/sweeps/new"),
@@ -112,9 +113,10 @@ def headline() -> html.Div:
             id="overview-headline",
             className="card",
         )
+        return card, False
     lines = curves(sweep["cells"])
     summary = {"job": sweep["job"], "name": sweep["name"]}
-    return html.Div(
+    card = html.Div(
         [
             html.P(
                 [
@@ -142,11 +144,13 @@ def headline() -> html.Div:
         id="overview-headline",
         className="card",
     )
+    return card, sweep["progress"]["state"] in OPEN
 
 
 def layout(**_query):
     kinds, err = fetch("/kinds")
     sweeps, jobs, workers = refresh(None)  # first view without a round trip
+    card, running = headline()
     submit_links = [
         dcc.Link(k["name"], href=f"/submit/{k['name']}", title=k["description"])
         for k in kinds or []
@@ -155,7 +159,7 @@ def layout(**_query):
     return page(
         "Overview",
         html.P(err, className="error") if err else None,
-        headline(),
+        html.Div(card, id="overview-headline-box"),
         html.Div(
             [
                 html.Strong("Next: "),
@@ -177,7 +181,20 @@ def layout(**_query):
         html.H2("Workers"),
         html.Div(workers, id="overview-workers"),
         dcc.Interval(id="overview-tick", interval=2000),
+        dcc.Interval(id="overview-headline-tick", interval=10_000, disabled=not running),
     )
+
+
+@callback(
+    Output("overview-headline-box", "children"),
+    Output("overview-headline-tick", "disabled"),
+    Input("overview-headline-tick", "n_intervals"),
+    prevent_initial_call=True,
+)
+def refresh_headline(_n):
+    """The study's headline again while its sweep runs (every 10 s: it reads every cell)."""
+    card, running = headline()
+    return card, not running
 
 
 def _kind(job: dict):
