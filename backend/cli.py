@@ -92,9 +92,9 @@ def cmd_api(settings: Settings, args: argparse.Namespace) -> int:
 def cmd_ui(settings: Settings, args: argparse.Namespace) -> int:
     from frontend.app import create_app
 
-    create_app(settings.api_url, api_token=settings.api_token or None).run(
-        host=settings.ui_host, port=settings.ui_port, debug=False, threaded=True
-    )
+    create_app(
+        settings.api_url, api_token=settings.api_token or None, public_url=settings.public_url
+    ).run(host=settings.ui_host, port=settings.ui_port, debug=False, threaded=True)
     return 0
 
 

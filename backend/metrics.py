@@ -22,6 +22,7 @@ class Scope(StrEnum):
     RUN = "run"  # one value per run (its global basis)
     EVALUATION = "evaluation"  # one value per refusal evaluation
     TRAIN_STEP = "train_step"  # one value per optimiser step of a fine-tune
+    PROBE = "probe"  # one value per layer of a linear probe fitted on a capture run
 
 
 @dataclass(frozen=True)
@@ -44,6 +45,7 @@ _LAYER_RUN = frozenset({Scope.LAYER, Scope.RUN})
 _LAYER = frozenset({Scope.LAYER})
 _EVALUATION = frozenset({Scope.EVALUATION})
 _STEP = frozenset({Scope.TRAIN_STEP})
+_PROBE = frozenset({Scope.PROBE})
 
 
 def _spectra() -> list[Metric]:
@@ -227,7 +229,29 @@ def _training() -> list[Metric]:
     ]
 
 
-CATALOGUE: dict[str, Metric] = {m.name: m for m in (*_spectra(), *_evaluation(), *_training())}
+def _probes() -> list[Metric]:
+    return [
+        Metric(
+            "probe_accuracy",
+            "Probe accuracy",
+            _PROBE,
+            "Held-out accuracy of a logistic-regression probe of unsafe vs safe (stratified "
+            "k-fold); Wilson 95% interval.",
+            interval=True,
+        ),
+        Metric(
+            "probe_auroc",
+            "Probe AUROC",
+            _PROBE,
+            "Held-out AUROC of the same probe; Hanley-McNeil 95% interval.",
+            interval=True,
+        ),
+    ]
+
+
+CATALOGUE: dict[str, Metric] = {
+    m.name: m for m in (*_spectra(), *_evaluation(), *_training(), *_probes())
+}
 
 
 def metrics_for(scope: Scope, *, interval: bool | None = None) -> list[Metric]:

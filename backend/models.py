@@ -329,3 +329,23 @@ class Snapshot(Base):
     content: Mapped[dict[str, Any]] = mapped_column(JSON)  # text, figures, tables
     created_by: Mapped[str] = mapped_column(String(100))  # the token's name, or "local"
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Probe(Base):
+    """Linear probes of unsafe vs safe fitted per layer on a capture run's last-prompt residuals
+    (DESIGN.md): cross-validated accuracy and AUROC with 95% intervals per layer (``layers``:
+    {layer, values, intervals} under the catalogue's Scope.PROBE names), and each prompt's
+    held-out P(unsafe) per layer in the artifact ``p_unsafe_uri``."""
+
+    __tablename__ = "probes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    job_id: Mapped[int] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"), unique=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"), index=True)
+    folds: Mapped[int] = mapped_column(Integer)
+    n_prompts: Mapped[int] = mapped_column(Integer)
+    n_unsafe: Mapped[int] = mapped_column(Integer)
+    best_layer: Mapped[int] = mapped_column(Integer)
+    layers: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    p_unsafe_uri: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -29,6 +29,7 @@ from backend.api.routes import (
     labels,
     metrics,
     models,
+    probes,
     projections,
     run_names,
     runs,
@@ -133,6 +134,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         datasets.router,
         runs.router,
         projections.router,
+        probes.router,
         run_names.router,
         imports.router,  # before evaluations: /evaluations/import is not an evaluation id
         evaluations.router,

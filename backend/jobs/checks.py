@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from backend.errors import FieldError
 from backend.jobs.params import classifier_model
 from backend.model_dirs import check_safetensors_file
-from backend.models import Dataset, Evaluation, Model, Run
+from backend.models import Dataset, Evaluation, Job, Model, Run
 
 
 def nothing(_session: Session, _params) -> None:
@@ -130,3 +130,19 @@ def sweep(session: Session, params) -> None:
             # the built-in sets may still be registering (the demo queues both at once)
             if name not in ("general", "general_heldout", "safety", "probe"):
                 raise FieldError(field, f"dataset {name!r} not found")
+
+
+def probe(session: Session, params) -> None:
+    if params.capture_job_id is not None:
+        job = session.get(Job, params.capture_job_id)
+        if job is None or job.kind != "capture_spectra":
+            raise FieldError("capture_job_id", f"capture job {params.capture_job_id} not found")
+        return
+    run = session.get(Run, params.run_id)
+    if run is None:
+        raise FieldError("run_id", f"run {params.run_id} not found")
+    if run.activations_uri is None:
+        raise FieldError(
+            "run_id",
+            f"run {run.id} kept no residuals (position {run.position!r}; probes need last_prompt)",
+        )

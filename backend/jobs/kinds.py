@@ -24,6 +24,7 @@ from backend.jobs.params import (
     FinetuneParams,
     ImportHubDatasetParams,
     PreferenceDataParams,
+    ProbeParams,
     ReclassifyParams,
     RegisterBuiltinParams,
     SweepParams,
@@ -120,6 +121,13 @@ KINDS: dict[str, JobKind] = {
             "worker.jobs.reclassify:reclassify",
             "Judge an evaluation's stored completions with another classifier (no regeneration).",
             checks.reclassify,
+        ),
+        JobKind(
+            "probe",
+            ProbeParams,
+            "worker.jobs.probe:probe",
+            "Linear probes of unsafe vs safe per layer of a capture run (scikit-learn, k-fold).",
+            checks.probe,
         ),
         JobKind(
             "sweep",

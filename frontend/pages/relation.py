@@ -42,6 +42,8 @@ from frontend.components import (
     parse_zoom,
     query,
     summary_lines,
+    sweep_progress_line,
+    sweeps_table,
     table,
     to_int,
     zoom_from_relayout,
@@ -318,20 +320,13 @@ def cells_table(cells, inside, metric, target, layer, selected=()):
 
 
 def sweep_list():
-    sweeps, err = fetch("/jobs", kind="sweep", limit=100)
-    rows = [
-        [
-            dcc.Link(f"sweep {j['id']}", href=f"/relation?sweep={j['id']}"),
-            j["status"],
-            dcc.Link("cells", href=f"/sweeps/{j['id']}"),
-        ]
-        for j in (sweeps or {}).get("data", [])
-    ]
+    sweeps, err = fetch("/sweeps", limit=100)
+    listed = (sweeps or {}).get("data", [])
     return html.Div(
         [
             error(err),
-            table(["sweep", "status", ""], rows, id="sweep-list")
-            if rows
+            sweeps_table(listed, id="sweep-list")
+            if listed
             else html.P(
                 ["No sweeps yet: ", dcc.Link("start one", href="/sweeps/new"), "."],
                 className="muted",
@@ -390,10 +385,9 @@ def layout(
     choice = {"vcl": vcl if vcl in VCL_CHOICES else default_vcl(all_cells)}
     choice |= {key: _listed(rest.get(key)) for key, _, _ in FILTERS}
     top = max(n_layers(all_cells) - 1, 0)
-    job = found["job"]
     subtitle = (
-        f"sweep job {job['id']} ({job['status']}) · {len(all_cells)} cells · "
-        f"{n_layers(all_cells)} layers"
+        f"{found['name']} · {sweep_progress_line(found['progress'])} · {len(all_cells)} cells "
+        f"with results · {n_layers(all_cells)} layers · sweep job {sweep}"
     )
     view = {"zoom": parse_zoom(zoom), "cells": [int(i) for i in _listed(cells) if i.isdigit()]}
     return page(
@@ -406,7 +400,10 @@ def layout(
             className="links",
         ),
         dcc.Location(id="relation-loc", refresh=False),
-        dcc.Store(id="relation-data", data={"sweep": int(sweep), "cells": all_cells}),
+        dcc.Store(
+            id="relation-data",
+            data={"sweep": int(sweep), "name": found["name"], "cells": all_cells},
+        ),
         dcc.Store(id="relation-view", data=view),
         html.H2("Cells that enter"),
         html.Div(filter_controls(all_cells, choice), className="controls"),
@@ -556,7 +553,7 @@ def freeze(n_clicks, scatter, corr, search, data, layer, metric, target, vcl, *r
     return freeze_view(
         token,
         page="relation",
-        title=f"Sweep {data['sweep']}, layer {layer}: {get_metric(metric).label} vs "
+        title=f"{data['name']}, layer {layer}: {get_metric(metric).label} vs "
         f"{get_metric(target).label}",
         source=f"/relation{search or ''}",
         text=shown["summary"],
