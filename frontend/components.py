@@ -499,6 +499,21 @@ def url_filters(page_id: str, names: list[str]) -> Callable:
     return to_url
 
 
+def job_subject(job: dict, names: Names) -> str:
+    """What a job works on, by name: the model it trains or measures, else its dataset or
+    evaluation ("" for a kind about neither)."""
+    params = job["params"]
+    for key in ("name", "model_name", "base_model_name", "teacher_model_name"):
+        if params.get(key):
+            return params[key]
+    for key in ("model_id", "base_model_id", "teacher_model_id"):
+        if params.get(key):
+            return names.model(params[key])
+    if params.get("dataset_id"):
+        return names.dataset(params["dataset_id"])
+    return f"evaluation {params['evaluation_id']}" if params.get("evaluation_id") else ""
+
+
 def sweep_progress_line(progress: dict) -> str:
     """A sweep's progress in one line: "12/39 done · 2 running · 25 queued · ETA 4 min"."""
     counts = progress["counts"]

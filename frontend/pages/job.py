@@ -144,7 +144,16 @@ def _waiting(job: dict) -> str | html.Span:
     )
 
 
-def _view(job: dict):
+def sweep_jobs(job: dict) -> tuple[str, bool]:
+    """A sweep job's own jobs in one line ("12/39 of its jobs finished, 27 open") and whether
+    any is open: its job succeeds once it has queued them, long before they are done."""
+    every, _ = fetch("/jobs", parent_job_id=job["id"], limit=1)
+    still, _ = fetch("/jobs", parent_job_id=job["id"], status="queued,running", limit=1)
+    total, open_ = (every or {}).get("count", 0), (still or {}).get("count", 0)
+    return f"{total - open_}/{total} of its jobs finished, {open_} queued or running", open_ > 0
+
+
+def _view(job: dict, cells: str | None = None):
     rows = [
         ["kind", job["kind"]],
         ["status", status_badge(job["status"])],
@@ -152,6 +161,7 @@ def _view(job: dict):
         ["message", job["message"]],
         ["ETA", eta(job)],
         ["queue", _waiting(job)],
+        *([["its jobs", html.Span(cells, id="job-sweep-progress")]] if cells else []),
         ["attempts", f"{job['attempts']} / {job['max_attempts']}"],
         ["worker", job["worker_id"] or ""],
         [
@@ -215,6 +225,7 @@ def refresh(_n, cancel_clicks, retry_clicks, job_id, token, shown):
     log = job["log"] or ""
     tail = log[-LOG_TAIL:] if len(log) > LOG_TAIL else log
     done = job["status"] in TERMINAL
+    cells, open_cells = sweep_jobs(job) if job["kind"] == "sweep" else (None, False)
     box, figure = {"display": "none"}, no_update
     if job["kind"] == "finetune":
         box = {"display": "block"}
@@ -222,8 +233,8 @@ def refresh(_n, cancel_clicks, retry_clicks, job_id, token, shown):
         if not (done and shown and shown.get("data")):
             metrics, merr = fetch(f"/jobs/{job_id}/metrics")
             figure = curves_figure(metrics or [], merr)
-    # a finished job changes only on retry, whose click runs this callback again
-    return _view(job), tail, done, not done, note, refused, box, figure, done
+    still = done and not open_cells  # nothing of it will change (a retry's click runs this)
+    return _view(job, cells), tail, done, not done, note, refused, box, figure, still
 
 
 def curves_figure(metrics: list[dict], err: str | None = None):

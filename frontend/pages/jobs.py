@@ -11,10 +11,12 @@ import dash
 from dash import Input, Output, State, callback, dcc, html
 
 from frontend.components import (
+    Names,
     eta,
     fetch,
     filter_dropdown,
     fmt_time,
+    job_subject,
     page,
     pager,
     progress_bar,
@@ -40,10 +42,12 @@ def jobs_table(filters: dict, offset: int) -> html.Div:
     found, err = fetch("/jobs", limit=LIMIT, offset=offset, **params)
     if err:
         return html.P(err, className="error")
+    names = Names.fetch()
     rows = [
         [
             dcc.Link(j["id"], href=f"/jobs/{j['id']}"),
             j["kind"],
+            job_subject(j, names),
             status_badge(j["status"]),
             progress_bar(j),
             eta(j),
@@ -55,7 +59,7 @@ def jobs_table(filters: dict, offset: int) -> html.Div:
         ]
         for j in found["data"]
     ]
-    head = ["job", "kind", "status", "progress", "ETA", "message", "made by", "created"]
+    head = ["job", "kind", "of", "status", "progress", "ETA", "message", "made by", "created"]
     return html.Div(
         [
             pager("/jobs", offset, LIMIT, found["count"], **filters),

@@ -17,10 +17,12 @@ from dash import Input, Output, callback, dcc, html
 
 from backend.metrics import get_metric
 from frontend.components import (
+    Names,
     eta,
     fetch,
     fmt_time,
     graph,
+    job_subject,
     layout_defaults,
     page,
     progress_bar,
@@ -212,11 +214,13 @@ def _kind(job: dict):
 
 
 def _jobs(found: dict):
-    """The queued and running jobs no sweep made (a sweep's count on its own row), oldest first."""
+    """The queued and running jobs no sweep made (a sweep's are counted on its row)."""
+    names = Names.fetch() if found["data"] else None
     rows = [
         [
             dcc.Link(j["id"], href=f"/jobs/{j['id']}"),
             _kind(j),
+            job_subject(j, names),
             status_badge(j["status"]),
             progress_bar(j),
             eta(j),
@@ -225,7 +229,7 @@ def _jobs(found: dict):
         ]
         for j in found["data"]
     ]
-    head = ["id", "kind", "status", "progress", "ETA", "message", "created"]
+    head = ["id", "kind", "of", "status", "progress", "ETA", "message", "created"]
     more = found["count"] - len(rows)
     return html.Div(
         [

@@ -137,6 +137,7 @@ def test_nav_overview_and_list_pages(tab, seeded):
     page.wait_for_selector("#jobs-list")
     listed = _texts(page, "#jobs-list tbody tr td:first-child")
     assert listed == [str(seeded["queued"])]  # the open sweep's queued jobs are on its page
+    assert "mine" in page.inner_text("#jobs-list")  # what it trains, by name
     assert tab.errors == []
 
 
@@ -198,6 +199,12 @@ def test_a_sweep_with_queued_cells_shows_its_progress_and_refreshes(tab, seeded)
     page.wait_for_selector("#sweep-progress")
     assert "running" in page.inner_text("#sweep-status")
     assert page.inner_text("#sweep-progress").strip().startswith("1/3 done · 2 queued")
+    # its job succeeded when it queued them: its page says the sweep's jobs are not done
+    job = tab.open(f"/jobs/{sweep}")
+    job.wait_for_selector("#job-sweep-progress")
+    assert job.inner_text("#job-sweep-progress") == "1/3 of its jobs finished, 2 queued or running"
+    page = tab.open(f"/sweeps/{sweep}")
+    page.wait_for_selector("#sweep-progress")
     # its queued jobs cancelled: the page says so without a reload
     for job in httpx.get(f"{api}/jobs", params={"parent_job_id": sweep}).json()["data"]:
         if job["status"] == "queued":
