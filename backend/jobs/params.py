@@ -234,6 +234,26 @@ class ReclassifyParams(JobParams):
         return self
 
 
+class ProbeParams(JobParams):
+    """Linear probes of unsafe vs safe per layer on a capture run's last-prompt residuals."""
+
+    run_id: int | None = Field(None, ge=1, title="Capture run", description="Run to probe.")
+    capture_job_id: int | None = Field(
+        None, ge=1, description="Or the capture job that makes the run (a job it depends on)."
+    )
+    folds: int = Field(5, ge=2, le=20, title="Folds", description="Stratified k-fold splits.")
+    C: float = Field(
+        1.0, gt=0, le=1e6, title="Inverse regularisation", description="LogisticRegression's C."
+    )
+    seed: int = Field(0, ge=0, description="Seed of the fold split.")
+
+    @model_validator(mode="after")
+    def _one_run(self):
+        if (self.run_id is None) == (self.capture_job_id is None):
+            raise FieldError("run_id", "give exactly one of run_id and capture_job_id")
+        return self
+
+
 class PreferenceDataParams(JobParams):
     """Preference pairs for DPO: a teacher's sampled completions, judged by a refusal classifier
     (safe prompts prefer compliance, unsafe prompts refusal; docs/training.md, "DPO")."""
@@ -323,26 +343,6 @@ class SweepParams(JobParams):
     heldout_dataset: str | None = Field("general_heldout", description="Dataset name.")
     safety_fractions: list[float] = Field([0.0, 0.1, 0.4], min_length=1, max_length=50)
     vcl_lambdas: list[float] = Field([0.0], min_length=1, max_length=20)
-class ProbeParams(JobParams):
-    """Linear probes of unsafe vs safe per layer on a capture run's last-prompt residuals."""
-
-    run_id: int | None = Field(None, ge=1, title="Capture run", description="Run to probe.")
-    capture_job_id: int | None = Field(
-        None, ge=1, description="Or the capture job that makes the run (a job it depends on)."
-    )
-    folds: int = Field(5, ge=2, le=20, title="Folds", description="Stratified k-fold splits.")
-    C: float = Field(
-        1.0, gt=0, le=1e6, title="Inverse regularisation", description="LogisticRegression's C."
-    )
-    seed: int = Field(0, ge=0, description="Seed of the fold split.")
-
-    @model_validator(mode="after")
-    def _one_run(self):
-        if (self.run_id is None) == (self.capture_job_id is None):
-            raise FieldError("run_id", "give exactly one of run_id and capture_job_id")
-        return self
-
-
     vcl_signs: list[Literal["penalise", "encourage"]] = Field(["penalise"], min_length=1)
     vcl_ks: list[int] = Field([3], min_length=1, max_length=10)
     seeds: list[int] = Field([0], min_length=1, max_length=20)
