@@ -132,6 +132,13 @@ def test_nav_overview_and_list_pages(tab, seeded):
     assert len(rows) == 2
     assert "running" in rows[0] and "1/3 done" in rows[0] and "2 queued" in rows[0]
     assert "succeeded" in rows[1] and "18/18 done" in rows[1]
+    # a filter goes into the URL, and the list follows it
+    page.click("#sweeps-state")
+    page.keyboard.type("running")
+    page.locator("[role=option]").first.click()
+    page.wait_for_url("**/sweeps?state=running", timeout=10_000)
+    page.wait_for_function("() => document.querySelectorAll('#sweeps-list tbody tr').length == 1")
+    assert "1/3 done" in page.inner_text("#sweeps-list")
 
     page = tab.open("/jobs?status=queued")
     page.wait_for_selector("#jobs-list")
