@@ -1,9 +1,9 @@
 """A per-layer metric against an evaluation metric across the cells of a sweep.
 
-URL: /relation?sweep=<job id>&layer=<int>&metric=<a per-layer metric of the catalogue, e.g.
-concentration@3, alignment, refusal_direction_cos@1>&target=<an evaluation metric, default
-false_refusal_rate>&vcl=all|on|off&lam=&sign=&k=&seed=&method=<comma lists: the cells that
-enter>&zoom=<x0,x1,y0,y1 of the scatter>&cells=<selected cell positions>
+URL: /relation?sweep=<job id>&layer=<int>&metric=<a per-layer or probe metric of the catalogue,
+e.g. concentration@3, alignment, refusal_direction_cos@1, probe_auroc>&target=<an evaluation
+metric, default false_refusal_rate>&vcl=all|on|off&lam=&sign=&k=&seed=&method=<comma lists: the
+cells that enter>&zoom=<x0,x1,y0,y1 of the scatter>&cells=<selected cell positions>
 
 Which cells enter is the first choice: VCL sets the concentration directly, so pooling cells
 with VCL on and off mixes two relations (the default is VCL off when a sweep has both). Left: one
@@ -52,7 +52,11 @@ from frontend.components import (
 
 dash.register_page(__name__, path="/relation", name="Relation", order=3)
 
-METRICS = [m.name for m in LAYER_METRICS]
+# the x axis: per-layer metrics of a cell's run, and of the probes fitted on it (loaded only
+# when one is chosen: a request per cell)
+PROBE_METRICS = metrics_for(Scope.PROBE)
+X_METRICS = [*LAYER_METRICS, *PROBE_METRICS]
+METRICS = [m.name for m in X_METRICS]
 TARGETS = [m.name for m in metrics_for(Scope.EVALUATION)]
 DEFAULT_TARGET = "false_refusal_rate"
 HOVER = [get_metric(n) for n in ("false_refusal_rate", "safety", "f1")]
@@ -122,6 +126,18 @@ def correlations(cells: list[dict], metric: str, target: str) -> list[dict]:
             if value_at(c, metric, layer) is not None and target_of(c, target) is not None
         ]
         out.append({"layer": layer, **correlate([p[0] for p in pairs], [p[1] for p in pairs])})
+    return out
+
+
+def with_probes(cells: list[dict]) -> list[dict]:
+    """The cells with the per-layer values of their run's newest probe (GET
+    /api/runs/<id>/probes) under the probe metrics' names; a cell without one has none."""
+    out = []
+    for cell in cells:
+        probes, _ = fetch(f"/runs/{cell['run_id']}/probes") if cell["run_id"] else (None, None)
+        layers = sorted((probes or [{}])[0].get("layers") or [], key=lambda r: r["layer"])
+        values = {m.name: [r["values"].get(m.name) for r in layers] for m in PROBE_METRICS}
+        out.append({**cell, "layers": {**(cell.get("layers") or {}), **values}})
     return out
 
 
@@ -413,7 +429,7 @@ def layout(
                 control(
                     "Layer metric (x)",
                     dcc.Dropdown(
-                        metric_options(LAYER_METRICS), metric, id="relation-metric", clearable=False
+                        metric_options(X_METRICS), metric, id="relation-metric", clearable=False
                     ),
                 ),
                 control(
@@ -451,6 +467,8 @@ def _view(data, layer, metric, target, vcl, filters, view):
     arguments (``shown``: cells, which enter, metric, target, layer) and the URL query."""
     cells = data["cells"]
     layer, metric, target = _settings(cells, layer, metric, target)
+    if metric in {m.name for m in PROBE_METRICS}:
+        cells = with_probes(cells)
     choice = {"vcl": vcl or "all"} | {
         key: list(v or []) for (key, _, _), v in zip(FILTERS, filters, strict=True)
     }

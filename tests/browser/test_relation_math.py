@@ -60,3 +60,23 @@ def test_summary_warns_on_few_cells_and_pooling_and_names_no_strongest(relation)
     assert any("fewer than 8 cells" in line for line in lines)
     assert any("VCL on and off are pooled" in line for line in lines)
     assert lines[-1].startswith("No layer's Pearson interval excludes 0")
+
+
+def test_probe_metrics_come_from_each_cells_newest_probe(relation, monkeypatch):
+    newest = {"layers": [{"layer": 1, "values": {"probe_auroc": 0.9, "probe_accuracy": 0.8}}]}
+    newest["layers"].insert(0, {"layer": 0, "values": {"probe_auroc": 0.6, "probe_accuracy": 0.5}})
+    older = {"layers": [{"layer": 0, "values": {"probe_auroc": 0.1}}]}
+    asked = []
+
+    def fetch(path, **_):
+        asked.append(path)
+        return [newest, older], None  # the API answers newest first
+
+    monkeypatch.setattr(relation, "fetch", fetch)
+    cells = [{**_cell(0.1, 0.2), "run_id": 7}, {**_cell(0.2, 0.3), "run_id": None}]
+    out = relation.with_probes(cells)
+    assert asked == ["/runs/7/probes"]
+    assert out[0]["layers"]["probe_auroc"] == [0.6, 0.9]
+    assert out[0]["layers"]["concentration@3"] == [0.1, 0.9]  # the run's own metrics kept
+    assert out[1]["layers"]["probe_auroc"] == []  # no run, no probe
+    assert "probe_auroc" not in cells[0]["layers"]  # the cells themselves are left as they were
