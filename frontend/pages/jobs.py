@@ -10,21 +10,7 @@ from __future__ import annotations
 import dash
 from dash import Input, Output, State, callback, dcc, html
 
-from frontend.components import (
-    Names,
-    eta,
-    fetch,
-    filter_dropdown,
-    fmt_time,
-    job_subject,
-    page,
-    pager,
-    progress_bar,
-    status_badge,
-    table,
-    to_int,
-    url_filters,
-)
+from frontend import components as ui
 
 dash.register_page(__name__, path="/jobs", name="Jobs", order=14)
 
@@ -39,31 +25,31 @@ def jobs_table(filters: dict, offset: int) -> html.Div:
         "kind": filters.get("kind") or None,
         "top_level": None if filters.get("all") else "true",
     }
-    found, err = fetch("/jobs", limit=LIMIT, offset=offset, **params)
+    found, err = ui.fetch("/jobs", limit=LIMIT, offset=offset, **params)
     if err:
         return html.P(err, className="error")
-    names = Names.fetch()
+    names = ui.Names.fetch()
     rows = [
         [
             dcc.Link(j["id"], href=f"/jobs/{j['id']}"),
             j["kind"],
-            job_subject(j, names),
-            status_badge(j["status"]),
-            progress_bar(j),
-            eta(j),
+            ui.job_subject(j, names),
+            ui.status_badge(j["status"]),
+            ui.progress_bar(j),
+            ui.eta(j),
             j["error"] or j["message"],
             dcc.Link(f"sweep {j['parent_job_id']}", href=f"/sweeps/{j['parent_job_id']}")
             if j["parent_job_id"]
             else "",
-            fmt_time(j["created_at"]),
+            ui.fmt_time(j["created_at"]),
         ]
         for j in found["data"]
     ]
     head = ["job", "kind", "of", "status", "progress", "ETA", "message", "made by", "created"]
     return html.Div(
         [
-            pager("/jobs", offset, LIMIT, found["count"], **filters),
-            table(head, rows, id="jobs-list")
+            ui.pager("/jobs", offset, LIMIT, found["count"], **filters),
+            ui.table(head, rows, id="jobs-list")
             if rows
             else html.P("No jobs match.", className="muted", id="jobs-none"),
         ]
@@ -72,32 +58,32 @@ def jobs_table(filters: dict, offset: int) -> html.Div:
 
 def layout(status=None, kind=None, all=None, offset=None, **_query):
     filters = {"status": status, "kind": kind, "all": all}
-    kinds, _ = fetch("/kinds")
+    kinds, _ = ui.fetch("/kinds")
     kind_names = sorted(k["name"] for k in kinds or [])
     chosen = [s for s in (status or "").split(",") if s in STATUSES]
-    offset = max(to_int(offset, 0), 0)
-    return page(
+    offset = max(ui.to_int(offset, 0), 0)
+    return ui.page(
         "Jobs",
         html.Div(
             [
                 html.Div(
                     [
                         html.Label("Status", htmlFor="jobs-status"),
-                        filter_dropdown("jobs", "status", STATUSES, chosen, multi=True),
+                        ui.filter_dropdown("jobs", "status", STATUSES, chosen, multi=True),
                     ],
                     className="control wide",
                 ),
                 html.Div(
                     [
                         html.Label("Kind", htmlFor="jobs-kind"),
-                        filter_dropdown("jobs", "kind", kind_names, kind or None),
+                        ui.filter_dropdown("jobs", "kind", kind_names, kind or None),
                     ],
                     className="control",
                 ),
                 html.Div(
                     [
                         html.Label("Sweeps' jobs", htmlFor="jobs-all"),
-                        filter_dropdown(
+                        ui.filter_dropdown(
                             "jobs",
                             "all",
                             [{"label": "shown too", "value": "1"}],
@@ -117,7 +103,7 @@ def layout(status=None, kind=None, all=None, offset=None, **_query):
     )
 
 
-url_filters("jobs", FILTERS)
+ui.url_filters("jobs", FILTERS)
 
 
 @callback(
@@ -129,5 +115,5 @@ url_filters("jobs", FILTERS)
 )
 def refresh(_n, shown):
     body = jobs_table(shown["filters"], shown["offset"])
-    active, _ = fetch("/jobs", status="queued,running", limit=1)
+    active, _ = ui.fetch("/jobs", status="queued,running", limit=1)
     return body, not (active or {}).get("count")

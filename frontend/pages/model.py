@@ -12,19 +12,7 @@ import json
 from dash import dcc, html
 
 from backend.metrics import get_metric
-from frontend.components import (
-    Names,
-    fetch,
-    fmt,
-    fmt_time,
-    named_link,
-    page,
-    register_page_of_one,
-    run_link,
-    run_names,
-    small_id,
-    table,
-)
+from frontend import components as ui
 from frontend.measure import measure_panel
 
 SCORES = [get_metric(n) for n in ("false_refusal_rate", "safety", "f1", "heldout_loss")]
@@ -55,11 +43,11 @@ def _chain(chain: list[dict]) -> html.Div:
             parts.append(html.Span(" → ", className="muted"))
         last = i == len(chain) - 1
         label = html.Strong(m["name"]) if last else dcc.Link(m["name"], href=f"/models/{m['id']}")
-        parts += [label, small_id(m["source"], m["id"])]
+        parts += [label, ui.small_id(m["source"], m["id"])]
     return html.Div(parts, id="model-chain")
 
 
-def _training(model: dict, names: Names) -> html.Div | None:
+def _training(model: dict, names: ui.Names) -> html.Div | None:
     """The data mix and the training parameters from the model's lineage."""
     lineage = model["lineage"] or {}
     params = lineage.get("params") or lineage  # a finetune's lineage holds its job's params
@@ -85,18 +73,20 @@ def _training(model: dict, names: Names) -> html.Div | None:
         rows.append(
             [
                 "preference pairs",
-                named_link(dataset["name"], f"/datasets/{dataset['id']}", "dataset", dataset["id"]),
+                ui.named_link(
+                    dataset["name"], f"/datasets/{dataset['id']}", "dataset", dataset["id"]
+                ),
                 dataset.get("pairs", ""),
             ]
         )
-    mix_table = table(["", "dataset", "examples"], rows, id="model-mix") if rows else None
-    shown = [[k, fmt(params[k])] for k in TRAINING if params.get(k) is not None]
+    mix_table = ui.table(["", "dataset", "examples"], rows, id="model-mix") if rows else None
+    shown = [[k, ui.fmt(params[k])] for k in TRAINING if params.get(k) is not None]
     return html.Div(
         [
             html.H2("Data mix"),
             mix_table or html.P("Not trained here.", className="muted"),
             html.H2("Training"),
-            table(["parameter", "value"], shown, id="model-training") if shown else None,
+            ui.table(["parameter", "value"], shown, id="model-training") if shown else None,
             html.Details(
                 [html.Summary("all of its lineage"), html.Code(json.dumps(lineage))],
                 className="muted",
@@ -105,31 +95,31 @@ def _training(model: dict, names: Names) -> html.Div | None:
     )
 
 
-def _runs(model_id: int, names: Names) -> html.Div:
-    found, err = fetch("/runs", model_id=model_id, limit=100)
+def _runs(model_id: int, names: ui.Names) -> html.Div:
+    found, err = ui.fetch("/runs", model_id=model_id, limit=100)
     runs = (found or {}).get("data", [])
     if not runs:
         return html.P(err or "No runs yet.", className="error" if err else "muted")
-    named, _ = run_names(
+    named, _ = ui.run_names(
         [r["id"] for r in runs] + [r["reference_run_id"] for r in runs if r["reference_run_id"]]
     )
     rows = [
         [
-            run_link(named.get(r["id"]), r["id"]),
+            ui.run_link(named.get(r["id"]), r["id"]),
             names.dataset_link(r["dataset_id"]),
             r["n_layers"],
-            run_link(named.get(r["reference_run_id"]), r["reference_run_id"])
+            ui.run_link(named.get(r["reference_run_id"]), r["reference_run_id"])
             if r["reference_run_id"]
             else html.Span("none", className="muted"),
-            fmt_time(r["created_at"]),
+            ui.fmt_time(r["created_at"]),
         ]
         for r in runs
     ]
-    return table(["run", "prompt set", "layers", "aligned to", "created"], rows, id="model-runs")
+    return ui.table(["run", "prompt set", "layers", "aligned to", "created"], rows, id="model-runs")
 
 
-def _evaluations(model_id: int, names: Names) -> html.Div:
-    found, err = fetch("/evaluations", model_id=model_id, limit=100)
+def _evaluations(model_id: int, names: ui.Names) -> html.Div:
+    found, err = ui.fetch("/evaluations", model_id=model_id, limit=100)
     evaluations = (found or {}).get("data", [])
     if not evaluations:
         return html.P(err or "No evaluations yet.", className="error" if err else "muted")
@@ -138,22 +128,22 @@ def _evaluations(model_id: int, names: Names) -> html.Div:
             names.evaluation_link(e),
             e["params"].get("classifier", "rules"),
             *[m.format(e["metrics"].get(m.name)) for m in SCORES],
-            fmt_time(e["created_at"]),
+            ui.fmt_time(e["created_at"]),
         ]
         for e in evaluations
     ]
     head = ["evaluation", "classifier", *[m.label for m in SCORES], "created"]
-    return table(head, rows, id="model-evals")
+    return ui.table(head, rows, id="model-evals")
 
 
-@register_page_of_one("/models/<model_id>", "Model", "/models/<model_id>")
+@ui.register_page_of_one("/models/<model_id>", "Model", "/models/<model_id>")
 def layout(model, model_id=None, **_query):
-    chain, _ = fetch(f"/models/{model['id']}/lineage")
+    chain, _ = ui.fetch(f"/models/{model['id']}/lineage")
     chain = chain or [model]
-    names = Names.fetch()
-    children, _ = fetch("/models", parent_id=model["id"], limit=100)
+    names = ui.Names.fetch()
+    children, _ = ui.fetch("/models", parent_id=model["id"], limit=100)
     trained = [
-        named_link(m["name"], f"/models/{m['id']}", "model", m["id"])
+        ui.named_link(m["name"], f"/models/{m['id']}", "model", m["id"])
         for m in (children or {}).get("data", [])
     ]
     made_by = (
@@ -161,7 +151,7 @@ def layout(model, model_id=None, **_query):
         if model["job_id"]
         else html.Span("registered", className="muted")
     )
-    return page(
+    return ui.page(
         model["name"],
         html.H2("Lineage"),
         _chain(chain),
@@ -177,5 +167,5 @@ def layout(model, model_id=None, **_query):
         _runs(model["id"], names),
         html.H2("Evaluations"),
         _evaluations(model["id"], names),
-        subtitle=f"model {model['id']} · {model['source']} · {fmt_time(model['created_at'])}",
+        subtitle=f"model {model['id']} · {model['source']} · {ui.fmt_time(model['created_at'])}",
     )

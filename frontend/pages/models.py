@@ -9,19 +9,7 @@ from __future__ import annotations
 import dash
 from dash import dcc, html
 
-from frontend.components import (
-    Names,
-    control,
-    fetch,
-    filter_dropdown,
-    fmt_time,
-    named_link,
-    page,
-    pager,
-    table,
-    to_int,
-    url_filters,
-)
+from frontend import components as ui
 
 dash.register_page(__name__, path="/models", name="Models", order=12)
 
@@ -30,26 +18,26 @@ SOURCES = ["hub", "local", "demo", "finetune"]
 
 
 def layout(source=None, q=None, offset=None, **_query):
-    offset = max(to_int(offset, 0), 0)
+    offset = max(ui.to_int(offset, 0), 0)
     source = source if source in SOURCES else None
-    found, err = fetch("/models", source=source, q=q or None, limit=LIMIT, offset=offset)
+    found, err = ui.fetch("/models", source=source, q=q or None, limit=LIMIT, offset=offset)
     models = (found or {}).get("data", [])
-    names = Names.fetch()
+    names = ui.Names.fetch()
     rows = [
         [
-            named_link(m["name"], f"/models/{m['id']}", "model", m["id"]),
+            ui.named_link(m["name"], f"/models/{m['id']}", "model", m["id"]),
             m["source"],
             names.model_link(m["parent_id"]) if m["parent_id"] else "",
             dcc.Link(f"job {m['job_id']}", href=f"/jobs/{m['job_id']}") if m["job_id"] else "",
-            fmt_time(m["created_at"]),
+            ui.fmt_time(m["created_at"]),
         ]
         for m in models
     ]
-    return page(
+    return ui.page(
         "Models",
         html.Div(
             [
-                control("Source", filter_dropdown("models", "source", SOURCES, source)),
+                ui.control("Source", ui.filter_dropdown("models", "source", SOURCES, source)),
                 html.Div(
                     [
                         html.Label("Name contains", htmlFor="models-q"),
@@ -61,11 +49,13 @@ def layout(source=None, q=None, offset=None, **_query):
             className="controls",
         ),
         html.P(err, className="error") if err else None,
-        pager("/models", offset, LIMIT, found["count"], source=source, q=q) if found else None,
-        table(["model", "source", "trained from", "trained by", "created"], rows, id="models-list")
+        ui.pager("/models", offset, LIMIT, found["count"], source=source, q=q) if found else None,
+        ui.table(
+            ["model", "source", "trained from", "trained by", "created"], rows, id="models-list"
+        )
         if rows
         else html.P("No models match.", className="muted", id="models-none"),
     )
 
 
-url_filters("models", ["source", "q"])
+ui.url_filters("models", ["source", "q"])

@@ -9,20 +9,7 @@ from __future__ import annotations
 import dash
 from dash import dcc, html
 
-from frontend.components import (
-    Names,
-    control,
-    fetch,
-    filter_dropdown,
-    fmt_time,
-    page,
-    pager,
-    run_link,
-    run_names,
-    table,
-    to_int,
-    url_filters,
-)
+from frontend import components as ui
 
 dash.register_page(__name__, path="/runs", name="Runs", order=11)
 
@@ -30,26 +17,26 @@ LIMIT = 50
 
 
 def layout(model_id=None, dataset_id=None, offset=None, **_query):
-    model_id, dataset_id = to_int(model_id), to_int(dataset_id)
-    offset = max(to_int(offset, 0), 0)
-    names = Names.fetch()
-    found, err = fetch(
+    model_id, dataset_id = ui.to_int(model_id), ui.to_int(dataset_id)
+    offset = max(ui.to_int(offset, 0), 0)
+    names = ui.Names.fetch()
+    found, err = ui.fetch(
         "/runs", model_id=model_id, dataset_id=dataset_id, limit=LIMIT, offset=offset
     )
     runs = (found or {}).get("data", [])
-    named, _ = run_names([r["id"] for r in runs]) if runs else ({}, None)
+    named, _ = ui.run_names([r["id"] for r in runs]) if runs else ({}, None)
     rows = [
         [
-            run_link(named.get(r["id"]), r["id"]),
+            ui.run_link(named.get(r["id"]), r["id"]),
             names.model_link(r["model_id"]),
             names.dataset_link(r["dataset_id"]),
             f"{r['hook']} · {r['position']}",
             r["n_prompts"],
             r["n_layers"],
-            run_link(named.get(r["reference_run_id"]), r["reference_run_id"])
+            ui.run_link(named.get(r["reference_run_id"]), r["reference_run_id"])
             if r["reference_run_id"]
             else html.Span("none", className="muted", title="no alignment without a reference"),
-            fmt_time(r["created_at"]),
+            ui.fmt_time(r["created_at"]),
         ]
         for r in runs
     ]
@@ -57,20 +44,22 @@ def layout(model_id=None, dataset_id=None, offset=None, **_query):
     ids = ",".join(str(r["id"]) for r in runs[:6])
     models = [{"label": m["name"], "value": m["id"]} for m in names.models.values()]
     datasets = [{"label": d["name"], "value": d["id"]} for d in names.datasets.values()]
-    return page(
+    return ui.page(
         "Runs",
         html.Div(
             [
-                control("Model", filter_dropdown("runs", "model_id", models, model_id)),
-                control("Prompt set", filter_dropdown("runs", "dataset_id", datasets, dataset_id)),
+                ui.control("Model", ui.filter_dropdown("runs", "model_id", models, model_id)),
+                ui.control(
+                    "Prompt set", ui.filter_dropdown("runs", "dataset_id", datasets, dataset_id)
+                ),
             ],
             className="controls",
         ),
         html.P(err, className="error") if err else None,
-        pager("/runs", offset, LIMIT, found["count"], model_id=model_id, dataset_id=dataset_id)
+        ui.pager("/runs", offset, LIMIT, found["count"], model_id=model_id, dataset_id=dataset_id)
         if found
         else None,
-        table(head, rows, id="runs-list")
+        ui.table(head, rows, id="runs-list")
         if rows
         else html.P("No runs match.", className="muted", id="runs-none"),
         dcc.Link("Compare the first six", href=f"/compare?runs={ids}", id="runs-compare")
@@ -79,4 +68,4 @@ def layout(model_id=None, dataset_id=None, offset=None, **_query):
     )
 
 
-url_filters("runs", ["model_id", "dataset_id"])
+ui.url_filters("runs", ["model_id", "dataset_id"])

@@ -9,16 +9,7 @@ from __future__ import annotations
 import dash
 from dash import dcc, html
 
-from frontend.components import (
-    control,
-    fetch,
-    filter_dropdown,
-    page,
-    pager,
-    sweeps_table,
-    to_int,
-    url_filters,
-)
+from frontend import components as ui
 
 dash.register_page(__name__, path="/sweeps", name="Sweeps", order=13)
 
@@ -27,25 +18,25 @@ STATES = ["queued", "running", "succeeded", "failed", "cancelled"]
 
 
 def layout(state=None, offset=None, **_query):
-    offset = max(to_int(offset, 0), 0)
+    offset = max(ui.to_int(offset, 0), 0)
     state = state if state in STATES else None
-    found, err = fetch("/sweeps", state=state, limit=LIMIT, offset=offset)
+    found, err = ui.fetch("/sweeps", state=state, limit=LIMIT, offset=offset)
     sweeps = (found or {}).get("data", [])
-    return page(
+    return ui.page(
         "Sweeps",
         html.Div(
             [
-                control("State", filter_dropdown("sweeps", "state", STATES, state)),
+                ui.control("State", ui.filter_dropdown("sweeps", "state", STATES, state)),
                 dcc.Link("New sweep", href="/sweeps/new"),
             ],
             className="controls",
         ),
         html.P(err, className="error") if err else None,
-        pager("/sweeps", offset, LIMIT, found["count"], state=state) if found else None,
-        sweeps_table(sweeps, id="sweeps-list")
+        ui.pager("/sweeps", offset, LIMIT, found["count"], state=state) if found else None,
+        ui.sweeps_table(sweeps, id="sweeps-list")
         if sweeps
         else html.P("No sweeps match.", className="muted", id="sweeps-none"),
     )
 
 
-url_filters("sweeps", ["state"])
+ui.url_filters("sweeps", ["state"])
