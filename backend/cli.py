@@ -1,4 +1,4 @@
-"""The ``flowlens`` console script: up, api, ui, worker, migrate, submit, jobs, token.
+"""The ``flowlens`` console script: up, api, ui, worker, migrate, submit, jobs, token, gc.
 
 Commands that talk to a running server (submit, jobs) go through the REST API, like the UI.
 """
@@ -66,6 +66,27 @@ def cmd_token(settings: Settings, args: argparse.Namespace) -> int:
     except auth.TokenError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
+
+
+def cmd_gc(settings: Settings, args: argparse.Namespace) -> int:
+    """List (dry run) or, with --delete, remove artifacts no row points to and stale
+    temporaries (backend/gc.py)."""
+    from backend.artifacts import ArtifactStore
+    from backend.db import session_scope
+    from backend.gc import find_garbage, remove_garbage
+
+    store = ArtifactStore(settings.artifact_root)
+    with session_scope(settings.database_url) as session:
+        garbage = find_garbage(session, store)
+    for item in garbage:
+        print(f"{item.size / 2**20:>10.1f} MiB  {item.key}  ({item.why})")
+    total = sum(item.size for item in garbage) / 2**20
+    if args.delete:
+        remove_garbage(store, garbage)
+        print(f"removed {len(garbage)} entries, {total:.1f} MiB")
+    else:
+        print(f"{len(garbage)} entries, {total:.1f} MiB (dry run: --delete removes them)")
+    return 0
 
 
 def _when(moment) -> str:
@@ -314,6 +335,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("pos_name", nargs="?", metavar="NAME", help="the token's name")
     p.add_argument("--name", dest="opt_name", help="the token's name")
     p.set_defaults(fn=cmd_token)
+    p = sub.add_parser("gc", help="list or remove artifacts no database row points to")
+    p.add_argument("--delete", action="store_true", help="remove them (default: list only)")
+    p.set_defaults(fn=cmd_gc)
     for name in ("submit", "jobs", "ui"):
         sub.choices[name].add_argument("--api-url", help="API base URL (FLOWLENS_API_URL)")
     return parser

@@ -325,23 +325,8 @@ def run_legend(run: dict | None, run_id) -> str:
     return f"{run['name']} {small}" if run else small
 
 
-def layer_marker(fig, layer: int) -> None:
-    """The chosen layer as a dotted line over every row of ``fig`` (its first shape, so that a
-    ``dash.Patch`` can move it: ``patch["layout"]["shapes"][0]``)."""
-    fig.add_shape(
-        type="line",
-        x0=layer,
-        x1=layer,
-        xref="x",
-        yref="paper",
-        y0=0,
-        y1=1,
-        line={"dash": "dot", "color": "#f97316"},
-    )
-
-
 def moved_marker(layer: int) -> dash.Patch:
-    """A patch moving a figure's :func:`layer_marker` to ``layer`` (no figure rebuilt)."""
+    """A patch moving a figure's :func:`marker_shape` to ``layer`` (no figure rebuilt)."""
     patch = dash.Patch()
     patch["layout"]["shapes"][0]["x0"] = layer
     patch["layout"]["shapes"][0]["x1"] = layer
@@ -652,3 +637,101 @@ def summary_lines(lines: list[str]) -> list[html.P]:
     return [
         html.P(line, className="warning" if line.startswith("Warning") else "") for line in lines
     ]
+
+
+# ---------------------------------------------------------------- figures as plain dicts
+# (the spectra, points and compare pages, whose figures are redrawn on a layer change): plotly's
+# graph objects validate every property, 35-300 ms a figure with subplots on a shared 2-core
+# machine against well under 1 ms for the same figure as dicts (bench/ui.py, docs/benchmarks.md)
+
+
+@functools.cache
+def _white_template() -> dict:
+    import plotly.io as pio
+
+    return pio.templates["plotly_white"].to_plotly_json()
+
+
+def plain_figure(traces: list[dict], title: str | None = None, height: int = 360, **layout):
+    """A figure of plain trace dicts with :func:`layout_defaults`' look; ``layout`` adds to it."""
+    base = {
+        "title": {"text": title} if title else {},
+        "height": height,
+        "margin": {"l": 60, "r": 20, "t": 50 if title else 20, "b": 40},
+        "template": _white_template(),
+        "legend": {"orientation": "h", "y": -0.2},
+    }
+    return {"data": traces, "layout": base | layout}
+
+
+def stacked_rows(titles: list[str], gap: float = 0.06) -> dict:
+    """Layout entries for len(titles) rows over one shared x axis (``x``, drawn under the last
+    row): row r (1-based) plots on y axis "y" (r = 1) or "y<r>", each titled above it."""
+    n = len(titles)
+    height = (1 - gap * (n - 1)) / n
+    out: dict = {"annotations": []}
+    for r, title in enumerate(titles, start=1):
+        top = 1 - (r - 1) * (height + gap)
+        out[f"yaxis{'' if r == 1 else r}"] = {"domain": [top - height, top], "anchor": "x"}
+        out["annotations"].append(
+            {
+                "text": title,
+                "x": 0.5,
+                "y": top,
+                "xref": "paper",
+                "yref": "paper",
+                "xanchor": "center",
+                "yanchor": "bottom",
+                "showarrow": False,
+                "font": {"size": 14},
+            }
+        )
+    out["xaxis"] = {"anchor": f"y{'' if n == 1 else n}", "title": {"text": "layer"}, "dtick": 1}
+    return out
+
+
+def row_axis(row: int) -> str:
+    """The y axis of a row of :func:`stacked_rows`, as a trace names it."""
+    return "y" if row == 1 else f"y{row}"
+
+
+def band_trace(x, lo, hi, color: str, yaxis: str = "y") -> dict | None:
+    """:func:`band` as a plain trace (None when no point has both bounds)."""
+    points = [
+        (a, b, c) for a, b, c in zip(x, lo, hi, strict=False) if b is not None and c is not None
+    ]
+    if not points:
+        return None
+    xs, los, his = (list(v) for v in zip(*points, strict=True))
+    return {
+        "type": "scatter",
+        "x": xs + xs[::-1],
+        "y": his + los[::-1],
+        "fill": "toself",
+        "mode": "lines",
+        "fillcolor": color,
+        "line": {"width": 0},
+        "hoverinfo": "skip",
+        "showlegend": False,
+        "yaxis": yaxis,
+    }
+
+
+def marker_shape(layer: int) -> dict:
+    """The chosen layer as a dotted line over every row (a figure's first shape, which
+    :func:`moved_marker` moves)."""
+    return {
+        "type": "line",
+        "x0": layer,
+        "x1": layer,
+        "xref": "x",
+        "yref": "paper",
+        "y0": 0,
+        "y1": 1,
+        "line": {"dash": "dot", "color": "#f97316"},
+    }
+
+
+def no_data_note(text: str) -> dict:
+    """An annotation in the middle of a figure saying why it is empty."""
+    return {"text": text, "showarrow": False, "x": 0.5, "y": 0.5, "xref": "paper", "yref": "paper"}

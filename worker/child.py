@@ -19,9 +19,12 @@ from sqlalchemy.exc import OperationalError
 from backend import queue
 from backend.config import Settings
 from backend.db import write_session
+from backend.gc import clean_job
 from backend.jobs.kinds import JobKind, get_kind
+from worker import faults
 from worker.context import JobContext, JobError, JobLost
 from worker.distributed import RankFailed, device_list, launch, requeue_or_fail, uses_ranks
+from worker.space import check_space
 
 DB_ATTEMPTS = 15
 DB_RETRY_S = 2.0
@@ -57,8 +60,12 @@ def run_job(lease: queue.Lease, kind_name: str, params: dict, settings: Settings
     devices = device_list(settings.device)
     ctx = JobContext(lease, settings.model_copy(update={"device": devices[0]}))
     kind = get_kind(kind_name)
+    faults.arm(kind_name, lease.attempt)
     try:
         validated = kind.params.model_validate(params)
+        if lease.attempt > 1:  # what an earlier attempt was writing when it stopped
+            clean_leftovers(ctx, temps_only=True)
+        check_space(ctx, kind_name, validated)
         if uses_ranks(kind_name, devices):
             result = launch(ctx, kind_name, params, devices)
         else:  # one device: a several-device worker's one-device jobs take its first
@@ -81,11 +88,22 @@ def _complete(ctx: JobContext, result: dict | None) -> None:
         queue.complete(session, ctx.lease, result, ctx.log_text())
 
 
+def clean_leftovers(ctx: JobContext, temps_only: bool = False) -> None:
+    """Remove the job's temporaries, and unless ``temps_only`` its outputs no row points to
+    (partial results, checkpoints) once it has failed for good (backend/gc.py)."""
+    for item in clean_job(ctx.settings.database_url, ctx.artifact_root, ctx.job_id, temps_only):
+        ctx.log(f"removed {item.key} ({item.why})")
+
+
 def _record_failure(ctx: JobContext, error: str) -> None:
     def record() -> None:
         with write_session(ctx.settings.database_url) as session:
             queue.fail(session, ctx.lease, error, ctx.log_text())
 
+    try:
+        clean_leftovers(ctx)
+    except OSError as exc:  # a store that cannot be written: the failure is recorded anyway
+        ctx.log(f"leftovers not removed: {exc}")
     _with_retries(record)
 
 

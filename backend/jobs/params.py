@@ -105,6 +105,9 @@ class FinetuneParams(JobParams):
     checkpoint_every: int | None = Field(
         50, ge=1, description="Steps between checkpoints (a re-queued job resumes there)."
     )
+    keep_checkpoint: bool = Field(
+        False, description="Keep the last checkpoint after success (else removed with the rest)."
+    )
     vcl_lambda: float = Field(0.0, ge=0, le=1000, description="VCL weight (0 = off).")
     vcl_k: int = Field(3, ge=1, le=64, description="Top-k components of the concentration.")
     vcl_window_a: float = Field(0.3, ge=0, le=1, description="Window start (depth fraction).")
@@ -315,6 +318,9 @@ class DPOParams(JobParams):
     seed: int = Field(0, ge=0)
     checkpoint_every: int | None = Field(
         25, ge=1, description="Steps between checkpoints (a re-queued job resumes there)."
+    )
+    keep_checkpoint: bool = Field(
+        False, description="Keep the last checkpoint after success (else removed with the rest)."
     )
 
     @model_validator(mode="after")

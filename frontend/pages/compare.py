@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import dash
 from dash import Input, Output, State, callback, dcc, html
-from plotly import graph_objects as go
 
 from backend.metrics import Scope, get_metric, metrics_for
 from frontend import components as ui
@@ -83,20 +82,22 @@ def why_empty(run: dict | None, metric: str) -> str:
 
 
 def global_table(runs: dict[int, dict], named: dict[int, dict]):
-    """The runs' global bases (every layer's residuals stacked): one row per run."""
+    """The runs' global bases (every layer's residuals stacked): one row per run that has one."""
     rows = [
-        [ui.run_title(named.get(run_id), run_id), run_id]
-        + [
-            m.format(((run.get("global_basis") or {}).get("values") or {}).get(m.name))
-            for m in GLOBAL_METRICS
+        [
+            html.Span([ui.run_title(named.get(i), i), html.Small(f"  run {i}", className="muted")]),
+            *[m.format(run["global_basis"]["values"].get(m.name)) for m in GLOBAL_METRICS],
         ]
-        for run_id, run in runs.items()
+        for i, run in runs.items()
+        if run.get("global_basis")
     ]
+    without = [str(i) for i, run in runs.items() if not run.get("global_basis")]
     return [
         html.H3("Global basis: every layer's residuals stacked"),
-        ui.table(
-            ["run", "id", *[m.label for m in GLOBAL_METRICS]], rows, id="compare-global-table"
-        ),
+        ui.table(["run", *[m.label for m in GLOBAL_METRICS]], rows, id="compare-global-table"),
+        html.P(f"No global basis stored: run {', '.join(without)}", className="muted")
+        if without
+        else None,
     ]
 
 
@@ -114,41 +115,43 @@ def global_table(runs: dict[int, dict], named: dict[int, dict]):
 def update(run_ids, metric):
     run_ids = run_ids or []
     named, _ = ui.run_names(run_ids) if run_ids else ({}, None)
-    series, runs, problems = {}, {}, []
+    listed, err = ui.fetch("/runs", ids=",".join(map(str, run_ids)), limit=1000)
+    runs = {r["id"]: r for r in (listed or {}).get("data", [])}
+    series, problems = {}, [err] if err else []
     for run_id in run_ids:
-        run, err = ui.fetch(f"/runs/{run_id}")
-        layers, err = (None, err) if err else ui.fetch(f"/runs/{run_id}/layers")
+        layers, err = ui.fetch(f"/runs/{run_id}/layers")
         if err:
             problems.append(f"run {run_id}: {err}")
             continue
-        runs[run_id] = run
         series[str(run_id)] = [rec["values"].get(metric) for rec in layers]
     names = {r: ui.run_legend(named.get(int(r)), r) for r in series}
-    lines = go.Figure()
-    for run_id, values in series.items():
-        lines.add_scatter(
-            x=list(range(len(values))), y=values, mode="lines+markers", name=names[run_id]
-        )
     label = get_metric(metric).label
-    lines.update_xaxes(title_text="layer", dtick=1)
-    lines.update_yaxes(title_text=label)
+    lines = ui.plain_figure(
+        [
+            {"type": "scatter", "x": list(range(len(v))), "y": v, "mode": "lines+markers"}
+            | {"name": names[r]}
+            for r, v in series.items()
+        ],
+        f"{label} per layer",
+        xaxis={"title": {"text": "layer"}, "dtick": 1},
+        yaxis={"title": {"text": label}},
+    )
     depth = max((len(v) for v in series.values()), default=0)
     z = [
         [(v[layer] if layer < len(v) else None) for v in series.values()] for layer in range(depth)
     ]
     empty = [r for r, v in series.items() if all(x is None for x in v)]
     ticks = [names[r] + ("<br><i>no values</i>" if r in empty else "") for r in series]
-    heat = go.Figure(
-        go.Heatmap(
-            z=z,
-            x=list(range(len(series))),
-            y=list(range(depth)),
-            colorscale="Viridis",
-            colorbar={"title": {"text": label}},
-        )
+    columns = list(range(len(series)))
+    heat = ui.plain_figure(
+        [
+            {"type": "heatmap", "z": z, "x": columns, "y": list(range(depth))}
+            | {"colorscale": "Viridis", "colorbar": {"title": {"text": label}}}
+        ],
+        f"{label}: layers x runs",
+        xaxis={"tickvals": columns, "ticktext": ticks},
+        yaxis={"title": {"text": "layer"}, "dtick": 1},
     )
-    heat.update_xaxes(tickvals=list(range(len(series))), ticktext=ticks)
-    heat.update_yaxes(title_text="layer", dtick=1)
     notes = [
         html.P(
             f"{ui.run_title(named.get(int(r)), r)} (run {r}): no {label}: "
@@ -157,8 +160,8 @@ def update(run_ids, metric):
         for r in empty
     ]
     return (
-        ui.layout_defaults(lines, f"{label} per layer"),
-        ui.layout_defaults(heat, f"{label}: layers x runs"),
+        lines,
+        heat,
         notes,
         global_table(runs, named),
         {"metric": metric, "series": series},

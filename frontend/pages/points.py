@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import dash
 from dash import Input, Output, State, callback, dcc, html
-from plotly import graph_objects as go
 
 from frontend import components as ui
 
@@ -78,48 +77,54 @@ def _color(colour: str, key: str, n: int) -> str:
     return LABEL_COLORS.get(key, fallback) if colour == "label" else fallback
 
 
-def points_figure(data: dict, layers: list[dict], x: str, y: str, colour: str):
-    xs = scores(data, x)
-    fig = go.Figure()
-    if xs is None:
-        fig.add_annotation(
-            text=f"no scores on {x}", showarrow=False, x=0.5, y=0.5, xref="paper", yref="paper"
-        )
-        return ui.layout_defaults(fig, "Points", height=560)
-    ys = None if y == COUNT else scores(data, y)
-    for n, (key, members) in enumerate(groups(data, colour).items()):
-        color = _color(colour, key, n)
-        if ys is None:
-            fig.add_histogram(x=[xs[i] for i in members], name=key, marker_color=color, opacity=0.6)
-            continue
-        fig.add_scatter(
-            x=[xs[i] for i in members],
-            y=[ys[i] for i in members],
-            mode="markers",
-            name=key,
-            marker={
-                "color": color,
-                "size": 7,
-                "opacity": 0.8,
-                "symbol": [0 if data["label"][i] == "safe" else 4 for i in members]
-                if colour == "type"
-                else 0,
-            },
-            customdata=[
-                [_short(data["prompt"][i]), data["label"][i], data["type"][i], data["idx"][i]]
-                for i in members
-            ],
-            hovertemplate="%{customdata[0]}<br>%{customdata[1]} · %{customdata[2]}"
-            " · row %{customdata[3]}<br>(%{x:.3g}, %{y:.3g})<extra></extra>",
-        )
-    fig.update_xaxes(title_text=axis_title(data, x, layers))
+def _trace(data: dict, xs, ys, key: str, members: list[int], color: str, colour: str) -> dict:
+    """One group's points (or, without ``ys``, the histogram of its x scores)."""
     if ys is None:
-        fig.update_layout(barmode="overlay")
-        fig.update_yaxes(title_text="prompts")
-    else:
-        fig.update_yaxes(title_text=axis_title(data, y, layers))
+        x = [xs[i] for i in members]
+        return {"type": "histogram", "x": x, "name": key, "opacity": 0.6} | {
+            "marker": {"color": color}
+        }
+    symbols = [0 if data["label"][i] == "safe" else 4 for i in members]
+    return {
+        "type": "scatter",
+        "x": [xs[i] for i in members],
+        "y": [ys[i] for i in members],
+        "mode": "markers",
+        "name": key,
+        "marker": {
+            "color": color,
+            "size": 7,
+            "opacity": 0.8,
+            "symbol": symbols if colour == "type" else 0,
+        },
+        "customdata": [
+            [_short(data["prompt"][i]), data["label"][i], data["type"][i], data["idx"][i]]
+            for i in members
+        ],
+        "hovertemplate": "%{customdata[0]}<br>%{customdata[1]} · %{customdata[2]}"
+        " · row %{customdata[3]}<br>(%{x:.3g}, %{y:.3g})<extra></extra>",
+    }
+
+
+def points_figure(data: dict, layers: list[dict], x: str, y: str, colour: str) -> dict:
+    xs = scores(data, x)
+    if xs is None:
+        return ui.plain_figure([], "Points", 560, annotations=[ui.no_data_note(f"no {x} scores")])
+    ys = None if y == COUNT else scores(data, y)
+    traces = [
+        _trace(data, xs, ys, key, members, _color(colour, key, n), colour)
+        for n, (key, members) in enumerate(groups(data, colour).items())
+    ]
+    y_title = "prompts" if ys is None else axis_title(data, y, layers)
     symbols = " (○ safe, ✕ unsafe)" if colour == "type" and ys is not None else ""
-    return ui.layout_defaults(fig, f"Layer {data['layer']}: {len(xs)} prompts{symbols}", height=560)
+    return ui.plain_figure(
+        traces,
+        f"Layer {data['layer']}: {len(xs)} prompts{symbols}",
+        560,
+        xaxis={"title": {"text": axis_title(data, x, layers)}},
+        yaxis={"title": {"text": y_title}},
+        barmode="overlay",
+    )
 
 
 def ranked(data: dict, axis: str) -> list:
@@ -227,7 +232,7 @@ def update(layer, x, y, colour, store):
     data, err = ui.fetch(f"/runs/{store['run_id']}/projections", layer=layer)
     search = ui.query(layer=layer, x=x, y=y, colour=colour)
     if err:
-        return go.Figure(), [], [], err, search
+        return ui.plain_figure([]), [], [], err, search
     return (
         points_figure(data, store["layers"], x, y, colour),
         ranked(data, x),

@@ -12,9 +12,10 @@ URL: /runs/<run_id>?layer=<int>&k=<1|2|3|5|10>&scale=<log|linear>&metrics=<name,
 
 from __future__ import annotations
 
+import itertools
+
 import dash
 from dash import Input, Output, State, callback, dcc, html
-from plotly.subplots import make_subplots
 
 from backend.metrics import KS, REFUSAL_PCS, Scope, get_metric, metrics_for
 from frontend import components as ui
@@ -23,6 +24,7 @@ dash.register_page(__name__, path_template="/runs/<run_id>", name="Run spectra",
 
 SCALES = ["log", "linear"]
 BLUE, BLUE_BAND = "#2563eb", "rgba(37,99,235,0.18)"
+ORANGE, GREEN = "#f97316", "#10b981"
 PC_COLORS = ["#2563eb", "#f97316", "#10b981", "#a855f7", "#6b7280"]
 INTERVALS = [m for m in ui.LAYER_METRICS if m.interval]
 RUN_METRICS = metrics_for(Scope.RUN)
@@ -141,26 +143,44 @@ def layout(run_id=None, layer=None, k=None, scale=None, metrics=None, **_query):
     )
 
 
-def scree_figure(rec: dict, k: int, scale: str, title: str | None = None):
+def _line(x, y, name: str, color: str, yaxis: str = "y", **extra) -> dict:
+    return {
+        "type": "scatter",
+        "x": x,
+        "y": y,
+        "mode": "lines+markers",
+        "name": name,
+        "line": {"color": color},
+        "yaxis": yaxis,
+        **extra,
+    }
+
+
+def scree_figure(rec: dict, k: int, scale: str, title: str | None = None) -> dict:
+    """Eigenvalues (bars, left axis) and cumulative explained variance (right axis)."""
     evr = rec["evr"]
     xs = list(range(1, len(rec["eigenvalues"]) + 1))
-    cumulative = [sum(evr[: i + 1]) for i in range(len(evr))]
-    fig = make_subplots(specs=[[{"secondary_y": True}]])
-    fig.add_bar(x=xs, y=rec["eigenvalues"], name="eigenvalue", marker_color=BLUE)
-    fig.add_scatter(
-        x=xs[: len(cumulative)],
-        y=cumulative,
-        name="cumulative explained variance",
-        mode="lines+markers",
-        line={"color": "#f97316"},
-        secondary_y=True,
+    cumulative = list(itertools.accumulate(evr))
+    traces = [
+        {"type": "bar", "x": xs, "y": rec["eigenvalues"], "name": "eigenvalue"}
+        | {"marker": {"color": BLUE}},
+        _line(xs[: len(cumulative)], cumulative, "cumulative explained variance", ORANGE, "y2"),
+    ]
+    k_line = {"type": "line", "x0": k + 0.5, "x1": k + 0.5, "xref": "x", "yref": "paper"}
+    return ui.plain_figure(
+        traces,
+        title or f"Layer {rec['layer']}: scree and cumulative explained variance",
+        xaxis={"title": {"text": "principal component"}},
+        yaxis={"title": {"text": "eigenvalue"}, "type": scale},
+        yaxis2={
+            "title": {"text": "cumulative EVR"},
+            "range": [0, 1.02],
+            "overlaying": "y",
+            "side": "right",
+            "showgrid": False,
+        },
+        shapes=[k_line | {"y0": 0, "y1": 1, "line": {"dash": "dot", "color": "#6b7280"}}],
     )
-    fig.add_vline(x=k + 0.5, line_dash="dot", line_color="#6b7280")
-    fig.update_yaxes(title_text="eigenvalue", type=scale, secondary_y=False)
-    fig.update_yaxes(title_text="cumulative EVR", range=[0, 1.02], secondary_y=True)
-    fig.update_xaxes(title_text="principal component")
-    title = title or f"Layer {rec['layer']}: scree and cumulative explained variance"
-    return ui.layout_defaults(fig, title)
 
 
 def _series(layers: list[dict], name: str):
@@ -175,108 +195,83 @@ def panel_metrics(k: int, chosen: list[str]) -> list[str]:
     return list(dict.fromkeys([f"concentration@{k}", "effective_rank", "intrinsic_dim", *chosen]))
 
 
-def layers_figure(layers: list[dict], layer: int, names: list[str]):
+def _rows(layers: list[dict], rows: list[list[tuple]], titles: list[str], **layout) -> dict:
+    """Stacked per-layer rows over one x axis; each row a list of (metric, name, color), a metric
+    with an interval drawn with its band."""
     xs = [rec["layer"] for rec in layers]
+    traces = []
+    for r, row in enumerate(rows, start=1):
+        axis = ui.row_axis(r)
+        for metric, name, color in row:
+            values, lo, hi = _series(layers, metric.name)
+            band = ui.band_trace(xs, lo, hi, BLUE_BAND, axis) if metric.interval else None
+            traces += [band] if band else []
+            traces.append(_line(xs, values, name, color, axis))
+    return ui.plain_figure(traces, **(ui.stacked_rows(titles) | layout))
+
+
+def layers_figure(layers: list[dict], layer: int, names: list[str]) -> dict:
     metrics = [get_metric(name) for name in names]
-    fig = make_subplots(
-        rows=len(metrics),
-        cols=1,
-        shared_xaxes=True,
-        vertical_spacing=0.18 / len(metrics),
-        subplot_titles=[m.label for m in metrics],
-    )
-    ui.layer_marker(fig, layer)
-    for row, metric in enumerate(metrics, start=1):
-        values, lo, hi = _series(layers, metric.name)
-        if metric.interval:
-            ui.band(fig, xs, lo, hi, BLUE_BAND, f"{metric.label} 95% CI", row=row, col=1)
-        fig.add_scatter(
-            x=xs,
-            y=values,
-            mode="lines+markers",
-            name=metric.label,
-            line={"color": BLUE},
-            row=row,
-            col=1,
-        )
-    fig.update_xaxes(title_text="layer", dtick=1, row=len(metrics), col=1)
-    fig.update_layout(showlegend=False)
-    return ui.layout_defaults(
-        fig, "Per layer, with 95% bootstrap bands", height=40 + 193 * len(names)
+    return _rows(
+        layers,
+        [[(m, m.label, BLUE)] for m in metrics],
+        [m.label for m in metrics],
+        title="Per layer, with 95% bootstrap bands",
+        height=40 + 193 * len(names),
+        showlegend=False,
+        shapes=[ui.marker_shape(layer)],
     )
 
 
-def _note(fig, text: str) -> None:
-    fig.add_annotation(text=text, showarrow=False, x=0.5, y=0.5, xref="paper", yref="paper")
-
-
-def flow_figure(layers: list[dict], layer: int, k: int):
-    fig = make_subplots()
-    ui.layer_marker(fig, layer)
+def flow_figure(layers: list[dict], layer: int, k: int) -> dict:
     flow_metric, align_metric = get_metric(f"flow@{k}"), get_metric("alignment")
     flows = [(rec["layer"], rec["values"].get(flow_metric.name)) for rec in layers]
     flows = [(x, y) for x, y in flows if y is not None]
-    if flows:
-        fig.add_scatter(
-            x=[x + 0.5 for x, _ in flows],
-            y=[y for _, y in flows],
-            mode="lines+markers",
-            name=f"{flow_metric.label} (l→l+1)",
-            line={"color": BLUE},
-        )
     aligned = [(rec["layer"], rec["values"].get(align_metric.name)) for rec in layers]
     aligned = [(x, y) for x, y in aligned if y is not None]
+    traces = []
+    if flows:
+        name = f"{flow_metric.label} (l→l+1)"
+        traces.append(_line([x + 0.5 for x, _ in flows], [y for _, y in flows], name, BLUE))
     if aligned:
-        fig.add_scatter(
-            x=[x for x, _ in aligned],
-            y=[y for _, y in aligned],
-            mode="lines+markers",
-            name=align_metric.label,
-            line={"color": "#10b981"},
-        )
-    if not flows and not aligned:
-        _note(fig, "no flow (single layer) and no reference run")
-    fig.update_yaxes(range=[0, 1.02])
-    fig.update_xaxes(title_text="layer", dtick=1)
-    return ui.layout_defaults(fig, "Flow between layers" + (" and alignment" if aligned else ""))
+        xs, ys = [x for x, _ in aligned], [y for _, y in aligned]
+        traces.append(_line(xs, ys, align_metric.label, GREEN))
+    notes = [] if traces else [ui.no_data_note("no flow (single layer) and no reference run")]
+    return ui.plain_figure(
+        traces,
+        "Flow between layers" + (" and alignment" if aligned else ""),
+        xaxis={"title": {"text": "layer"}, "dtick": 1},
+        yaxis={"range": [0, 1.02]},
+        shapes=[ui.marker_shape(layer)],
+        annotations=notes,
+    )
 
 
 def has_refusal(layers: list[dict]) -> bool:
     return any(rec["values"].get(REFUSAL_COS[0].name) is not None for rec in layers)
 
 
-def refusal_figure(layers: list[dict], layer: int):
+def refusal_figure(layers: list[dict], layer: int) -> dict:
     """Per layer: the refusal direction's |cos| with PC1..PC5 (top) and the share of variance
     along it with its 95% band (bottom)."""
-    xs = [rec["layer"] for rec in layers]
-    fig = make_subplots(
-        rows=2,
-        cols=1,
-        shared_xaxes=True,
-        vertical_spacing=0.12,
-        subplot_titles=["|cos| with the principal components", REFUSAL_VARIANCE.label],
+    cosines = [
+        (m, m.label.removeprefix("Refusal direction |cos| with "), color)
+        for m, color in zip(REFUSAL_COS, PC_COLORS, strict=True)
+    ]
+    fig = _rows(
+        layers,
+        [cosines, [(REFUSAL_VARIANCE, "variance share", BLUE)]],
+        ["|cos| with the principal components", REFUSAL_VARIANCE.label],
+        title="Refusal direction: mean(unsafe) − mean(safe)",
+        height=460,
+        shapes=[ui.marker_shape(layer)],
     )
-    ui.layer_marker(fig, layer)
-    for metric, color in zip(REFUSAL_COS, PC_COLORS, strict=True):
-        fig.add_scatter(
-            x=xs,
-            y=_series(layers, metric.name)[0],
-            mode="lines+markers",
-            name=metric.label.removeprefix("Refusal direction |cos| with "),
-            line={"color": color},
-            row=1,
-            col=1,
-        )
-    values, lo, hi = _series(layers, REFUSAL_VARIANCE.name)
-    ui.band(fig, xs, lo, hi, BLUE_BAND, "95% CI", row=2, col=1)
-    fig.add_scatter(
-        x=xs, y=values, mode="lines+markers", name="variance share", showlegend=False, row=2, col=1
-    )
+    fig["layout"]["yaxis"]["range"] = [0, 1.02]
+    fig["data"][-1]["showlegend"] = False
     if not has_refusal(layers):
-        _note(fig, "not computed: needs safe and unsafe prompts captured at the last prompt token")
-    fig.update_yaxes(range=[0, 1.02], row=1, col=1)
-    fig.update_xaxes(title_text="layer", dtick=1, row=2, col=1)
-    return ui.layout_defaults(fig, "Refusal direction: mean(unsafe) − mean(safe)", height=460)
+        why = "not computed: needs safe and unsafe prompts captured at the last prompt token"
+        fig["layout"]["annotations"].append(ui.no_data_note(why))
+    return fig
 
 
 def global_card(basis: dict | None) -> list:
@@ -373,12 +368,10 @@ def update_panels(k, metrics, layer, data):
 @callback(
     [Output(id, "figure", allow_duplicate=True) for id in MARKED],
     Input("spectra-layer", "value"),
-    State("spectra-data", "data"),
     prevent_initial_call=True,
 )
-def move_markers(layer, data):
-    patch = ui.moved_marker(_settings(len(data["layers"]), layer, None, None)[0])
-    return [patch] * len(MARKED)
+def move_markers(layer):
+    return [ui.moved_marker(ui.to_int(layer, 0))] * len(MARKED)
 
 
 @callback(

@@ -8,11 +8,11 @@ The model trained is the plain Hugging Face model (no bridge: DPO reads no resid
 
 from __future__ import annotations
 
-import shutil
 from dataclasses import dataclass
 
 from sqlalchemy import delete, select
 
+from backend.artifacts import replacing
 from backend.jobs.params import DPOParams
 from backend.models import Dataset, Model, TrainMetric
 from worker.context import JobContext, JobError, JobLost
@@ -213,9 +213,9 @@ def dpo(ctx: JobContext, params: DPOParams) -> dict:
 
     trained = trainer.model.merge_and_unload() if peft_config is not None else trainer.model
     final = artifacts.staging_dir(f"{key}/model", CACHE)
-    shutil.rmtree(final, ignore_errors=True)
-    trained.save_pretrained(final)
-    tokenizer.save_pretrained(final)
+    with replacing(final) as temp:  # renamed into place: a killed save leaves no partial model
+        trained.save_pretrained(temp)
+        tokenizer.save_pretrained(temp)
     uri = artifacts.put(final, f"{key}/model")
     with ctx.transaction() as session:
         session.execute(delete(Model).where(Model.job_id == ctx.job_id))  # a re-run replaces
@@ -242,8 +242,9 @@ def dpo(ctx: JobContext, params: DPOParams) -> dict:
         session.add(row)
         session.flush()
         model_id = row.id
-    shutil.rmtree(checkpoints, ignore_errors=True)
+    kept = ctx.finish_checkpoints(checkpoints, params.keep_checkpoint)
     return {
+        **kept,
         "model_id": model_id,
         "steps": params.steps,
         "final_loss": callback.last_loss,

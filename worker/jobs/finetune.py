@@ -250,5 +250,5 @@ def finetune(ctx: JobContext, params: FinetuneParams) -> dict:
         session.add(row)
         session.flush()
         model_id = row.id
-    shutil.rmtree(checkpoints, ignore_errors=True)
-    return {"model_id": model_id, "steps": total, "final_loss": callback.last_loss}
+    kept = ctx.finish_checkpoints(checkpoints, params.keep_checkpoint)
+    return {"model_id": model_id, "steps": total, "final_loss": callback.last_loss, **kept}
