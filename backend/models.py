@@ -146,17 +146,28 @@ class Dataset(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
-class DatasetRow(Base):
+class _PromptRow:
+    """A prompt at position ``idx`` of its parent (a dataset's row, an evaluation's
+    completion), with the prompt's label and probe type."""
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    idx: Mapped[int] = mapped_column(Integer)
+    prompt: Mapped[str] = mapped_column(Text)
+    label: Mapped[str] = mapped_column(String(16), default="safe")  # safe | unsafe
+    type: Mapped[str] = mapped_column(String(64), default="")
+
+    @staticmethod
+    def columns_of(row: Any) -> dict[str, str]:
+        """The prompt, label and type of ``row`` (any object with them), as stored here."""
+        return {"prompt": row.prompt, "label": row.label, "type": row.type}
+
+
+class DatasetRow(_PromptRow, Base):
     __tablename__ = "dataset_rows"
     __table_args__ = (Index("ix_dataset_rows_pos", "dataset_id", "idx", unique=True),)
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
     dataset_id: Mapped[int] = mapped_column(ForeignKey("datasets.id", ondelete="CASCADE"))
-    idx: Mapped[int] = mapped_column(Integer)
-    prompt: Mapped[str] = mapped_column(Text)
     response: Mapped[str] = mapped_column(Text, default="")
-    label: Mapped[str] = mapped_column(String(16), default="safe")  # safe | unsafe
-    type: Mapped[str] = mapped_column(String(64), default="")
 
 
 def add_dataset(session: Session, rows: Sequence[Any], **fields: Any) -> Dataset:
@@ -167,12 +178,7 @@ def add_dataset(session: Session, rows: Sequence[Any], **fields: Any) -> Dataset
     session.flush()
     session.add_all(
         DatasetRow(
-            dataset_id=dataset.id,
-            idx=i,
-            prompt=row.prompt,
-            response=row.response,
-            label=row.label,
-            type=row.type,
+            dataset_id=dataset.id, idx=i, response=row.response, **DatasetRow.columns_of(row)
         )
         for i, row in enumerate(rows)
     )
@@ -253,18 +259,13 @@ class Evaluation(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
-class Completion(Base):
+class Completion(_PromptRow, Base):
     """One generated completion of an evaluation with its three-way label."""
 
     __tablename__ = "completions"
     __table_args__ = (Index("ix_completions_pos", "evaluation_id", "idx", unique=True),)
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
     evaluation_id: Mapped[int] = mapped_column(ForeignKey("evaluations.id", ondelete="CASCADE"))
-    idx: Mapped[int] = mapped_column(Integer)
-    prompt: Mapped[str] = mapped_column(Text)
-    type: Mapped[str] = mapped_column(String(64))
-    label: Mapped[str] = mapped_column(String(16))  # safe | unsafe (the prompt's)
     completion: Mapped[str] = mapped_column(Text)
     verdict: Mapped[str] = mapped_column(
         String(32)
@@ -286,6 +287,44 @@ class Verdict(Base):
     verdict: Mapped[str] = mapped_column(String(32))  # full_compliance | ... | unparsed
     rule: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+PENDING = "pending"  # verdict and rule of a completion not judged yet
+
+
+def add_completions(
+    session: Session,
+    evaluation_id: int,
+    rows: Sequence[Any],
+    texts: Sequence[str],
+    judged: tuple[str, Sequence[Any]] | None = None,
+    scores: Sequence[float] | None = None,
+) -> list[Completion]:
+    """Add an evaluation's completions in order and flush them: ``texts[i]`` answers ``rows[i]``
+    (any object with prompt, label and type), with refusal score ``scores[i]``. ``judged`` is
+    (classifier, verdicts with label and rule): its verdicts are the completions' own and its
+    Verdict rows; without it verdict and rule are "pending"."""
+    classifier, verdicts = judged or (None, [None] * len(rows))
+    stored = [
+        Completion(
+            evaluation_id=evaluation_id,
+            idx=i,
+            completion=text,
+            verdict=PENDING if verdict is None else verdict.label,
+            rule=PENDING if verdict is None else verdict.rule,
+            refusal_score=None if scores is None else float(scores[i]),
+            **Completion.columns_of(row),
+        )
+        for i, (row, text, verdict) in enumerate(zip(rows, texts, verdicts, strict=True))
+    ]
+    session.add_all(stored)
+    session.flush()
+    if classifier is not None:
+        session.add_all(
+            Verdict(completion_id=c.id, classifier=classifier, verdict=c.verdict, rule=c.rule)
+            for c in stored
+        )
+    return stored
 
 
 class HumanLabel(Base):

@@ -119,18 +119,19 @@ def _held(lease: Lease):
     )
 
 
+def _update_held(session: Session, lease: Lease, **values: Any) -> bool:
+    """Set ``values`` on the lease's job if the lease is still held; whether it was."""
+    return session.execute(update(Job).where(_held(lease)).values(**values)).rowcount == 1
+
+
 def heartbeat(session: Session, leases: Iterable[Lease], lease_seconds: float) -> set[int]:
     """Extend the leases still held; return the ids of jobs this worker no longer holds
     (cancelled, or re-queued after a lost lease): their processes must stop."""
     now = utcnow()
     lost = set()
     for lease in leases:
-        result = session.execute(
-            update(Job)
-            .where(_held(lease))
-            .values(heartbeat_at=now, lease_expires_at=now + timedelta(seconds=lease_seconds))
-        )
-        if result.rowcount == 0:
+        expires = now + timedelta(seconds=lease_seconds)
+        if not _update_held(session, lease, heartbeat_at=now, lease_expires_at=expires):
             lost.add(lease.job_id)
     return lost
 
@@ -176,26 +177,21 @@ def report_progress(
     values: dict[str, Any] = {"progress": min(max(progress, 0.0), 1.0), "message": message[:2000]}
     if log is not None:
         values["log"] = log[-LOG_TAIL_CHARS:]
-    return session.execute(update(Job).where(_held(lease)).values(**values)).rowcount == 1
+    return _update_held(session, lease, **values)
 
 
 def complete(session: Session, lease: Lease, result: dict[str, Any] | None, log: str = "") -> bool:
     """Mark succeeded; in the same transaction as the job's results, so both land or neither."""
-    return (
-        session.execute(
-            update(Job)
-            .where(_held(lease))
-            .values(
-                status=JobStatus.SUCCEEDED,
-                progress=1.0,
-                message="done",
-                result=result,
-                log=log[-LOG_TAIL_CHARS:],
-                finished_at=utcnow(),
-                lease_expires_at=None,
-            )
-        ).rowcount
-        == 1
+    return _update_held(
+        session,
+        lease,
+        status=JobStatus.SUCCEEDED,
+        progress=1.0,
+        message="done",
+        result=result,
+        log=log[-LOG_TAIL_CHARS:],
+        finished_at=utcnow(),
+        lease_expires_at=None,
     )
 
 
@@ -232,19 +228,14 @@ def retry_or_fail(session: Session, lease: Lease, error: str) -> str | None:
 
 def release(session: Session, lease: Lease) -> bool:
     """Give a running job back to the queue without spending an attempt (worker shutdown)."""
-    return (
-        session.execute(
-            update(Job)
-            .where(_held(lease))
-            .values(
-                status=JobStatus.QUEUED,
-                worker_id=None,
-                attempts=Job.attempts - 1,
-                lease_expires_at=None,
-                message="released by a stopping worker",
-            )
-        ).rowcount
-        == 1
+    return _update_held(
+        session,
+        lease,
+        status=JobStatus.QUEUED,
+        worker_id=None,
+        attempts=Job.attempts - 1,
+        lease_expires_at=None,
+        message="released by a stopping worker",
     )
 
 

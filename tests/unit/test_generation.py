@@ -1,4 +1,5 @@
-"""Batched greedy generation (left padding) and the refusal score on a tiny trained chat model."""
+"""Batched generation (left padding), greedy and sampled, and the refusal score on a tiny
+trained chat model."""
 
 from __future__ import annotations
 
@@ -80,6 +81,24 @@ def test_generation_matches_manual_greedy_decoding(demo: LoadedModel) -> None:
             new.append(nxt)
     expected = demo.tokenizer.decode(new, skip_special_tokens=True)
     assert generate(demo, [prompt], max_new_tokens=12)[0] == expected
+
+
+def test_sampling_gives_each_prompt_its_samples_in_order_and_repeats_for_a_seed(
+    demo: LoadedModel,
+) -> None:
+    """Reference: as the temperature goes to 0 sampling becomes greedy, so at 1e-3 every sample
+    of prompt i (items 2i, 2i + 1) is its greedy completion; at 1, a seed repeats its draws."""
+    greedy = generate(demo, PROMPTS, max_new_tokens=10, batch_size=3)
+    cold = generate(demo, PROMPTS, max_new_tokens=10, batch_size=3, temperature=1e-3, n_samples=2)
+    assert cold == [c for c in greedy for _ in range(2)]
+    hot = {"max_new_tokens": 10, "batch_size": 3, "temperature": 1.0, "n_samples": 3}
+    first, again = (generate(demo, PROMPTS, seed=5, **hot) for _ in range(2))
+    assert first == again and len(first) == 3 * len(PROMPTS)
+    assert first != [c for c in greedy for _ in range(3)]  # sampled, not greedy
+    with pytest.raises(ValueError, match="^n_samples:"):
+        generate(demo, PROMPTS, n_samples=2)  # greedy decoding has one completion
+    with pytest.raises(ValueError, match="^temperature:"):
+        generate(demo, PROMPTS, temperature=-1.0)
 
 
 def test_progress_and_validation(demo: LoadedModel) -> None:

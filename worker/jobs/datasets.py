@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
 from sqlalchemy import select
 
 from backend.dataset_import import ImportFormatError, ImportTooLarge, Limits, parse_records
@@ -12,12 +15,29 @@ from worker.science.corpus import BUILTIN_DATASETS, builtin_dataset
 from worker.science.diversity import corpus_diversity
 
 
-def diversity_stats(prompts: list[str], responses: list[str]) -> dict:
-    """Diversity of prompts and responses separately (responses omitted when all empty)."""
-    stats = {"prompts": corpus_diversity(prompts)}
+def diversity_stats(rows: Sequence[Any]) -> dict:
+    """Diversity of the rows' prompts and responses separately (responses omitted when all
+    empty)."""
+    stats = {"prompts": corpus_diversity([r.prompt for r in rows])}
+    responses = [r.response for r in rows]
     if any(responses):
         stats["responses"] = corpus_diversity(responses)
     return stats
+
+
+def check_name_free(ctx: JobContext, name: str) -> None:
+    """JobError naming the field if a dataset called ``name`` exists."""
+    with ctx.transaction() as session:
+        if session.scalar(select(Dataset.id).where(Dataset.name == name)) is not None:
+            raise JobError(f"name: a dataset named {name!r} already exists")
+
+
+def store_dataset(ctx: JobContext, rows: Sequence[Any], stats: dict | None = None, **fields) -> int:
+    """Store ``rows`` as a dataset (``fields`` its columns) in one transaction, with their
+    diversity as its stats (and ``stats`` beside); its id."""
+    measured = diversity_stats(rows) | (stats or {})
+    with ctx.transaction() as session:
+        return add_dataset(session, rows, stats=measured, **fields).id
 
 
 def register_builtin(ctx: JobContext, params: RegisterBuiltinParams) -> dict:
@@ -26,7 +46,7 @@ def register_builtin(ctx: JobContext, params: RegisterBuiltinParams) -> dict:
     for i, (name, description) in enumerate(BUILTIN_DATASETS.items()):
         ctx.progress(i / len(BUILTIN_DATASETS), f"building {name}")
         examples = builtin_dataset(name, seed=params.seed)
-        stats = diversity_stats([e.prompt for e in examples], [e.response for e in examples])
+        stats = diversity_stats(examples)
         with ctx.transaction() as session:
             if session.scalar(select(Dataset.id).where(Dataset.name == name)) is not None:
                 continue
@@ -54,7 +74,7 @@ def dataset_stats(ctx: JobContext, params: DatasetStatsParams) -> dict:
                 DatasetRow.dataset_id == params.dataset_id
             )
         ).all()
-    stats = diversity_stats([r.prompt for r in rows], [r.response for r in rows])
+    stats = diversity_stats(rows)
     with ctx.transaction() as session:
         session.get(Dataset, params.dataset_id).stats = stats
     return {"dataset_id": params.dataset_id, "n_rows": len(rows)}
@@ -68,9 +88,7 @@ def import_hub_dataset(ctx: JobContext, params: ImportHubDatasetParams) -> dict:
     problem = ctx.settings.local_dataset_dir_error(params.repo)  # this host's folders
     if problem:
         raise JobError(f"repo: {problem}")
-    with ctx.transaction() as session:
-        if session.scalar(select(Dataset.id).where(Dataset.name == params.name)) is not None:
-            raise JobError(f"name: a dataset named {params.name!r} already exists")
+    check_name_free(ctx, params.name)
     ctx.progress(0.05, f"loading {params.repo} [{params.split}]", force=True)
     try:
         hub = load_dataset(params.repo, split=params.split)
@@ -97,15 +115,8 @@ def import_hub_dataset(ctx: JobContext, params: ImportHubDatasetParams) -> dict:
         rows = parse_records(records, label=params.label, limits=Limits(max_rows=params.max_rows))
     except (ImportFormatError, ImportTooLarge) as exc:
         raise JobError(f"repo: row {exc}") from None
-    stats = diversity_stats([r.prompt for r in rows], [r.response for r in rows])
-    with ctx.transaction() as session:
-        dataset = add_dataset(
-            session,
-            rows,
-            name=params.name,
-            source="hub",
-            format="hub",
-            description=f"{params.repo} [{params.split}]",
-            stats=stats,
-        )
-        return {"dataset_id": dataset.id, "n_rows": len(rows)}
+    description = f"{params.repo} [{params.split}]"
+    dataset_id = store_dataset(
+        ctx, rows, name=params.name, source="hub", format="hub", description=description
+    )
+    return {"dataset_id": dataset_id, "n_rows": len(rows)}

@@ -14,7 +14,7 @@ import torch
 from sqlalchemy import delete
 
 from backend.jobs.params import EvaluateParams
-from backend.models import Completion, Evaluation, Verdict
+from backend.models import Evaluation, add_completions
 from worker.context import JobContext
 from worker.jobs.common import dataset_rows, load_registered_model
 from worker.models.demo import encode_example
@@ -23,6 +23,7 @@ from worker.science.capture import system_prompt_mode
 from worker.science.corpus import REFUSAL_TEXTS
 from worker.science.generation import generate, refusal_score, refusal_start_ids
 from worker.science.judges import resolve_classifier, verdict_metrics
+from worker.science.refusal_classifier import Verdict
 from worker.science.refusal_metrics import refusal_score_calibration
 from worker.science.vcl import sft_loss
 
@@ -45,24 +46,43 @@ def heldout_loss(model, rows, batch_size: int) -> tuple[float, float]:
     return loss, math.exp(loss)
 
 
-def evaluate(ctx: JobContext, params: EvaluateParams) -> dict:
-    model_row, model = load_registered_model(ctx, params.model_id, params.model_name)
-    probe, rows = dataset_rows(ctx, params.probe_dataset_id, params.max_prompts)
-    prompts = [r.prompt for r in rows]
+def judged_completions(
+    ctx: JobContext, model, prompts: list[str], params, **options
+) -> tuple[list[str], list[Verdict]]:
+    """``generation.generate`` of ``prompts`` with ``params``' max_new_tokens and batch_size
+    and ``options`` (progress to 0.8), and ``params.classifier``'s verdict of each completion
+    (to 0.85)."""
     completions = generate(
         model,
         prompts,
         max_new_tokens=params.max_new_tokens,
         batch_size=params.batch_size,
-        chat_template=params.chat_template,
-        system_prompt=params.system_prompt,
         progress=lambda f, m: ctx.progress(0.8 * f, f"generate {m}"),
+        **options,
     )
     classifier = resolve_classifier(
         params.classifier, lambda name: load_registered_model(ctx, None, name)[1], params.batch_size
     )
+    n_samples = len(completions) // len(prompts)
     verdicts = classifier.classify_batch(
-        prompts, completions, lambda f, m: ctx.progress(0.8 + 0.05 * f, f"classify {m}")
+        [p for p in prompts for _ in range(n_samples)],
+        completions,
+        lambda f, m: ctx.progress(0.8 + 0.05 * f, f"classify {m}"),
+    )
+    return completions, verdicts
+
+
+def evaluate(ctx: JobContext, params: EvaluateParams) -> dict:
+    model_row, model = load_registered_model(ctx, params.model_id, params.model_name)
+    probe, rows = dataset_rows(ctx, params.probe_dataset_id, params.max_prompts)
+    prompts = [r.prompt for r in rows]
+    completions, verdicts = judged_completions(
+        ctx,
+        model,
+        prompts,
+        params,
+        chat_template=params.chat_template,
+        system_prompt=params.system_prompt,
     )
     ctx.progress(0.85, "refusal score")
     scores = refusal_score(
@@ -104,28 +124,6 @@ def evaluate(ctx: JobContext, params: EvaluateParams) -> dict:
         )
         session.add(evaluation)
         session.flush()
-        stored = [
-            Completion(
-                evaluation_id=evaluation.id,
-                idx=i,
-                prompt=row.prompt,
-                type=row.type,
-                label=row.label,
-                completion=text,
-                verdict=verdict.label,
-                rule=verdict.rule,
-                refusal_score=float(score),
-            )
-            for i, (row, text, verdict, score) in enumerate(
-                zip(rows, completions, verdicts, scores, strict=True)
-            )
-        ]
-        session.add_all(stored)
-        session.flush()
-        session.add_all(
-            Verdict(
-                completion_id=c.id, classifier=params.classifier, verdict=c.verdict, rule=c.rule
-            )
-            for c in stored
-        )
+        judged_by = (params.classifier, verdicts)
+        add_completions(session, evaluation.id, rows, completions, judged_by, scores)
         return {"evaluation_id": evaluation.id, **metrics}

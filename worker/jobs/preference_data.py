@@ -6,51 +6,32 @@ from __future__ import annotations
 import random
 from collections import Counter
 
-from sqlalchemy import select
-
 from backend.jobs.params import PreferenceDataParams
-from backend.models import Dataset, add_dataset
 from worker.context import JobContext, JobError
 from worker.jobs.common import dataset_rows, load_registered_model
-from worker.jobs.datasets import diversity_stats
-from worker.science.judges import resolve_classifier
-from worker.science.preference import FORMAT, build_pairs, pair_rows, sample_completions
+from worker.jobs.datasets import check_name_free, store_dataset
+from worker.jobs.evaluate import judged_completions
+from worker.science.preference import FORMAT, build_pairs, pair_rows
 
 
 def preference_data(ctx: JobContext, params: PreferenceDataParams) -> dict:
-    with ctx.transaction() as session:
-        if session.scalar(select(Dataset.id).where(Dataset.name == params.name)) is not None:
-            raise JobError(f"name: a dataset named {params.name!r} already exists")
+    check_name_free(ctx, params.name)
     rng = random.Random(params.seed)
     rows = []
-    for dataset_id in params.prompt_dataset_ids:
-        _, found = dataset_rows(ctx, dataset_id)
+    for prompt_set_id in params.prompt_dataset_ids:
+        _, found = dataset_rows(ctx, prompt_set_id)
         n = params.max_prompts
         rows += found if n is None or n >= len(found) else rng.sample(found, n)
     teacher_row, teacher = load_registered_model(
         ctx, params.teacher_model_id, params.teacher_model_name
     )
     prompts, labels = [r.prompt for r in rows], [r.label for r in rows]
-    samples = sample_completions(
-        teacher,
-        prompts,
-        n_samples=params.n_samples,
-        temperature=params.temperature,
-        max_new_tokens=params.max_new_tokens,
-        batch_size=params.batch_size,
-        seed=params.seed,
-        progress=lambda f, m: ctx.progress(0.8 * f, f"sample {m}"),
-    )
-    classifier = resolve_classifier(
-        params.classifier, lambda name: load_registered_model(ctx, None, name)[1], params.batch_size
-    )
-    flat = classifier.classify_batch(
-        [p for p in prompts for _ in range(params.n_samples)],
-        [t for texts in samples for t in texts],
-        lambda f, m: ctx.progress(0.8 + 0.15 * f, f"classify {m}"),
-    )
-    labels_flat = [v.label for v in flat]
     k = params.n_samples
+    flat, judged = judged_completions(
+        ctx, teacher, prompts, params, temperature=params.temperature, n_samples=k, seed=params.seed
+    )
+    labels_flat = [v.label for v in judged]
+    samples = [flat[i * k : (i + 1) * k] for i in range(len(prompts))]
     verdicts = [labels_flat[i * k : (i + 1) * k] for i in range(len(prompts))]
     try:
         pairs, counts = build_pairs(prompts, labels, samples, verdicts)
@@ -62,18 +43,14 @@ def preference_data(ctx: JobContext, params: PreferenceDataParams) -> dict:
             f"(teacher {teacher_row.name!r}): try more samples or a higher temperature"
         )
     counts["verdicts"] = dict(sorted(Counter(labels_flat).items()))
-    stored = pair_rows(pairs)
-    with ctx.transaction() as session:
-        dataset = add_dataset(
-            session,
-            stored,
-            name=params.name,
-            source="generated",
-            format=FORMAT,
-            description=f"DPO pairs: {teacher_row.name} samples judged by {params.classifier}",
-            stats={
-                **diversity_stats([r.prompt for r in stored], [r.response for r in stored]),
-                "pairs": counts,
-            },
-        )
-        return {"dataset_id": dataset.id, **counts}
+    description = f"DPO pairs: {teacher_row.name} samples judged by {params.classifier}"
+    dataset_id = store_dataset(
+        ctx,
+        pair_rows(pairs),
+        {"pairs": counts},
+        name=params.name,
+        source="generated",
+        format=FORMAT,
+        description=description,
+    )
+    return {"dataset_id": dataset_id, **counts}

@@ -6,7 +6,9 @@ preference_data -> dpo on the SFT model -> capture_spectra -> evaluate."""
 from __future__ import annotations
 
 import itertools
+from collections.abc import Iterable
 
+from pydantic import BaseModel
 from sqlalchemy import select
 
 from backend import queue
@@ -57,6 +59,16 @@ def _dataset_ids(session, params: SweepParams) -> dict[str, int | None]:
     return ids
 
 
+def _child(
+    session, sweep_id: int, kind: str, params: BaseModel, depends_on: Iterable[int] = ()
+) -> int:
+    """Queue a ``kind`` job with ``params`` as a child of the sweep; its id."""
+    job = queue.enqueue(
+        session, kind, params.model_dump(), depends_on=depends_on, parent_job_id=sweep_id
+    )
+    return job.id
+
+
 def sweep(ctx: JobContext, params: SweepParams) -> dict:
     grid = cells(params)
     with ctx.transaction() as session:
@@ -78,11 +90,11 @@ def sweep(ctx: JobContext, params: SweepParams) -> dict:
                 general_dataset_id=ids["general_dataset"],
                 safety_dataset_id=ids["safety_dataset"],
             )
-            ft = queue.enqueue(session, "finetune", finetune.model_dump(), parent_job_id=ctx.job_id)
-            _measure(session, ctx.job_id, params, ids, name, cell["seed"], ft.id, references)
+            ft_id = _child(session, ctx.job_id, "finetune", finetune)
+            _measure(session, ctx.job_id, params, ids, name, cell["seed"], ft_id, references)
             if params.dpo and cell["safety_fraction"] > 0 and cell["vcl_lambda"] == 0:
                 _dpo_cell(
-                    session, ctx.job_id, params, ids, name, cell["seed"], ft.id, references, pairs
+                    session, ctx.job_id, params, ids, name, cell["seed"], ft_id, references, pairs
                 )
     return {"cells": len(grid)}
 
@@ -98,15 +110,10 @@ def _measure(session, sweep_id, params, ids, name, seed, trained_id, references)
         reference_job_id=reference,
         seed=seed,
     )
-    cap = queue.enqueue(
-        session,
-        "capture_spectra",
-        capture.model_dump(),
-        depends_on=[trained_id, *([reference] if reference else [])],
-        parent_job_id=sweep_id,
-    )
+    depends_on = [trained_id, *([reference] if reference else [])]
+    cap_id = _child(session, sweep_id, "capture_spectra", capture, depends_on)
     if reference is None:
-        references[seed] = cap.id
+        references[seed] = cap_id
     for system_prompt in params.system_prompts:  # the same model with and without
         evaluate = EvaluateParams(
             model_name=name,
@@ -115,13 +122,7 @@ def _measure(session, sweep_id, params, ids, name, seed, trained_id, references)
             max_new_tokens=params.max_new_tokens,
             system_prompt=system_prompt,
         )
-        queue.enqueue(
-            session,
-            "evaluate",
-            evaluate.model_dump(),
-            depends_on=[trained_id],
-            parent_job_id=sweep_id,
-        )
+        _child(session, sweep_id, "evaluate", evaluate, [trained_id])
 
 
 def _dpo_cell(session, sweep_id, params, ids, sft_name, seed, ft_id, references, pairs_jobs):
@@ -138,19 +139,12 @@ def _dpo_cell(session, sweep_id, params, ids, sft_name, seed, ft_id, references,
             seed=seed,
             name=pairs_name,
         )
-        pairs_job = queue.enqueue(
-            session,
-            "preference_data",
-            preference.model_dump(),
-            depends_on=[] if params.dpo_teacher else [ft_id],
-            parent_job_id=sweep_id,
-        ).id
+        depends_on = [] if params.dpo_teacher else [ft_id]
+        pairs_job = _child(session, sweep_id, "preference_data", preference, depends_on)
         pairs_jobs[pairs_name] = pairs_job
     name = f"{sft_name}-dpo"
     dpo = DPOParams(
         **params.dpo_params, base_model_name=sft_name, dataset_name=pairs_name, seed=seed, name=name
     )
-    job = queue.enqueue(
-        session, "dpo", dpo.model_dump(), depends_on=[pairs_job, ft_id], parent_job_id=sweep_id
-    )
-    _measure(session, sweep_id, params, ids, name, seed, job.id, references)
+    job_id = _child(session, sweep_id, "dpo", dpo, [pairs_job, ft_id])
+    _measure(session, sweep_id, params, ids, name, seed, job_id, references)

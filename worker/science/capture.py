@@ -10,7 +10,7 @@ right after the last needed hook has fired (the unembedding never runs).
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypedDict, Unpack
 
 import numpy as np
 
@@ -120,29 +120,39 @@ def _batch_hooks(
     return [make(j) for j in range(n_hooks)]
 
 
+class CaptureOptions(TypedDict, total=False):
+    """The options of every capture, each with its default in :func:`_run_batches`."""
+
+    hook: str  # "resid_post" (or "resid_pre", "resid_mid"; "hook_" prefix allowed)
+    chat_template: bool  # True: prompts as user turns with the generation prompt
+    batch_size: int  # 32
+    layers: Sequence[int] | None  # None: all
+    progress: Progress | None
+
+
 def _run_batches(
     model: LoadedModel,
     prompts: Sequence[str],
-    *,
-    hook: str,
-    chat_template: bool,
-    batch_size: int,
-    layers: list[int],
     on_batch: BatchFn,
-    progress: Progress | None,
+    *,
+    hook: str = "resid_post",
+    chat_template: bool = True,
+    batch_size: int = 32,
+    layers: Sequence[int] | None = None,
+    progress: Progress | None = None,
 ) -> None:
     """Forward prompts in length-sorted batches; call ``on_batch(j, acts, mask, rows)``.
 
-    ``j`` indexes ``layers``; ``acts`` is (B, T, d); ``rows`` are the prompts' indices.
+    ``j`` indexes the (sorted) layers; ``acts`` is (B, T, d); ``rows`` are the prompts' indices.
     """
     import torch
 
+    names = [hook_name(layer, hook) for layer in _validate_layers(layers, model.n_layers)]
     if batch_size < 1:
         raise ValueError(f"batch_size: must be >= 1, got {batch_size}")
     if not prompts:
         raise ValueError("prompts: no prompts given")
     seqs = chat_prompt_ids(model.tokenizer, prompts, chat_template)
-    names = [hook_name(layer, hook) for layer in layers]
     groups = by_length(seqs, batch_size)
     for b, group in enumerate(groups):
         rows = torch.tensor(group)
@@ -163,72 +173,40 @@ def _run_batches(
             progress((b + 1) / len(groups), f"batch {b + 1}/{len(groups)}")
 
 
+def _n_layers(model: LoadedModel, options: CaptureOptions) -> int:
+    return len(_validate_layers(options.get("layers"), model.n_layers))
+
+
 def capture_last_prompt(
-    model: LoadedModel,
-    prompts: list[str],
-    *,
-    hook: str = "resid_post",
-    chat_template: bool = True,
-    batch_size: int = 32,
-    layers: list[int] | None = None,
-    progress: Progress | None = None,
+    model: LoadedModel, prompts: list[str], **options: Unpack[CaptureOptions]
 ) -> np.ndarray:
     """Residual at the last prompt token: float32 array (N prompts, len(layers), d_model)."""
     import torch
 
-    hook = validate_hook(hook)
-    layer_list = _validate_layers(layers, model.n_layers)
-    out = np.zeros((len(prompts), len(layer_list), model.d_model), dtype=np.float32)
+    out = np.zeros((len(prompts), _n_layers(model, options), model.d_model), dtype=np.float32)
 
     def keep_last(j: int, acts: torch.Tensor, mask: torch.Tensor, rows: torch.Tensor) -> None:
         last = mask.sum(dim=1) - 1
         picked = acts[torch.arange(acts.shape[0], device=acts.device), last]
         out[rows.numpy(), j] = picked.float().cpu().numpy()
 
-    _run_batches(
-        model,
-        prompts,
-        hook=hook,
-        chat_template=chat_template,
-        batch_size=batch_size,
-        layers=layer_list,
-        on_batch=keep_last,
-        progress=progress,
-    )
+    _run_batches(model, prompts, keep_last, **options)
     return out
 
 
 def capture_all_tokens_covariance(
-    model: LoadedModel,
-    prompts: list[str],
-    *,
-    hook: str = "resid_post",
-    chat_template: bool = True,
-    batch_size: int = 32,
-    layers: list[int] | None = None,
-    progress: Progress | None = None,
+    model: LoadedModel, prompts: list[str], **options: Unpack[CaptureOptions]
 ) -> StreamingCovariance:
     """Streaming float64 covariance per layer over all (non-pad) prompt tokens, kept on the
     model's device: only its sums are held, never the activations themselves."""
     from worker.science.covariance import StreamingCovariance
 
-    hook = validate_hook(hook)
-    layer_list = _validate_layers(layers, model.n_layers)
-    acc = StreamingCovariance(model.d_model, len(layer_list), device=model.device)
+    acc = StreamingCovariance(model.d_model, _n_layers(model, options), device=model.device)
 
     def accumulate(j: int, acts: torch.Tensor, mask: torch.Tensor, rows: torch.Tensor) -> None:
         acc.update(acts[mask.bool()], layer=j)
 
-    _run_batches(
-        model,
-        prompts,
-        hook=hook,
-        chat_template=chat_template,
-        batch_size=batch_size,
-        layers=layer_list,
-        on_batch=accumulate,
-        progress=progress,
-    )
+    _run_batches(model, prompts, accumulate, **options)
     if acc.n < 2:
         raise ValueError("prompts: need at least 2 tokens for a covariance")
     return acc

@@ -1,5 +1,5 @@
-"""Batched greedy generation and the generation-free refusal score (DESIGN.md, "Refusal
-evaluation").
+"""Batched generation (greedy or sampled) and the generation-free refusal score (DESIGN.md,
+"Refusal evaluation").
 
 Choice: both run on the Hugging Face model the bridge wraps (``model.bridge.original_model``;
 the bridge shares its parameters, so a bridge being fine-tuned is seen as-is). HF ``generate``
@@ -62,25 +62,38 @@ def generate(
     batch_size: int = 16,
     chat_template: bool = True,
     system_prompt: str | None = None,
+    temperature: float = 0.0,
+    n_samples: int = 1,
+    seed: int | None = None,
     progress: Progress | None = None,
 ) -> list[str]:
-    """Greedy completions of ``prompts`` (as user turns with the generation prompt, after
-    ``system_prompt`` where given: see ``capture.chat_prompt_ids``).
+    """Completions of ``prompts`` (as user turns with the generation prompt, after
+    ``system_prompt`` where given: see ``capture.chat_prompt_ids``): greedy at ``temperature``
+    0, else ``n_samples`` per prompt sampled at ``temperature`` (no top-p or top-k cut),
+    reproducible for a ``seed`` and batch size. Completion j of prompt i is item
+    ``i * n_samples + j``.
 
     Prompts are batched by length and left-padded with an attention mask; each completion
     stops at the tokenizer's EOS (``<|end|>`` for the demo model) or after
-    ``max_new_tokens`` and is decoded without special tokens. Equal to one prompt at a time.
+    ``max_new_tokens`` and is decoded without special tokens. Greedy completions equal one
+    prompt at a time.
     """
     import torch
 
     _check(prompts, batch_size)
     if max_new_tokens < 1:
         raise ValueError(f"max_new_tokens: must be >= 1, got {max_new_tokens}")
+    if temperature < 0:
+        raise ValueError(f"temperature: must be >= 0, got {temperature}")
+    if n_samples != 1 and (n_samples < 1 or temperature == 0):
+        raise ValueError(f"n_samples: 1 for greedy decoding, >= 1 when sampling; got {n_samples}")
     tok, hf = model.tokenizer, model.bridge.original_model
     seqs = chat_prompt_ids(tok, prompts, chat_template, system_prompt)
     pad, stop = pad_id(tok), _stop_ids(tok, hf)
-    out: list[str] = [""] * len(seqs)
+    out: list[str] = [""] * (len(seqs) * n_samples)
     groups = by_length(seqs, batch_size)
+    if seed is not None:
+        torch.manual_seed(seed)
     was_training = hf.training
     hf.eval()
     try:
@@ -91,18 +104,21 @@ def generate(
                     input_ids=ids,
                     attention_mask=mask,
                     max_new_tokens=max_new_tokens,
-                    do_sample=False,
+                    do_sample=temperature > 0,
                     num_beams=1,
-                    temperature=None,
+                    num_return_sequences=n_samples,
+                    temperature=temperature or None,
                     top_p=None,
                     top_k=None,
                     eos_token_id=stop or None,
                     pad_token_id=pad,
                 )
-            for row, i in enumerate(rows):
-                new = gen[row, ids.shape[1] :].tolist()
-                cut = next((j for j, t in enumerate(new) if t in stop), len(new))
-                out[i] = tok.decode(new[:cut], skip_special_tokens=True)
+            for j, sequence in enumerate(gen.tolist()):  # row-major: a prompt's samples together
+                new = sequence[ids.shape[1] :]
+                cut = next((k for k, t in enumerate(new) if t in stop), len(new))
+                out[rows[j // n_samples] * n_samples + j % n_samples] = tok.decode(
+                    new[:cut], skip_special_tokens=True
+                )
             if progress is not None:
                 progress((b + 1) / len(groups), f"batch {b + 1}/{len(groups)}")
     finally:

@@ -1,6 +1,7 @@
-"""Preference pairs for the DPO baseline (POROver): sampled completions of a teacher, labelled
-by a refusal classifier, paired so that a safe prompt prefers compliance and an unsafe prompt
-prefers refusal (docs/training.md, "DPO").
+"""Preference pairs for the DPO baseline (POROver): sampled completions of a teacher
+(``generation.generate`` at a temperature), labelled by a refusal classifier, paired so that
+a safe prompt prefers compliance and an unsafe prompt prefers refusal (docs/training.md,
+"DPO").
 
 Stored as a Dataset of format ``preference``: two rows per pair, idx ``2k`` (type ``chosen``)
 and ``2k + 1`` (type ``rejected``), the same prompt and label, the completion as the response.
@@ -10,14 +11,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from backend.dataset_import import Row  # a DatasetRow-shaped row, as add_dataset takes
-from worker.science.batching import by_length, pad_id, pad_left
-from worker.science.capture import chat_prompt_ids
-
-if TYPE_CHECKING:
-    from worker.models.loading import LoadedModel
 
 FORMAT = "preference"
 # The verdicts a pair may use on each side, per prompt label. A partial refusal counts as a
@@ -91,55 +87,3 @@ def rows_to_pairs(rows: Sequence[Any]) -> list[Pair]:
             raise ValueError(f"rows {chosen.idx} and {rejected.idx} are not a chosen/rejected pair")
         pairs.append(Pair(chosen.prompt, chosen.label, chosen.response, rejected.response))
     return pairs
-
-
-def sample_completions(
-    model: LoadedModel,
-    prompts: Sequence[str],
-    *,
-    n_samples: int,
-    temperature: float,
-    max_new_tokens: int,
-    batch_size: int,
-    seed: int,
-    progress=None,
-) -> list[list[str]]:
-    """``n_samples`` sampled completions per prompt (chat template, the same stopping and
-    decoding as ``generation.generate``), reproducible for a seed and batch size."""
-    import torch
-
-    from worker.science.generation import _stop_ids
-
-    tok, hf = model.tokenizer, model.bridge.original_model
-    seqs = chat_prompt_ids(tok, prompts, True, None)
-    pad, stop = pad_id(tok), _stop_ids(tok, hf)
-    out: list[list[str]] = [[] for _ in seqs]
-    groups = by_length(seqs, batch_size)
-    torch.manual_seed(seed)
-    was_training = hf.training
-    hf.eval()
-    try:
-        for b, rows in enumerate(groups):
-            ids, mask = pad_left([seqs[i] for i in rows], pad, model.device)
-            with torch.inference_mode():
-                gen = hf.generate(
-                    input_ids=ids,
-                    attention_mask=mask,
-                    max_new_tokens=max_new_tokens,
-                    do_sample=True,
-                    temperature=temperature,
-                    top_p=None,
-                    top_k=None,
-                    num_return_sequences=n_samples,
-                    eos_token_id=stop or None,
-                    pad_token_id=pad,
-                )
-            for j, sequence in enumerate(gen.tolist()):
-                new = sequence[ids.shape[1] :]
-                cut = next((k for k, t in enumerate(new) if t in stop), len(new))
-                out[rows[j // n_samples]].append(tok.decode(new[:cut], skip_special_tokens=True))
-            if progress is not None:
-                progress((b + 1) / len(groups), f"batch {b + 1}/{len(groups)}")
-    finally:
-        hf.train(was_training)
-    return out

@@ -20,11 +20,10 @@ from backend.api.deps import WriteSessionDep
 from backend.api.routes.datasets import LIMITS, NAME_PATTERN
 from backend.api.routes.jobs import validate_params
 from backend.dataset_import import ImportFormatError, ImportTooLarge, Row, parse_completions
-from backend.models import Completion, Dataset, Evaluation, HumanLabel, add_dataset
+from backend.models import Dataset, Evaluation, HumanLabel, add_completions, add_dataset
 from backend.schemas import EvaluationImport, EvaluationPublic
 
 router = APIRouter(tags=["evaluations"])
-PENDING = "pending"  # verdict and rule of a completion not judged yet
 
 
 @router.post("/evaluations/import", response_model=EvaluationImport, status_code=201)
@@ -61,21 +60,7 @@ async def import_completions(
     )
     session.add(evaluation)
     session.flush()
-    completions = [
-        Completion(
-            evaluation_id=evaluation.id,
-            idx=i,
-            prompt=r.prompt,
-            type=r.type,
-            label=r.label,
-            completion=r.completion,
-            verdict=PENDING,
-            rule=PENDING,
-        )
-        for i, r in enumerate(rows)
-    ]
-    session.add_all(completions)
-    session.flush()
+    completions = add_completions(session, evaluation.id, rows, [r.completion for r in rows])
     labeller = f"import:{filename}"[:100]
     labels = [
         HumanLabel(completion_id=c.id, labeller=labeller, verdict=r.verdict)
