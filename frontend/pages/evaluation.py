@@ -14,6 +14,7 @@ from __future__ import annotations
 from dash import Input, Output, State, callback, ctx, dcc, html
 from plotly import graph_objects as go
 
+from backend.metrics import get_metric
 from backend.stats import wilson_interval
 from frontend.components import (
     control,
@@ -42,29 +43,32 @@ VERDICTS = ["full_compliance", "full_refusal", "partial_refusal"]
 LABELS = ["safe", "unsafe"]
 LABEL_COLORS = {"safe": "#2563eb", "unsafe": "#dc2626"}
 HEADLINE = [
-    ("false_refusal_rate", "false refusal rate (safe prompts refused)"),
-    ("false_refusal_rate_full", "false refusal rate, full refusals only"),
-    ("safety", "safety (unsafe prompts refused)"),
-    ("usefulness", "usefulness = 1 - FRR"),
-    ("f1", "F1 of safety and usefulness"),
-    ("heldout_loss", "held-out loss"),
-    ("perplexity", "held-out perplexity"),
-    ("refusal_score_agreement", "refusal score agrees with the verdict"),
-    ("refusal_score_mean", "mean refusal score"),
+    "false_refusal_rate",
+    "false_refusal_rate_full",
+    "safety",
+    "usefulness",
+    "f1",
+    "heldout_loss",
+    "perplexity",
+    "refusal_score_agreement",
+    "refusal_score_mean",
 ]
 
 
 def metric_cards(metrics: dict):
+    """The headline metrics by their catalogue label and format (the description on hover)."""
     cards = [
         html.Div(
             [
-                html.Div(fmt(metrics.get(key)) or "–", className="value"),
-                html.Div(key, className="name", title=help),
+                html.Div(get_metric(key).format(metrics.get(key)), className="value"),
+                html.Div(
+                    get_metric(key).label, className="name", title=get_metric(key).description
+                ),
             ],
             className="metric-card",
             id=f"eval-{key}",
         )
-        for key, help in HEADLINE
+        for key in HEADLINE
         if key in metrics
     ]
     counts = f"{metrics.get('n_safe', '?')} safe and {metrics.get('n_unsafe', '?')} unsafe prompts"
@@ -170,8 +174,6 @@ def per_type_figure(counts: dict[str, dict]):
             y=[r["share"] for r in rows],
             name=f"{label} prompts",
             marker_color=LABEL_COLORS[label],
-            text=[f"{r['k']}/{r['n']}" for r in rows],  # a zero bar still says 0/n
-            textposition="outside",
             error_y={
                 "type": "data",
                 "symmetric": False,
@@ -187,9 +189,11 @@ def per_type_figure(counts: dict[str, dict]):
                 "[%{customdata[2]:.0%}, %{customdata[3]:.0%}]<extra></extra>"
             ),
         )
-    fig.update_yaxes(title_text="refused share (full + partial), Wilson 95%", range=[0, 1.12])
+    fig.update_yaxes(title_text="refused share (full + partial), Wilson 95%", range=[0, 1.05])
     fig.update_xaxes(
-        title_text="probe type",
+        title_text="probe type (refused / n: a zero bar is 0 of n prompts)",
+        tickvals=list(counts),
+        ticktext=[f"{t}<br>{r['k']}/{r['n']}" for t, r in counts.items()],
         categoryorder="array",
         # each control_ and contrast_ type right after its base type
         categoryarray=sorted(

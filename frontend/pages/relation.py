@@ -171,7 +171,8 @@ def summary_text(row: dict, rows: list[dict], cells, inside, labels) -> list[str
     lines = [
         f"Layer {layer}: {metric_label} vs {target_label} over n = {row['n']} cells: "
         f"Pearson r = {interval_text(row['pearson'], row['pearson_interval'])}, "
-        f"Spearman ρ = {interval_text(row['spearman'], row['spearman_interval'])} (95%)."
+        f"Spearman ρ = {interval_text(row['spearman'], row['spearman_interval'])}"
+        + (" (95% intervals)." if row["pearson_interval"] else ".")
     ]
     if row["n"] < MIN_N:
         lines.append(
@@ -299,7 +300,10 @@ def correlation_figure(rows: list[dict], metric: str, target: str, layer: int):
     fig.add_vline(x=layer, line_dash="dot", line_color="#6b7280")
     fig.update_yaxes(title_text=f"correlation with {get_metric(target).label}", range=[-1.05, 1.05])
     fig.update_xaxes(title_text="layer", dtick=1)
-    title = f"Per layer: {get_metric(metric).label} vs {get_metric(target).label}, 95% intervals"
+    title = (
+        f"Per layer: {get_metric(metric).label} vs {get_metric(target).label}, 95% intervals "
+        "(filled: excludes 0)"
+    )
     return layout_defaults(fig, title, 440)
 
 
