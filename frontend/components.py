@@ -484,6 +484,23 @@ def url_filters(page_id: str, names: list[str]) -> Callable:
     return to_url
 
 
+def named_runs(runs: list[dict]) -> dict[int, dict]:
+    """``run_names`` of ``runs`` (items of GET /api/runs) and of the runs they are aligned to."""
+    ids = [r["id"] for r in runs] + [r["reference_run_id"] for r in runs if r["reference_run_id"]]
+    return run_names(list(dict.fromkeys(ids)))[0] if ids else {}
+
+
+def aligned_to(run: dict, named: dict[int, dict]) -> html.Span:
+    """A run's reference, by name; without one, why its alignment is empty (it is the
+    reference of others, or was captured without one)."""
+    if run["reference_run_id"]:
+        return run_link(named.get(run["reference_run_id"]), run["reference_run_id"])
+    users = (named.get(run["id"]) or {}).get("referenced_by", 0)
+    if users:
+        return html.Span(f"none: the reference of {users} run(s)", className="muted")
+    return html.Span("none (no alignment)", className="muted")
+
+
 def job_subject(job: dict, names: Names) -> str:
     """What a job works on, by name: the model it trains or measures, else its dataset or
     evaluation ("" for a kind about neither)."""

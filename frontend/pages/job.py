@@ -17,26 +17,8 @@ from dash import Input, Output, State, callback, ctx, dcc, html, no_update
 from plotly.subplots import make_subplots
 
 from backend.metrics import get_metric
+from frontend import components as ui
 from frontend.api import WriteRefused
-from frontend.components import (
-    TERMINAL,
-    Names,
-    api,
-    error,
-    eta,
-    fetch,
-    fmt_time,
-    graph,
-    layout_defaults,
-    named_link,
-    page,
-    progress_bar,
-    register_page_of_one,
-    run_link,
-    run_names,
-    status_badge,
-    table,
-)
 from frontend.measure import TRAINED_SUFFIX, measure_panel, trained_model_name
 
 LOG_TAIL = 8000
@@ -44,10 +26,11 @@ LOSS_TERMS = [get_metric(name) for name in ("loss", "sft_loss", "vcl_term")]  # 
 WINDOW = get_metric("window_concentration")
 
 
-@register_page_of_one("/jobs/<job_id>", "Job", "/jobs/<job_id>")
+@ui.register_page_of_one("/jobs/<job_id>", "Job", "/jobs/<job_id>")
 def layout(job, job_id=None, **_query):
-    return page(
-        f"Job {job_id} · {job['kind']}",
+    subject = ui.job_subject(job, ui.Names.fetch())
+    return ui.page(
+        f"Job {job_id} · {job['kind']}" + (f" · {subject}" if subject else ""),
         dcc.Store(id="job-id", data=job_id),
         html.Div(
             [
@@ -61,7 +44,7 @@ def layout(job, job_id=None, **_query):
         html.Div(id="job-status"),
         _measure(job),
         html.Div(
-            [html.H2("Training curves"), html.Div(graph("job-curves"), className="card")],
+            [html.H2("Training curves"), html.Div(ui.graph("job-curves"), className="card")],
             id="job-curves-box",
             style={"display": "none"},
         ),
@@ -76,9 +59,9 @@ def _base_lineage(params: dict) -> list[dict]:
     base is not registered)."""
     base_id, name = params.get("base_model_id"), params.get("base_model_name")
     if base_id is None:
-        found, _ = fetch("/models", q=name, limit=100)
+        found, _ = ui.fetch("/models", q=name, limit=100)
         base_id = next((m["id"] for m in (found or {}).get("data", []) if m["name"] == name), None)
-    chain, _ = fetch(f"/models/{base_id}/lineage") if base_id is not None else ([], None)
+    chain, _ = ui.fetch(f"/models/{base_id}/lineage") if base_id is not None else ([], None)
     return chain or []
 
 
@@ -110,18 +93,18 @@ def _produced(job: dict) -> list:
             )
         )
     names = (
-        Names.fetch()
+        ui.Names.fetch()
         if {"evaluation_id", "model_id", "dataset_id", "created"} & set(result)
         else None
     )
     if result.get("evaluation_id"):
-        evaluation, _ = fetch(f"/evaluations/{result['evaluation_id']}")
+        evaluation, _ = ui.fetch(f"/evaluations/{result['evaluation_id']}")
         label = names.evaluation(evaluation) if evaluation else "evaluation"
         eid = result["evaluation_id"]
-        links.append(named_link(label, f"/evals/{eid}", "evaluation", eid, id="job-eval-link"))
+        links.append(ui.named_link(label, f"/evals/{eid}", "evaluation", eid, id="job-eval-link"))
     if result.get("run_id"):
-        named, _ = run_names([result["run_id"]])
-        links.append(run_link(named.get(result["run_id"]), result["run_id"], id="job-run-link"))
+        named, _ = ui.run_names([result["run_id"]])
+        links.append(ui.run_link(named.get(result["run_id"]), result["run_id"], id="job-run-link"))
     if result.get("model_id"):
         links.append(names.model_link(result["model_id"], id="job-model-link"))
         links.append(dcc.Link("its evaluations", href=f"/evals?model_id={result['model_id']}"))
@@ -147,8 +130,8 @@ def _waiting(job: dict) -> str | html.Span:
 def sweep_jobs(job: dict) -> tuple[str, bool]:
     """A sweep job's own jobs in one line ("12/39 of its jobs finished, 27 open") and whether
     any is open: its job succeeds once it has queued them, long before they are done."""
-    every, _ = fetch("/jobs", parent_job_id=job["id"], limit=1)
-    still, _ = fetch("/jobs", parent_job_id=job["id"], status="queued,running", limit=1)
+    every, _ = ui.fetch("/jobs", parent_job_id=job["id"], limit=1)
+    still, _ = ui.fetch("/jobs", parent_job_id=job["id"], status="queued,running", limit=1)
     total, open_ = (every or {}).get("count", 0), (still or {}).get("count", 0)
     return f"{total - open_}/{total} of its jobs finished, {open_} queued or running", open_ > 0
 
@@ -156,10 +139,10 @@ def sweep_jobs(job: dict) -> tuple[str, bool]:
 def _view(job: dict, cells: str | None = None):
     rows = [
         ["kind", job["kind"]],
-        ["status", status_badge(job["status"])],
-        ["progress", progress_bar(job)],
+        ["status", ui.status_badge(job["status"])],
+        ["progress", ui.progress_bar(job)],
         ["message", job["message"]],
-        ["ETA", eta(job)],
+        ["ETA", ui.eta(job)],
         ["queue", _waiting(job)],
         *([["its jobs", html.Span(cells, id="job-sweep-progress")]] if cells else []),
         ["attempts", f"{job['attempts']} / {job['max_attempts']}"],
@@ -167,7 +150,7 @@ def _view(job: dict, cells: str | None = None):
         [
             "created / started / finished",
             " / ".join(
-                fmt_time(job[k]) or "-" for k in ("created_at", "started_at", "finished_at")
+                ui.fmt_time(job[k]) or "-" for k in ("created_at", "started_at", "finished_at")
             ),
         ],
         [
@@ -180,7 +163,7 @@ def _view(job: dict, cells: str | None = None):
     return html.Div(
         [
             html.P(job["error"], className="error", id="job-error") if job["error"] else None,
-            table(["", ""], rows, id="job-table"),
+            ui.table(["", ""], rows, id="job-table"),
             html.H2("Produced"),
             html.Div(
                 _produced(job) or html.Span("nothing yet", className="muted"),
@@ -214,24 +197,24 @@ def refresh(_n, cancel_clicks, retry_clicks, job_id, token, shown):
     if clicks.get(ctx.triggered_id):
         action = "cancel" if ctx.triggered_id == "job-cancel" else "retry"
         try:
-            api().write("POST", f"/jobs/{job_id}/{action}", token)
+            ui.api().write("POST", f"/jobs/{job_id}/{action}", token)
             note = f"{action} requested"
         except WriteRefused as exc:
             note = exc.describe(f"{action} refused")
             refused = exc.needs_token or no_update
-    job, err = fetch(f"/jobs/{job_id}")
+    job, err = ui.fetch(f"/jobs/{job_id}")
     if err:
-        return error(err), "", True, True, note, refused, {"display": "none"}, no_update, False
+        return ui.error(err), "", True, True, note, refused, {"display": "none"}, no_update, False
     log = job["log"] or ""
     tail = log[-LOG_TAIL:] if len(log) > LOG_TAIL else log
-    done = job["status"] in TERMINAL
+    done = job["status"] in ui.TERMINAL
     cells, open_cells = sweep_jobs(job) if job["kind"] == "sweep" else (None, False)
     box, figure = {"display": "none"}, no_update
     if job["kind"] == "finetune":
         box = {"display": "block"}
         # a finished job's curves are final: fetch them once
         if not (done and shown and shown.get("data")):
-            metrics, merr = fetch(f"/jobs/{job_id}/metrics")
+            metrics, merr = ui.fetch(f"/jobs/{job_id}/metrics")
             figure = curves_figure(metrics or [], merr)
     still = done and not open_cells  # nothing of it will change (a retry's click runs this)
     return _view(job, cells), tail, done, not done, note, refused, box, figure, still
@@ -277,4 +260,4 @@ def curves_figure(metrics: list[dict], err: str | None = None):
             yref="paper",
         )
     fig.update_xaxes(title_text="step", row=2, col=1)
-    return layout_defaults(fig, None, height=520)
+    return ui.layout_defaults(fig, None, height=520)

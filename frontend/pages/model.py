@@ -43,8 +43,16 @@ def _chain(chain: list[dict]) -> html.Div:
             parts.append(html.Span(" → ", className="muted"))
         last = i == len(chain) - 1
         label = html.Strong(m["name"]) if last else dcc.Link(m["name"], href=f"/models/{m['id']}")
-        parts += [label, ui.small_id(m["source"], m["id"])]
+        parts += [label, ui.small_id("model", m["id"])]
     return html.Div(parts, id="model-chain")
+
+
+def _titles(kind: str) -> dict[str, str]:
+    """The human labels of a job kind's parameters (their titles in GET /api/kinds)."""
+    kinds, _ = ui.fetch("/kinds")
+    found = next((k for k in kinds or [] if k["name"] == kind), None)
+    props = (found or {}).get("params_schema", {}).get("properties", {})
+    return {name: prop.get("title", name) for name, prop in props.items()}
 
 
 def _training(model: dict, names: ui.Names) -> html.Div | None:
@@ -80,7 +88,8 @@ def _training(model: dict, names: ui.Names) -> html.Div | None:
             ]
         )
     mix_table = ui.table(["", "dataset", "examples"], rows, id="model-mix") if rows else None
-    shown = [[k, ui.fmt(params[k])] for k in TRAINING if params.get(k) is not None]
+    titles = _titles(lineage.get("kind") or "finetune")
+    shown = [[titles.get(k, k), ui.fmt(params[k])] for k in TRAINING if params.get(k) is not None]
     return html.Div(
         [
             html.H2("Data mix"),
@@ -100,17 +109,13 @@ def _runs(model_id: int, names: ui.Names) -> html.Div:
     runs = (found or {}).get("data", [])
     if not runs:
         return html.P(err or "No runs yet.", className="error" if err else "muted")
-    named, _ = ui.run_names(
-        [r["id"] for r in runs] + [r["reference_run_id"] for r in runs if r["reference_run_id"]]
-    )
+    named = ui.named_runs(runs)
     rows = [
         [
             ui.run_link(named.get(r["id"]), r["id"]),
             names.dataset_link(r["dataset_id"]),
             r["n_layers"],
-            ui.run_link(named.get(r["reference_run_id"]), r["reference_run_id"])
-            if r["reference_run_id"]
-            else html.Span("none", className="muted"),
+            ui.aligned_to(r, named),
             ui.fmt_time(r["created_at"]),
         ]
         for r in runs

@@ -16,22 +16,7 @@ import plotly.graph_objects as go
 from dash import Input, Output, callback, dcc, html
 
 from backend.metrics import get_metric
-from frontend.components import (
-    Names,
-    eta,
-    fetch,
-    fmt_time,
-    graph,
-    job_subject,
-    layout_defaults,
-    page,
-    progress_bar,
-    status_badge,
-    sweep_link,
-    sweep_progress_line,
-    sweeps_table,
-    table,
-)
+from frontend import components as ui
 
 dash.register_page(__name__, path="/", name="Overview", order=0)
 
@@ -43,13 +28,13 @@ OPEN = ("queued", "running")
 
 def headline_sweep() -> dict | None:
     """The demo study's sweep (the oldest on the demo model), else the newest sweep."""
-    newest, _ = fetch("/jobs", kind="sweep", limit=500)
+    newest, _ = ui.fetch("/jobs", kind="sweep", limit=500)
     sweeps = (newest or {}).get("data", [])
     demo = [s for s in sweeps if s["params"].get("base_model_name") == DEMO_MODEL]
     chosen = demo[-1] if demo else (sweeps[0] if sweeps else None)
     if chosen is None:
         return None
-    found, _ = fetch(f"/sweeps/{chosen['id']}")
+    found, _ = ui.fetch(f"/sweeps/{chosen['id']}")
     return found
 
 
@@ -85,7 +70,7 @@ def headline_figure(lines: dict) -> go.Figure:
             )
     fig.update_xaxes(title_text="safety share p of the fine-tuning mix")
     fig.update_yaxes(title_text="rate", range=[0, 1.02])
-    return layout_defaults(fig, None, height=340)
+    return ui.layout_defaults(fig, None, height=340)
 
 
 def headline_sentence(lines: dict) -> str:
@@ -123,14 +108,14 @@ def headline() -> tuple[html.Div, bool]:
             html.P(
                 [
                     html.Strong("Study: "),
-                    sweep_link(summary),
+                    ui.sweep_link(summary),
                     " · ",
-                    status_badge(sweep["progress"]["state"]),
-                    f" {sweep_progress_line(sweep['progress'])}",
+                    ui.status_badge(sweep["progress"]["state"]),
+                    f" {ui.sweep_progress_line(sweep['progress'])}",
                 ]
             ),
             html.P(headline_sentence(lines), id="overview-headline-text"),
-            graph("overview-headline-graph", headline_figure(lines)) if lines else None,
+            ui.graph("overview-headline-graph", headline_figure(lines)) if lines else None,
             html.Div(
                 [
                     dcc.Link(
@@ -150,7 +135,7 @@ def headline() -> tuple[html.Div, bool]:
 
 
 def layout(**_query):
-    kinds, err = fetch("/kinds")
+    kinds, err = ui.fetch("/kinds")
     sweeps, jobs, workers = refresh(None)  # first view without a round trip
     card, running = headline()
     submit_links = [
@@ -158,7 +143,7 @@ def layout(**_query):
         for k in kinds or []
         if not k.get("internal")
     ]
-    return page(
+    return ui.page(
         "Overview",
         html.P(err, className="error") if err else None,
         html.Div(card, id="overview-headline-box"),
@@ -215,17 +200,17 @@ def _kind(job: dict):
 
 def _jobs(found: dict):
     """The queued and running jobs no sweep made (a sweep's are counted on its row)."""
-    names = Names.fetch() if found["data"] else None
+    names = ui.Names.fetch() if found["data"] else None
     rows = [
         [
             dcc.Link(j["id"], href=f"/jobs/{j['id']}"),
             _kind(j),
-            job_subject(j, names),
-            status_badge(j["status"]),
-            progress_bar(j),
-            eta(j),
+            ui.job_subject(j, names),
+            ui.status_badge(j["status"]),
+            ui.progress_bar(j),
+            ui.eta(j),
             j["error"] or j["message"],
-            fmt_time(j["created_at"]),
+            ui.fmt_time(j["created_at"]),
         ]
         for j in found["data"]
     ]
@@ -233,7 +218,7 @@ def _jobs(found: dict):
     more = found["count"] - len(rows)
     return html.Div(
         [
-            table(head, rows, id="jobs-table")
+            ui.table(head, rows, id="jobs-table")
             if rows
             else html.P("Nothing queued or running.", className="muted", id="jobs-idle"),
             dcc.Link(
@@ -250,14 +235,16 @@ def _workers(workers: list[dict]):
             w["id"],
             w["device"],
             "alive" if w["alive"] else ("stopped" if w["stopped_at"] else "lost"),
-            fmt_time(w["heartbeat_at"]),
+            ui.fmt_time(w["heartbeat_at"]),
             ", ".join(map(str, w["current_jobs"])),
         ]
         for w in workers
     ]
     head = ["id", "device", "state", "heartbeat (UTC)", "running jobs"]
     return (
-        table(head, rows, id="workers-table") if rows else html.P("No workers.", className="muted")
+        ui.table(head, rows, id="workers-table")
+        if rows
+        else html.P("No workers.", className="muted")
     )
 
 
@@ -266,7 +253,7 @@ def _sweeps(found: dict | None):
     active = [s for s in (found or {}).get("data", []) if s["progress"]["state"] in OPEN]
     if not active:
         return None
-    return sweeps_table(active, id="overview-sweeps-table")
+    return ui.sweeps_table(active, id="overview-sweeps-table")
 
 
 @callback(
@@ -278,9 +265,9 @@ def _sweeps(found: dict | None):
 )
 def refresh(_n):
     """Active sweeps (their jobs are counted there), the other active jobs, the workers."""
-    jobs, err = fetch("/jobs", status="queued,running", top_level="true", limit=ACTIVE)
+    jobs, err = ui.fetch("/jobs", status="queued,running", top_level="true", limit=ACTIVE)
     if err:
         return None, html.P(err, className="error"), None
-    sweeps, _ = fetch("/sweeps", limit=20)
-    workers, _ = fetch("/workers")
+    sweeps, _ = ui.fetch("/sweeps", limit=20)
+    workers, _ = ui.fetch("/workers")
     return _sweeps(sweeps), _jobs(jobs), _workers(workers or [])

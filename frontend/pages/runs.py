@@ -24,7 +24,7 @@ def layout(model_id=None, dataset_id=None, offset=None, **_query):
         "/runs", model_id=model_id, dataset_id=dataset_id, limit=LIMIT, offset=offset
     )
     runs = (found or {}).get("data", [])
-    named, _ = ui.run_names([r["id"] for r in runs]) if runs else ({}, None)
+    named = ui.named_runs(runs)
     rows = [
         [
             ui.run_link(named.get(r["id"]), r["id"]),
@@ -33,9 +33,7 @@ def layout(model_id=None, dataset_id=None, offset=None, **_query):
             f"{r['hook']} · {r['position']}",
             r["n_prompts"],
             r["n_layers"],
-            ui.run_link(named.get(r["reference_run_id"]), r["reference_run_id"])
-            if r["reference_run_id"]
-            else html.Span("none", className="muted", title="no alignment without a reference"),
+            ui.aligned_to(r, named),
             ui.fmt_time(r["created_at"]),
         ]
         for r in runs

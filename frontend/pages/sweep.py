@@ -11,20 +11,7 @@ from __future__ import annotations
 import dash
 from dash import Input, Output, State, callback, dcc, html
 
-from frontend.components import (
-    CELL_PARAMS,
-    CELL_SCORES,
-    cell_params,
-    cell_scores,
-    error,
-    fetch,
-    named_link,
-    page,
-    status_badge,
-    submit_form,
-    sweep_progress_line,
-    table,
-)
+from frontend import components as ui
 
 dash.register_page(__name__, path_template="/sweeps/<job_id>", name="Sweep", nav=False)
 
@@ -41,15 +28,16 @@ def system_prompt_cell(text: str | None) -> html.Span:
 
 def layout(job_id=None, **query):
     if job_id == "new":
-        return submit_form(kind="sweep", **query)
+        return ui.submit_form(kind="sweep", **query)
     if not str(job_id).isdigit():
-        return page(
-            f"Sweep {job_id}", error(f"{job_id!r} is not a valid sweep id: ids are whole numbers.")
+        return ui.page(
+            f"Sweep {job_id}",
+            ui.error(f"{job_id!r} is not a valid sweep id: ids are whole numbers."),
         )
-    found, err = fetch(f"/sweeps/{job_id}")
+    found, err = ui.fetch(f"/sweeps/{job_id}")
     if err:
-        return page(f"Sweep {job_id}", error(err))
-    return page(
+        return ui.page(f"Sweep {job_id}", ui.error(err))
+    return ui.page(
         found["name"],
         dcc.Store(id="sweep-id", data=job_id),
         html.Div(sweep_body(found), id="sweep-body"),
@@ -68,9 +56,9 @@ def layout(job_id=None, **query):
     prevent_initial_call=True,
 )
 def refresh(_n, job_id):
-    found, err = fetch(f"/sweeps/{job_id}")
+    found, err = ui.fetch(f"/sweeps/{job_id}")
     if err:
-        return error(err), False
+        return ui.error(err), False
     return sweep_body(found), found["progress"]["state"] not in OPEN
 
 
@@ -85,7 +73,7 @@ def sweep_body(found: dict) -> list:
                 [
                     dcc.Link(kind, href=f"/jobs/{c['jobs'][kind]}"),
                     " ",
-                    status_badge(c["status"][kind]),
+                    ui.status_badge(c["status"][kind]),
                 ],
                 style={"marginRight": "0.8em"},
             )
@@ -94,27 +82,27 @@ def sweep_body(found: dict) -> list:
         ]
         produced = []
         if c["run_id"]:
-            produced.append(named_link("spectra", f"/runs/{c['run_id']}", "run", c["run_id"]))
+            produced.append(ui.named_link("spectra", f"/runs/{c['run_id']}", "run", c["run_id"]))
         if c["evaluation_id"]:
             eid = c["evaluation_id"]
-            produced.append(named_link("evaluation", f"/evals/{eid}", "evaluation", eid))
+            produced.append(ui.named_link("evaluation", f"/evals/{eid}", "evaluation", eid))
         rows.append(
             [
                 c["method"],
-                *cell_params(c),
+                *ui.cell_params(c),
                 *([system_prompt_cell(c["system_prompt"])] if prompted else []),
                 html.Span(jobs),
                 html.Span(produced, className="links"),
-                *cell_scores(c),
+                *ui.cell_scores(c),
             ]
         )
     columns = [
         "method",
-        *CELL_PARAMS,
+        *ui.CELL_PARAMS,
         *(["system prompt"] if prompted else []),
         "jobs",
         "results",
-        *[m.label for m in CELL_SCORES],
+        *[m.label for m in ui.CELL_SCORES],
     ]
     run_ids = ",".join(dict.fromkeys(str(c["run_id"]) for c in cells if c["run_id"]))
     links = [
@@ -128,8 +116,8 @@ def sweep_body(found: dict) -> list:
     if run_ids:
         links.append(dcc.Link("compare the runs", href=f"/compare?runs={run_ids}"))
     status = [
-        status_badge(progress["state"]),
-        html.Span(f" {sweep_progress_line(progress)}", id="sweep-progress"),
+        ui.status_badge(progress["state"]),
+        html.Span(f" {ui.sweep_progress_line(progress)}", id="sweep-progress"),
         html.Span(f" · {len(cells)} cells", className="muted"),
     ]
     if job["message"] and job["status"] != "succeeded":  # its expansion's own word
@@ -137,7 +125,7 @@ def sweep_body(found: dict) -> list:
     return [
         html.P(status, id="sweep-status"),
         html.Div(links, className="links"),
-        table(columns, rows, id="sweep-cells")
+        ui.table(columns, rows, id="sweep-cells")
         if rows
         else html.P("No cell measured yet.", className="muted"),
     ]

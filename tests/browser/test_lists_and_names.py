@@ -10,7 +10,7 @@ from datetime import timedelta
 
 import httpx
 import pytest
-from headless import Page, require_browser, wait_idle
+from headless import SHOTS, Page, require_browser, wait_idle
 from seed import _done, seed_sweep
 from support import serve_dashboard, wait_until
 
@@ -94,10 +94,17 @@ def _texts(page, selector: str) -> list[str]:
     return page.locator(selector).all_inner_texts()
 
 
+def _shot(page, name: str) -> None:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    wait_idle(page)
+    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+
+
 def test_nav_overview_and_list_pages(tab, seeded):
     page = tab.open("/")
     page.wait_for_selector("#overview-headline-graph .main-svg")
     wait_idle(page)
+    _shot(page, "overview_study")
     nav = _texts(page, "header a.nav")
     for name in ("Runs", "Models", "Sweeps", "Jobs", "Concentration vs refusal"):
         assert name in nav
@@ -114,13 +121,18 @@ def test_nav_overview_and_list_pages(tab, seeded):
 
     page = tab.open("/runs")
     page.wait_for_selector("#runs-list")
+    _shot(page, "runs")
     runs = _texts(page, "#runs-list tbody tr td:first-child")
     assert len(runs) == 7
     assert "demo · probe · resid_post" in runs[0]  # newest first, by name
     assert f"run {seeded['base_run']}" in runs[0]  # its id in small print
+    aligned = _texts(page, "#runs-list tbody tr td:nth-child(7)")
+    assert aligned[-1] == "none: the reference of 5 run(s)"  # the sweep's first capture
+    assert aligned[0] == "none (no alignment)"  # the base model's run
 
     page = tab.open("/models?source=finetune")
     page.wait_for_selector("#models-list")
+    _shot(page, "models")
     assert len(_texts(page, "#models-list tbody tr")) == 6
     page = tab.open("/models?q=p0.4-l0.5")
     page.wait_for_selector("#models-list")
@@ -128,6 +140,7 @@ def test_nav_overview_and_list_pages(tab, seeded):
 
     page = tab.open("/sweeps")
     page.wait_for_selector("#sweeps-list")
+    _shot(page, "sweeps")
     rows = _texts(page, "#sweeps-list tbody tr")
     assert len(rows) == 2
     assert "running" in rows[0] and "1/3 done" in rows[0] and "2 queued" in rows[0]
@@ -142,6 +155,7 @@ def test_nav_overview_and_list_pages(tab, seeded):
 
     page = tab.open("/jobs?status=queued")
     page.wait_for_selector("#jobs-list")
+    _shot(page, "jobs")
     listed = _texts(page, "#jobs-list tbody tr td:first-child")
     assert listed == [str(seeded["queued"])]  # the open sweep's queued jobs are on its page
     assert "mine" in page.inner_text("#jobs-list")  # what it trains, by name
@@ -163,6 +177,7 @@ def test_model_page_shows_lineage_runs_and_evaluations(tab, seeded):
     page = tab.open(f"/models/{cell['model_id']}")
     page.wait_for_selector("#model-chain")
     wait_idle(page)
+    _shot(page, "model")
     chain = page.inner_text("#model-chain")
     assert chain.index("demo") < chain.index("p0.4-l0.5")
     assert "probe" in page.inner_text("#model-mix")
@@ -181,6 +196,7 @@ def test_capture_and_evaluate_a_queued_finetune_as_dependent_jobs(tab, seeded):
     page = tab.open(f"/jobs/{queued}")
     page.wait_for_selector("#measure-panel")
     wait_idle(page)
+    _shot(page, "job_queued_finetune")
     assert "position 1 in the queue" in page.inner_text("#job-table")
     # the base model's run on the probe set is the reference, chosen
     assert f"run {seeded['base_run']}" in page.inner_text("#measure-reference")
