@@ -23,7 +23,14 @@ from backend.gc import clean_job
 from backend.jobs.kinds import JobKind, get_kind
 from worker import faults
 from worker.context import JobContext, JobError, JobLost
-from worker.distributed import RankFailed, device_list, launch, requeue_or_fail, uses_ranks
+from worker.distributed import (
+    RankFailed,
+    device_list,
+    job_devices,
+    launch,
+    requeue_or_fail,
+    uses_ranks,
+)
 from worker.space import check_space
 
 DB_ATTEMPTS = 15
@@ -63,6 +70,8 @@ def run_job(lease: queue.Lease, kind_name: str, params: dict, settings: Settings
     faults.arm(kind_name, lease.attempt)
     try:
         validated = kind.params.model_validate(params)
+        devices = job_devices(validated, devices)  # those the job names, else all
+        ctx.settings = ctx.settings.model_copy(update={"device": devices[0]})
         if lease.attempt > 1:  # what an earlier attempt was writing when it stopped
             clean_leftovers(ctx, temps_only=True)
         check_space(ctx, kind_name, validated)

@@ -28,6 +28,7 @@ import time
 from pathlib import Path
 
 from backend import queue
+from backend.jobs.params import devices_owned
 from backend.models import Job, JobStatus
 from worker.context import JobContext, JobError, JobLost
 
@@ -53,6 +54,17 @@ def check_devices(devices: list[str]) -> None:
         return
     if not all(re.fullmatch(r"cuda:\d+", d) for d in devices) or len(set(devices)) < len(devices):
         raise ValueError(f"--devices {','.join(devices)}: give cpu,cpu,... or distinct cuda:N")
+
+
+def job_devices(params, devices: list[str]) -> list[str]:
+    """The devices a job runs on: those of its ``devices`` parameter, where it has one (a
+    JobError naming the field if this worker does not own them), else all the worker's."""
+    wanted = getattr(params, "devices", None)
+    if not wanted:
+        return devices
+    if not devices_owned(devices, wanted):
+        raise JobError(f"devices: this worker has {','.join(devices)}, not {','.join(wanted)}")
+    return wanted
 
 
 def uses_ranks(kind: str, devices: list[str]) -> bool:

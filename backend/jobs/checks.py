@@ -6,15 +6,18 @@ cannot be known before the job runs (a model a sweep has not trained yet) is che
 
 from __future__ import annotations
 
+import json
+from datetime import timedelta
 from pathlib import Path
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from backend.errors import FieldError
-from backend.jobs.params import classifier_model
+from backend.jobs.lora_targets import lora_targets
+from backend.jobs.params import classifier_model, devices_owned
 from backend.model_dirs import check_safetensors_file
-from backend.models import Dataset, Evaluation, Job, Model, Run
+from backend.models import Dataset, Evaluation, Job, Model, Run, Worker, utcnow
 
 
 def nothing(_session: Session, _params) -> None:
@@ -54,11 +57,22 @@ def capture_spectra(session: Session, params) -> None:
         raise FieldError("reference_run_id", f"run {params.reference_run_id} not found")
 
 
-def _lora_targets(model: Model | None, targets: list[str] | None) -> None:
-    """Each LoRA target names a module of the model, where its weights are in a local
-    directory: a 2-D weight ``<module>.weight`` whose module name ends with the target."""
-    root = Path(model.uri.removeprefix("file://")).expanduser() if model and targets else None
-    if root is None or not root.is_dir():
+def _lora_targets(model: Model | None, params) -> None:
+    """With LoRA, each target names a module of the model where its weights are in a local
+    directory (a 2-D weight ``<module>.weight`` whose module name ends with the target); with
+    no targets given, its architecture has defaults (backend/jobs/lora_targets.py)."""
+    if params.lora_rank is None or model is None:
+        return
+    root = Path(model.uri.removeprefix("file://")).expanduser()
+    if not root.is_dir():
+        return
+    targets = params.lora_target_modules
+    if targets is None:
+        model_type = json.loads((root / "config.json").read_text()).get("model_type", "")
+        try:
+            lora_targets(model_type, None)
+        except ValueError as exc:
+            raise FieldError("lora_target_modules", str(exc).partition(": ")[2]) from None
         return
     modules = [
         name.removesuffix(".weight")
@@ -74,10 +88,30 @@ def _lora_targets(model: Model | None, targets: list[str] | None) -> None:
             )
 
 
+def _devices(session: Session, kind: str, devices: list[str] | None) -> None:
+    """Some running worker of ``kind`` owns ``devices`` (names are checked by the params model;
+    with no worker running nothing can be said, and the job checks on the worker it gets)."""
+    from backend.config import get_settings
+
+    if not devices:
+        return
+    since = utcnow() - timedelta(seconds=3 * get_settings().heartbeat_seconds + 5)
+    running = session.scalars(
+        select(Worker).where(Worker.stopped_at.is_(None), Worker.heartbeat_at >= since)
+    ).all()
+    running = [w for w in running if w.kinds is None or kind in w.kinds]
+    owned = [[d.strip() for d in w.device.split(",")] for w in running]
+    if running and not any(devices_owned(o, devices) for o in owned):
+        has = "; ".join(sorted({w.device for w in running}))
+        raise FieldError(
+            "devices", f"no running {kind} worker owns {','.join(devices)} (they have: {has})"
+        )
+
+
 def finetune(session: Session, params) -> None:
     base = _model(session, "base_model_id", params.base_model_id, params.base_model_name)
-    if params.lora:
-        _lora_targets(base, params.lora_target_modules)
+    _lora_targets(base, params)
+    _devices(session, "finetune", params.devices)
     _dataset(session, "general_dataset_id", params.general_dataset_id)
     _dataset(session, "safety_dataset_id", params.safety_dataset_id)
 
@@ -92,7 +126,8 @@ def preference_data(session: Session, params) -> None:
 
 
 def dpo(session: Session, params) -> None:
-    _model(session, "base_model_id", params.base_model_id, params.base_model_name)
+    base = _model(session, "base_model_id", params.base_model_id, params.base_model_name)
+    _lora_targets(base, params)
     if params.dataset_id is not None:
         dataset = session.get(Dataset, params.dataset_id)
         if dataset is None:

@@ -3,7 +3,8 @@ with the job so that a result is reproducible from what the database holds."""
 
 from __future__ import annotations
 
-from typing import Literal
+import re
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -80,6 +81,54 @@ class CaptureSpectraParams(ModelRef):
 
 
 LORA = {"json_schema_extra": {"group": "LoRA"}}  # shown together in the submit form
+DEVICE = r"^(cpu|cuda:\d+)$"
+
+
+LoRARank = Annotated[
+    int | None,
+    Field(
+        ge=1,
+        le=1024,
+        title="LoRA rank",
+        description="Train a LoRA adapter of this rank (null: a full fine-tune; 8 is usual).",
+        **LORA,
+    ),
+]
+LoRAAlpha = Annotated[
+    float, Field(gt=0, title="LoRA alpha", description="Scale alpha / rank.", **LORA)
+]
+LoRADropout = Annotated[float, Field(ge=0, lt=1, title="LoRA dropout", **LORA)]
+LoRATargets = Annotated[
+    list[str] | None,
+    Field(
+        min_length=1,
+        title="LoRA target modules",
+        description='Module names, e.g. ["q_proj", "v_proj"] (null: the attention projections '
+        "of the architecture, docs/training.md).",
+        **LORA,
+    ),
+]
+
+
+def devices_owned(owned: list[str], wanted: list[str]) -> bool:
+    """Whether a worker with devices ``owned`` has every one of ``wanted`` (``cpu`` ranks:
+    as many as it lists)."""
+    if all(d == "cpu" for d in wanted):
+        return owned.count("cpu") >= len(wanted)
+    return set(wanted) <= set(owned)
+
+
+def old_lora_shape(data):
+    """The LoRA fields of finetune and dpo are ``lora_rank`` (null: full fine-tune), alpha,
+    dropout and target modules. Stored fine-tunes have the old shape, ``lora: true|false``
+    beside ``lora_rank``: false is a full fine-tune, true the rank given or 8."""
+    if isinstance(data, dict) and "lora" in data:
+        data = dict(data)
+        on = data.pop("lora")
+        if not isinstance(on, bool):
+            raise FieldError("lora", "expected true or false (or give lora_rank alone)")
+        data["lora_rank"] = (data.get("lora_rank") or 8) if on else None
+    return data
 
 
 class FinetuneParams(JobParams):
@@ -118,34 +167,47 @@ class FinetuneParams(JobParams):
         "topk",
         description="Concentration: top-k variance share, or 1 / participation_ratio (no SVD).",
     )
-    lora: bool = Field(
-        False, title="Train a LoRA adapter", description="Else full fine-tune.", **LORA
-    )
-    lora_rank: int = Field(8, ge=1, le=1024, title="LoRA rank", **LORA)
-    lora_alpha: float = Field(
-        16, gt=0, title="LoRA alpha", description="Scale alpha / rank.", **LORA
-    )
-    lora_dropout: float = Field(0.05, ge=0, lt=1, title="LoRA dropout", **LORA)
-    lora_target_modules: list[str] | None = Field(
-        None,
-        min_length=1,
-        title="LoRA target modules",
-        description='Module names, e.g. ["q_proj", "v_proj"] (null: the attention projections '
-        "of the architecture, docs/training.md).",
-        **LORA,
-    )
+    lora_rank: LoRARank = None
+    lora_alpha: LoRAAlpha = 16
+    lora_dropout: LoRADropout = 0.05
+    lora_target_modules: LoRATargets = None
     gradient_checkpointing: bool = Field(
         False, description="Recompute activations in the backward pass (less memory, slower)."
     )
     dtype: Literal["auto", "float32", "bfloat16"] = Field(
         "auto", description="Weights and activations (auto: bfloat16 on CUDA, float32 on CPU)."
     )
+    devices: list[str] | None = Field(
+        None,
+        min_length=1,
+        max_length=64,
+        description='Devices of its worker to train on, e.g. ["cuda:0", "cuda:1"] (one rank '
+        "each; null: all the worker's devices).",
+    )
     fsdp: bool = Field(
         False,
         title="FSDP",
-        description="On a worker with several devices: shard weights, gradients and optimiser "
-        "states over them (FSDP) instead of a full copy on each (DDP). Untested without GPUs.",
+        description="On several devices: shard weights, gradients and optimiser states over "
+        "them (FSDP) instead of a full copy on each (DDP). Untested without GPUs.",
     )
+
+    @field_validator("devices")
+    @classmethod
+    def _device_names(cls, value):
+        """``cpu`` (gloo ranks, for tests) or distinct ``cuda:N``, not both."""
+        if value is None:
+            return value
+        bad = [d for d in value if not re.fullmatch(DEVICE, d)]
+        if bad:
+            raise ValueError(f"{bad[0]!r} is not a device (expected cpu or cuda:N)")
+        cuda = [d for d in value if d != "cpu"]
+        if cuda and len(cuda) < len(value):
+            raise ValueError("give cpu devices or cuda devices, not both")
+        if len(set(cuda)) < len(cuda):
+            raise ValueError("a cuda device is listed twice")
+        return value
+
+    _old_lora_shape = model_validator(mode="before")(old_lora_shape)
 
     @field_validator("vcl_measure", mode="before")
     @classmethod
@@ -306,9 +368,10 @@ class DPOParams(JobParams):
         description="Reference policy (null: a frozen copy of the base; with LoRA the base "
         "with the adapter disabled).",
     )
-    lora_rank: int | None = Field(None, ge=1, le=1024, description="LoRA rank (null: full).")
-    lora_alpha: float = Field(16, gt=0)
-    lora_dropout: float = Field(0.0, ge=0, lt=1)
+    lora_rank: LoRARank = None
+    lora_alpha: LoRAAlpha = 16
+    lora_dropout: LoRADropout = 0.05
+    lora_target_modules: LoRATargets = None
     learning_rate: float = Field(1e-4, gt=0, le=1)
     steps: int = Field(50, ge=1, le=1_000_000)
     batch_size: int = Field(8, ge=1, le=4096, description="Pairs per step.")

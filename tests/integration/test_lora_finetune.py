@@ -16,7 +16,7 @@ from backend.artifacts import ArtifactStore
 from backend.models import JobStatus
 
 FAST = {"n_examples": 64, "steps": 3, "batch_size": 8, "checkpoint_every": 2}
-LORA = {"lora": True, "lora_rank": 4, "lora_alpha": 8, "lora_dropout": 0.0}
+LORA = {"lora_rank": 4, "lora_alpha": 8, "lora_dropout": 0.0}
 
 
 def _data(datasets) -> dict:
@@ -128,9 +128,57 @@ def test_a_target_module_that_does_not_exist_is_refused(lab):
     (detail,) = response.json()["detail"]
     assert detail["loc"] == ["body", "params", "lora_target_modules"]
     assert "no module named 'qkv' in tiny (has: " in detail["msg"] and "k_proj" in detail["msg"]
+    dpo = {"base_model_name": "tiny", "dataset_name": "p", "lora_rank": 4}
+    response = client.post(
+        "/api/jobs", json={"kind": "dpo", "params": {**dpo, "lora_target_modules": ["qkv"]}}
+    )
+    assert response.status_code == 422, response.text
+    (detail,) = response.json()["detail"]
+    assert detail["loc"] == ["body", "params", "lora_target_modules"]
+    assert "no module named 'qkv' in tiny (has: " in detail["msg"]
     job = run_inline(settings, "finetune", **params, lora_target_modules=["nope"])  # no check
     assert job.status == JobStatus.FAILED
     assert job.error.startswith("lora_target_modules: no module named 'nope' in 'tiny' (has: ")
+
+
+def test_devices_are_refused_at_submit_unless_a_running_worker_owns_them(lab):
+    from backend.db import write_session
+    from backend.models import Worker
+
+    settings, client, datasets, _ = lab
+    params = {"base_model_name": "tiny", **_data(datasets), **FAST}
+
+    def submit(devices: list[str]):
+        body = {"kind": "finetune", "params": {**params, "devices": devices}}
+        return client.post("/api/jobs", json=body)
+
+    for devices, why in [
+        (["gpu0"], "'gpu0' is not a device (expected cpu or cuda:N)"),
+        (["cuda:0", "cuda:0"], "a cuda device is listed twice"),
+        (["cuda:0", "cpu"], "give cpu devices or cuda devices, not both"),
+    ]:
+        response = submit(devices)
+        assert response.status_code == 422, response.text
+        (detail,) = response.json()["detail"]
+        assert detail["loc"] == ["body", "params", "devices"] and why in detail["msg"]
+    with write_session(settings.database_url) as session:
+        session.add(Worker(id="gpu-box", host="h", pid=1, device="cuda:0,cuda:1"))
+    try:
+        response = submit(["cuda:1", "cuda:2"])
+        assert response.status_code == 422, response.text
+        (detail,) = response.json()["detail"]
+        assert detail["loc"] == ["body", "params", "devices"]
+        assert (
+            "no running finetune worker owns cuda:1,cuda:2 (they have: cuda:0,cuda:1)"
+            in (detail["msg"])
+        )
+        accepted = submit(["cuda:1", "cuda:0"])
+        assert accepted.status_code == 201, accepted.text
+        assert accepted.json()["params"]["devices"] == ["cuda:1", "cuda:0"]
+        client.post(f"/api/jobs/{accepted.json()['id']}/cancel")  # never run here
+    finally:
+        with write_session(settings.database_url) as session:
+            session.delete(session.get(Worker, "gpu-box"))
 
 
 def test_a_model_too_large_to_train_fails_before_loading_with_what_would_fit(lab, tmp_path):

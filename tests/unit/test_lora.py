@@ -10,10 +10,11 @@ import torch
 import transformers as T
 from transformers.pytorch_utils import Conv1D
 
+from backend.jobs.lora_targets import DEFAULT_TARGETS
 from worker.models.demo import encode_example
 from worker.models.loading import LoadedModel, load_model
 from worker.science.batching import collate_sft
-from worker.science.lora import DEFAULT_TARGETS, adapted_modules, add_lora, save_adapter
+from worker.science.lora import adapted_modules, add_lora, save_adapter
 from worker.science.vcl import capture_residuals, vcl_term
 
 SMALL = {
@@ -154,7 +155,25 @@ def test_the_schema_groups_the_lora_fields_under_human_labels() -> None:
 
     props = FinetuneParams.model_json_schema()["properties"]
     lora = [name for name, prop in props.items() if prop.get("group") == "LoRA"]
-    assert lora == ["lora", "lora_rank", "lora_alpha", "lora_dropout", "lora_target_modules"]
-    assert props["lora"]["title"] == "Train a LoRA adapter" and props["lora"]["default"] is False
+    assert lora == ["lora_rank", "lora_alpha", "lora_dropout", "lora_target_modules"]
+    assert props["lora_rank"]["title"] == "LoRA rank" and props["lora_rank"]["default"] is None
     assert props["lora_target_modules"]["default"] is None
     assert props["dtype"]["enum"] == ["auto", "float32", "bfloat16"]
+
+
+def test_finetune_and_dpo_share_one_lora_shape_and_read_the_old_finetune_shape() -> None:
+    from backend.jobs.params import DPOParams, FinetuneParams
+
+    ft = {"base_model_id": 1, "general_dataset_id": 1, "safety_dataset_id": 1}
+    dpo = {"base_model_id": 1, "dataset_id": 1}
+    fields = ["lora_rank", "lora_alpha", "lora_dropout", "lora_target_modules"]
+    for cls, base in ((FinetuneParams, ft), (DPOParams, dpo)):
+        props = cls.model_json_schema()["properties"]
+        assert [n for n, p in props.items() if p.get("group") == "LoRA"] == fields
+        assert cls.model_validate(base).lora_rank is None  # a full fine-tune by default
+        assert cls.model_validate({**base, "lora_rank": 4}).lora_rank == 4
+    old = FinetuneParams.model_validate  # jobs stored before: lora true|false beside a rank
+    assert old({**ft, "lora": True}).lora_rank == 8
+    assert old({**ft, "lora": True, "lora_rank": 4}).lora_rank == 4
+    assert old({**ft, "lora": False, "lora_rank": 4}).lora_rank is None
+    assert "lora" not in old({**ft, "lora": True}).model_dump()

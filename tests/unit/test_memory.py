@@ -100,17 +100,17 @@ def test_the_message_names_the_numbers_and_what_would_fit() -> None:
     free = 80 * GiB  # an 80 GB GPU
     options = dict(fitting_options(SHAPE, plan, free, lora, multi_device=True))
     assert list(options) == [
-        "lora=true",
-        "lora=true, gradient_checkpointing=true",
+        "lora_rank=8",
+        "lora_rank=8, gradient_checkpointing=true",
         "2 devices with FSDP (per device)",
     ]
-    assert options["lora=true"].total == 16_074_153_984 + 68_157_440 + 3_273_916_416  # 18.08 GiB
+    assert options["lora_rank=8"].total == 16_074_153_984 + 68_157_440 + 3_273_916_416  # 18.08 GiB
     message = not_fitting_message(
         "finetune of 'llama'", SHAPE, plan, free, "cuda:0", lora=lora, multi_device=True
     )
     assert message.startswith(
         "finetune of 'llama' needs 92.8 GiB (weights 15.0, gradients 15.0, AdamW 59.8, "
-        "activations 3.0) but cuda:0 has 80.0 GiB free; would fit: lora=true (18.1 GiB), "
+        "activations 3.0) but cuda:0 has 80.0 GiB free; would fit: lora_rank=8 (18.1 GiB), "
     )
     tight = not_fitting_message("x", SHAPE, lora, 10 * GiB, "cpu", lora=lora, multi_device=False)
     assert tight.endswith(
@@ -128,3 +128,15 @@ def test_a_smaller_batch_keeps_the_global_batch_with_accumulation() -> None:
     options = dict(fitting_options(SHAPE, plan, 40 * GiB, plan, multi_device=False))
     assert list(options) == ["batch_size=4 with grad_accum x16"]
     assert options["batch_size=4 with grad_accum x16"].total / GiB == pytest.approx(31.0, abs=0.05)
+
+
+def test_fsdp_splits_the_sharded_state_over_torchruns_ranks(monkeypatch) -> None:
+    from types import SimpleNamespace
+
+    from worker.science.memory import sharded_over
+
+    monkeypatch.setenv("WORLD_SIZE", "4")
+    assert sharded_over(SimpleNamespace(fsdp=True)) == 4
+    assert sharded_over(SimpleNamespace(fsdp=False)) == 1  # DDP: a full copy on each rank
+    monkeypatch.delenv("WORLD_SIZE")
+    assert sharded_over(SimpleNamespace(fsdp=True)) == 1  # one process

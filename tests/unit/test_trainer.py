@@ -111,8 +111,8 @@ def test_loss_is_hf_loss_plus_lambda_times_the_vcl_term(demo, tmp_path, lam) -> 
         resid = {i: out.hidden_states[i + 1][rows, b["last_prompt_index"]] for i in (0, 1)}
         term, conc = vcl_term(resid, 2, sign="encourage")
     assert totals.batches == 1
-    assert totals.sft == pytest.approx(out.loss.item(), rel=1e-5)
-    assert totals.vcl == (pytest.approx(term.item(), rel=1e-5) if lam else 0.0)
+    assert totals.sums["sft_loss"] == pytest.approx(out.loss.item(), rel=1e-5)
+    assert totals.sums["vcl_term"] == (pytest.approx(term.item(), rel=1e-5) if lam else 0.0)
     assert totals.concentration == pytest.approx(conc, rel=1e-5)
     assert loss.item() == pytest.approx(out.loss.item() + lam * term.item(), rel=1e-5)
     loss.backward()  # the VCL term's gradient reaches the embeddings

@@ -8,6 +8,7 @@ from pathlib import Path
 from sqlalchemy import select
 
 from backend.artifacts import ArtifactStore
+from backend.jobs.lora_targets import lora_targets
 from backend.models import Dataset, DatasetRow, Model
 from worker.context import JobContext, JobError
 from worker.models.loading import (
@@ -18,8 +19,7 @@ from worker.models.loading import (
     load_model,
     read_model_dir,
 )
-from worker.science.lora import lora_targets
-from worker.science.memory import Plan
+from worker.science.memory import Plan, sharded_over
 
 CACHE = Path("var") / "cache"
 
@@ -83,11 +83,12 @@ def check_training_memory(ctx: JobContext, model: Model, params, kind: str) -> N
         seq=params.max_length,
         itemsize=itemsize,
         checkpointing=params.gradient_checkpointing,
+        devices=sharded_over(params),
     )
-    lora = replace(full, lora_rank=params.lora_rank, targets=targets)
+    lora = replace(full, lora_rank=params.lora_rank or 8, targets=targets)
     try:
         check_training_fits(
-            f"{kind} of {model.name!r}", shape, lora if params.lora else full, ctx.device, lora
+            f"{kind} of {model.name!r}", shape, lora if params.lora_rank else full, ctx.device, lora
         )
     except ModelTooLarge as exc:
         raise JobError(str(exc)) from None

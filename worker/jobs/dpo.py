@@ -8,41 +8,17 @@ The model trained is the plain Hugging Face model (no bridge: DPO reads no resid
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from sqlalchemy import delete, select
 
 from backend.artifacts import replacing
+from backend.jobs.lora_targets import lora_targets
 from backend.jobs.params import DPOParams
-from backend.models import Dataset, Model, TrainMetric
+from backend.models import Dataset, Model
 from worker.context import JobContext, JobError, JobLost
 from worker.jobs.common import CACHE, dataset_rows, model_source, registered_model, store
+from worker.jobs.finetune import MetricWriter, resume_point
+from worker.science.lora import adapted_modules
 from worker.science.preference import FORMAT, rows_to_pairs
-
-METRICS_EVERY = 5  # steps between metric writes (one transaction each)
-
-
-@dataclass
-class DPOTotals:
-    """What ``JobCallback`` reads of a step: DPO's loss and rewards over its micro-batches."""
-
-    loss: float = 0.0
-    margin: float = 0.0
-    accuracy: float = 0.0
-    tokens: int = 0
-    batches: int = 0
-
-    def reset(self) -> None:
-        self.__init__()
-
-    def means(self) -> dict:
-        n = max(self.batches, 1)
-        return {
-            "loss": self.loss / n,
-            "dpo_reward_margin": self.margin / n,
-            "dpo_reward_accuracy": self.accuracy / n,
-            "window_concentration": {},  # no VCL window in DPO
-        }
 
 
 def _load(path: str, device: str):
@@ -79,38 +55,27 @@ def _preference_dataset(ctx: JobContext, params: DPOParams) -> tuple[Dataset, li
 
 
 def dpo_config(params: DPOParams, out_dir: str, device: str):
-    import torch
+    """The shared Trainer settings (worker/science/trainer.py) with DPO's on top."""
     from trl import DPOConfig
 
-    if device.startswith("cuda"):
-        torch.cuda.set_device(device)
-    every = params.checkpoint_every
-    return DPOConfig(
-        output_dir=out_dir,
+    from worker.science.trainer import trainer_arguments
+
+    return trainer_arguments(
+        out_dir,
+        device,
+        steps=params.steps,
+        batch_size=params.batch_size,
+        learning_rate=params.learning_rate,
+        warmup_steps=params.warmup_steps,
+        grad_clip=params.grad_clip,
+        seed=params.seed,
+        checkpoint_every=params.checkpoint_every,
+        bf16=device.startswith("cuda"),
+        arguments_class=DPOConfig,
         beta=params.beta,
         loss_type=[params.loss_type],
         max_length=params.max_length,
-        max_steps=params.steps,
-        per_device_train_batch_size=params.batch_size,
-        learning_rate=params.learning_rate,
         lr_scheduler_type="constant_with_warmup",
-        warmup_steps=params.warmup_steps,
-        weight_decay=0.0,
-        max_grad_norm=params.grad_clip,
-        seed=params.seed,
-        data_seed=params.seed,
-        logging_strategy="steps",
-        logging_steps=1,
-        save_strategy="steps" if every else "no",
-        save_steps=every or 500,
-        save_total_limit=1,
-        eval_strategy="no",
-        report_to=[],
-        dataloader_num_workers=0,
-        disable_tqdm=True,
-        use_cpu=not device.startswith("cuda"),
-        bf16=device.startswith("cuda"),
-        log_level="warning",
     )
 
 
@@ -121,7 +86,7 @@ def dpo(ctx: JobContext, params: DPOParams) -> dict:
     from transformers.trainer_callback import PrinterCallback
     from trl import DPOTrainer
 
-    from worker.science.trainer import JobCallback, last_checkpoint
+    from worker.science.trainer import JobCallback, StepTotals
 
     class MeteredDPOTrainer(DPOTrainer):
         """DPOTrainer that hands each micro-batch's loss and rewards to ``totals``."""
@@ -129,11 +94,12 @@ def dpo(ctx: JobContext, params: DPOParams) -> dict:
         def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
             loss = super().compute_loss(model, inputs, return_outputs, num_items_in_batch)
             logged = self._metrics["train"]
-            totals.loss += float((loss[0] if return_outputs else loss).item())
-            totals.margin += logged["rewards/margins"][-1]
-            totals.accuracy += logged["rewards/accuracies"][-1]
-            totals.tokens += int(inputs["attention_mask"].sum())
-            totals.batches += 1
+            totals.add(
+                int(inputs["attention_mask"].sum()),
+                loss=float((loss[0] if return_outputs else loss).item()),
+                dpo_reward_margin=logged["rewards/margins"][-1],
+                dpo_reward_accuracy=logged["rewards/accuracies"][-1],
+            )
             return loss
 
     base_row = registered_model(ctx, params.base_model_id, params.base_model_name)
@@ -156,11 +122,16 @@ def dpo(ctx: JobContext, params: DPOParams) -> dict:
     if params.lora_rank is not None:
         from peft import LoraConfig
 
+        try:
+            targets = lora_targets(model.config.model_type, params.lora_target_modules)
+            modules = adapted_modules(model, targets, repr(base_row.name))
+        except ValueError as exc:
+            raise JobError(str(exc)) from None
         peft_config = LoraConfig(
             r=params.lora_rank,
             lora_alpha=params.lora_alpha,
             lora_dropout=params.lora_dropout,
-            target_modules="all-linear",
+            target_modules=modules,
             task_type="CAUSAL_LM",
         )
     disable_progress_bar()
@@ -178,25 +149,9 @@ def dpo(ctx: JobContext, params: DPOParams) -> dict:
     artifacts = store(ctx)
     key = f"dpo/job-{ctx.job_id}"
     checkpoints = artifacts.staging_dir(f"{key}/checkpoints", CACHE)
-    resume = last_checkpoint(checkpoints) if checkpoints.is_dir() else None
-    start = int(resume.name.split("-")[1]) if resume else 0
-    if resume:
-        ctx.log(f"resuming from the checkpoint at step {start}")
-    with ctx.transaction() as session:  # a re-run replaces metrics past the checkpoint
-        session.execute(
-            delete(TrainMetric).where(TrainMetric.job_id == ctx.job_id, TrainMetric.step >= start)
-        )
-    pending: list[TrainMetric] = []
-
-    def write(values: dict, layer_values: dict, step: int, flush: bool) -> None:
-        pending.append(TrainMetric(job_id=ctx.job_id, step=step, values=values, layer_values={}))
-        if flush or len(pending) >= METRICS_EVERY:
-            with ctx.transaction() as session:
-                session.add_all(pending)
-            pending.clear()
-
-    totals = DPOTotals()
-    callback = JobCallback(totals, write, ctx.progress, JobLost)
+    resume = resume_point(ctx, checkpoints)
+    totals = StepTotals()
+    callback = JobCallback(totals, MetricWriter(ctx), ctx.progress, JobLost)
     trainer = MeteredDPOTrainer(
         model,
         ref_model=reference,

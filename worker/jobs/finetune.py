@@ -12,9 +12,11 @@ import math
 import os
 import random
 import shutil
+from pathlib import Path
 
 from sqlalchemy import delete, select
 
+from backend.jobs.lora_targets import lora_targets
 from backend.jobs.params import FinetuneParams
 from backend.models import Model, TrainMetric
 from worker.context import JobContext, JobError, JobLost
@@ -30,7 +32,7 @@ from worker.jobs.common import (
 from worker.models.demo import encode_example
 from worker.models.saving import save_hf
 from worker.science.batching import collate_sft, pad_id
-from worker.science.lora import add_lora, lora_targets, save_adapter
+from worker.science.lora import add_lora, save_adapter
 from worker.science.vcl import vcl_window
 
 METRICS_EVERY = 5  # steps between metric writes (one transaction each)
@@ -53,46 +55,69 @@ def mix(general: list, safety: list, params: FinetuneParams) -> list[tuple[str, 
 
 
 def training_arguments(params: FinetuneParams, out_dir: str, total: int, device: str, dtype: str):
-    """The Trainer's settings for ``params``: nothing it would spend time on that we do not use
-    (no evaluation, no reporting, no worker processes, checkpoints only every N steps)."""
-    import torch
-    from transformers import TrainingArguments
+    """The Trainer's settings for ``params`` (worker/science/trainer.py), with DDP or FSDP over
+    torchrun's ranks (worker/distributed.py)."""
+    from worker.science.trainer import trainer_arguments
 
-    if device.startswith("cuda"):
-        torch.cuda.set_device(device)
-    ranks = int(os.environ.get("WORLD_SIZE", "1"))  # torchrun's (worker/distributed.py)
-    every = params.checkpoint_every
-    return TrainingArguments(
-        output_dir=out_dir,
-        max_steps=total,
-        per_device_train_batch_size=params.batch_size,
-        gradient_accumulation_steps=params.grad_accum,
+    ranks = int(os.environ.get("WORLD_SIZE", "1"))
+    return trainer_arguments(
+        out_dir,
+        device,
+        steps=total,
+        batch_size=params.batch_size,
         learning_rate=params.learning_rate,
-        lr_scheduler_type=SCHEDULES[params.schedule],
         warmup_steps=params.warmup_steps,
-        weight_decay=0.0,
-        max_grad_norm=params.grad_clip,
+        grad_clip=params.grad_clip,
         seed=params.seed,
-        data_seed=params.seed,
-        logging_strategy="steps",
-        logging_steps=1,
-        save_strategy="steps" if every else "no",
-        save_steps=every or 500,
-        save_total_limit=1,
-        eval_strategy="no",
-        report_to=[],
-        dataloader_num_workers=0,
-        dataloader_drop_last=True,
-        disable_tqdm=True,
-        use_cpu=not device.startswith("cuda"),
+        checkpoint_every=params.checkpoint_every,
         bf16=dtype == "bfloat16",
+        gradient_accumulation_steps=params.grad_accum,
+        lr_scheduler_type=SCHEDULES[params.schedule],
+        dataloader_drop_last=True,
         activation_checkpointing=params.gradient_checkpointing,
         activation_checkpointing_kwargs={"use_reentrant": False},  # works with frozen inputs
         remove_unused_columns=False,
-        log_level="warning",
         ddp_backend=("nccl" if device.startswith("cuda") else "gloo") if ranks > 1 else None,
         fsdp="full_shard auto_wrap" if params.fsdp and ranks > 1 else "",
     )
+
+
+def resume_point(ctx: JobContext, checkpoints: Path, writes: bool = True) -> Path | None:
+    """The newest complete checkpoint of the job's earlier attempts (None: from the start);
+    where this process ``writes``, the metric rows past it are deleted (the re-run replaces
+    them, so no step is stored twice)."""
+    from worker.science.trainer import last_checkpoint
+
+    resume = last_checkpoint(checkpoints) if checkpoints.is_dir() else None
+    start = int(resume.name.split("-")[1]) if resume else 0
+    if resume:
+        ctx.log(f"resuming from the checkpoint at step {start}")
+    if writes:
+        with ctx.transaction() as session:
+            session.execute(
+                delete(TrainMetric).where(
+                    TrainMetric.job_id == ctx.job_id, TrainMetric.step >= start
+                )
+            )
+    return resume
+
+
+class MetricWriter:
+    """``JobCallback``'s ``write``: a step's metrics to SQL, ``METRICS_EVERY`` rows per
+    transaction, and every pending row on a flush (before a checkpoint and at the end)."""
+
+    def __init__(self, ctx: JobContext) -> None:
+        self.ctx, self.pending = ctx, []
+
+    def __call__(self, values: dict, layer_values: dict, step: int, flush: bool) -> None:
+        row = TrainMetric(
+            job_id=self.ctx.job_id, step=step, values=values, layer_values=layer_values
+        )
+        self.pending.append(row)
+        if flush or len(self.pending) >= METRICS_EVERY:
+            with self.ctx.transaction() as session:
+                session.add_all(self.pending)
+            self.pending.clear()
 
 
 def _nothing(*_args) -> None:
@@ -127,18 +152,12 @@ def with_lora(model, params: FinetuneParams, base_name: str) -> tuple:
 
 
 def finetune(ctx: JobContext, params: FinetuneParams) -> dict:
-    from worker.science.trainer import (
-        JobCallback,
-        StepTotals,
-        VCLConfig,
-        VCLTrainer,
-        last_checkpoint,
-    )
+    from worker.science.trainer import JobCallback, StepTotals, VCLConfig, VCLTrainer
 
     base_row = registered_model(ctx, params.base_model_id, params.base_model_name)
     check_training_memory(ctx, base_row, params, "finetune")
     base_row, model = load_registered_model(ctx, base_row.id, dtype=params.dtype)
-    adapter = with_lora(model, params, base_row.name) if params.lora else None
+    adapter = with_lora(model, params, base_row.name) if params.lora_rank else None
     model_name = params.name or f"{base_row.name}-ft{ctx.job_id}"
     with ctx.transaction() as session:
         taken = session.scalar(select(Model.job_id).where(Model.name == model_name))
@@ -162,32 +181,11 @@ def finetune(ctx: JobContext, params: FinetuneParams) -> dict:
     artifacts = store(ctx)
     key = f"finetunes/job-{ctx.job_id}"
     checkpoints = artifacts.staging_dir(f"{key}/checkpoints", CACHE)
-    resume = last_checkpoint(checkpoints) if checkpoints.is_dir() else None
-    start = int(resume.name.split("-")[1]) if resume else 0
-    if resume:
-        ctx.log(f"resuming from the checkpoint at step {start}")
     main = is_main_process()  # with several ranks only rank 0 writes (worker/distributed.py)
-    if main:  # a re-run replaces metrics past the checkpoint
-        with ctx.transaction() as session:
-            session.execute(
-                delete(TrainMetric).where(
-                    TrainMetric.job_id == ctx.job_id, TrainMetric.step >= start
-                )
-            )
-    pending: list[TrainMetric] = []
-
-    def write(values: dict, layer_values: dict, step: int, flush: bool) -> None:
-        pending.append(
-            TrainMetric(job_id=ctx.job_id, step=step, values=values, layer_values=layer_values)
-        )
-        if flush or len(pending) >= METRICS_EVERY:
-            with ctx.transaction() as session:
-                session.add_all(pending)
-            pending.clear()
-
+    resume = resume_point(ctx, checkpoints, writes=main)
     totals = StepTotals()
     callback = JobCallback(
-        totals, write if main else _nothing, ctx.progress if main else _nothing, JobLost
+        totals, MetricWriter(ctx) if main else _nothing, ctx.progress if main else _nothing, JobLost
     )
     pad = pad_id(tokenizer)
     trainer = VCLTrainer(

@@ -192,37 +192,58 @@ def _train(
     batch_size: int,
     progress: Progress | None,
 ) -> list[float]:
-    """AdamW with linear warm-up and cosine decay; returns the per-step losses."""
+    """transformers' ``Trainer`` (the fine-tunes' settings, worker/science/trainer.py): AdamW
+    (betas 0.9/0.98, weight decay 0.01), linear warm-up over 5% of the steps and cosine decay
+    to 5% of ``lr``, clipping at 1.0; the batches are ``_epoch_batches``' seeded,
+    length-pooled ones, taken in order. Returns the per-step losses."""
+    import tempfile
+
     import torch
+    from transformers import Trainer, TrainerCallback
+    from transformers.trainer_callback import PrinterCallback
+
+    from worker.science.trainer import trainer_arguments
 
     gen = torch.Generator().manual_seed(seed)
-    opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=0.01, betas=(0.9, 0.98))
-    warmup = max(1, n_steps // 20)
-    sched = torch.optim.lr_scheduler.LambdaLR(
-        opt,
-        lambda s: (
-            min(1.0, (s + 1) / warmup) * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * s / n_steps)))
-        ),
-    )
-    model.train()
+    lengths = [len(ids) for ids, _ in encoded]
+    order: list[list[int]] = []
+    while len(order) < n_steps:  # whole epochs of batches, one batch a step
+        order += _epoch_batches(lengths, batch_size, gen)
     losses: list[float] = []
-    queue: list[list[int]] = []
-    for step in range(n_steps):
-        if not queue:
-            queue = _epoch_batches([len(ids) for ids, _ in encoded], batch_size, gen)
-        batch = collate_sft([encoded[i] for i in queue.pop()], pad_id)
-        loss = model(
-            input_ids=batch["input_ids"],
-            attention_mask=batch["attention_mask"],
-            labels=batch["labels"],
-        ).loss
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        opt.step()
-        sched.step()
-        losses.append(loss.item())
-        if progress is not None and (step % 10 == 9 or step == n_steps - 1):
-            progress((step + 1) / n_steps, f"step {step + 1}/{n_steps} loss {losses[-1]:.3f}")
+
+    class Losses(TrainerCallback):
+        def on_log(self, args, state, control, logs=None, **kwargs):
+            if logs and "loss" in logs:
+                losses.append(float(logs["loss"]))
+                step = state.global_step
+                if progress is not None and (step % 10 == 0 or step == n_steps):
+                    progress(step / n_steps, f"step {step}/{n_steps} loss {losses[-1]:.3f}")
+
+    with tempfile.TemporaryDirectory(prefix="demo-train-") as out:
+        args = trainer_arguments(
+            out,
+            "cpu",
+            steps=n_steps,
+            batch_size=1,  # one item is one of the batches in ``order``
+            learning_rate=lr,
+            warmup_steps=max(1, n_steps // 20),
+            grad_clip=1.0,
+            seed=seed,
+            weight_decay=0.01,
+            adam_beta2=0.98,
+            lr_scheduler_type="cosine_with_min_lr",
+            lr_scheduler_kwargs={"min_lr_rate": 0.05},
+            train_sampling_strategy="sequential",
+            remove_unused_columns=False,
+        )
+        trainer = Trainer(
+            model=model,
+            args=args,
+            train_dataset=order[:n_steps],
+            data_collator=lambda items: collate_sft([encoded[i] for i in items[0]], pad_id),
+            callbacks=[Losses()],
+        )
+        trainer.remove_callback(PrinterCallback)
+        trainer.train()
     model.eval()
     return losses

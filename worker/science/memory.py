@@ -10,12 +10,14 @@ header shapes (no torch): weights, gradients, AdamW states and activations (docs
   checkpointing each layer keeps only its input (``s * b * h * itemsize``) and one layer's
   full activations are rebuilt at a time; plus the logits ``b * s * V`` at the itemsize, their
   fp32 copy for the cross-entropy and its gradient (``8`` bytes each).
-With n devices under FSDP weights, gradients and optimizer states are split n ways.
+With n devices under FSDP weights, gradients and optimizer states are split n ways
+(``sharded_over``); under DDP each device holds a full copy.
 """
 
 from __future__ import annotations
 
 import math
+import os
 from dataclasses import dataclass, replace
 
 GiB = 2**30
@@ -48,6 +50,12 @@ def model_shape(config: dict, weights: dict[str, list[int]]) -> Shape:
         vocab=first("vocab_size"),
         linear={n: (s[0], s[1]) for n, s in weights.items() if len(s) == 2},
     )
+
+
+def sharded_over(params) -> int:
+    """The ranks a job's weights, gradients and AdamW states are split over: torchrun's
+    ``WORLD_SIZE`` with ``fsdp=true`` (each rank checks its own device), else 1."""
+    return int(os.environ.get("WORLD_SIZE", "1")) if getattr(params, "fsdp", False) else 1
 
 
 def lora_params(shape: Shape, targets: list[str], rank: int) -> int:
@@ -125,12 +133,12 @@ def fitting_options(shape: Shape, plan: Plan, free: int, lora: Plan, multi_devic
     accumulation keeps the global batch) and, where ``multi_device``, the fewest devices."""
     candidates = []
     if plan.lora_rank is None:
-        candidates.append(("lora=true", lora))
+        candidates.append((f"lora_rank={lora.lora_rank}", lora))
     if not plan.checkpointing:
         candidates.append(("gradient_checkpointing=true", replace(plan, checkpointing=True)))
         if plan.lora_rank is None:
             both = replace(lora, checkpointing=True)
-            candidates.append(("lora=true, gradient_checkpointing=true", both))
+            candidates.append((f"lora_rank={lora.lora_rank}, gradient_checkpointing=true", both))
     batch = plan.batch // 2
     while batch >= 1:
         smaller = replace(plan, batch=batch)

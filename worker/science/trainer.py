@@ -45,20 +45,20 @@ class VCLConfig:
 
 @dataclass
 class StepTotals:
-    """Loss parts and tokens summed over the micro-batches of the current optimiser step."""
+    """Loss parts (named as the metrics they become), tokens and window concentrations summed
+    over the micro-batches of the current optimiser step."""
 
-    loss: float = 0.0
-    sft: float = 0.0
-    vcl: float = 0.0
+    sums: dict[str, float] = field(default_factory=dict)
     tokens: int = 0
     batches: int = 0
     concentration: dict[int, float] = field(default_factory=dict)
 
-    def add(self, loss: float, sft: float, vcl: float, tokens: int, conc: dict[int, float]):
-        self.loss, self.sft, self.vcl = self.loss + loss, self.sft + sft, self.vcl + vcl
+    def add(self, tokens: int, conc: dict[int, float] | None = None, **parts: float) -> None:
+        for name, value in parts.items():
+            self.sums[name] = self.sums.get(name, 0.0) + value
         self.tokens += tokens
         self.batches += 1
-        for layer, value in conc.items():
+        for layer, value in (conc or {}).items():
             self.concentration[layer] = self.concentration.get(layer, 0.0) + value
 
     def reset(self) -> None:
@@ -67,11 +67,8 @@ class StepTotals:
 
     def means(self) -> dict[str, Any]:
         n = max(self.batches, 1)
-        return {
-            "loss": self.loss / n,
-            "sft_loss": self.sft / n,
-            "vcl_term": self.vcl / n,
-            "window_concentration": {str(k): v / n for k, v in self.concentration.items()},
+        return {name: value / n for name, value in self.sums.items()} | {
+            "window_concentration": {str(k): v / n for k, v in self.concentration.items()}
         }
 
 
@@ -82,14 +79,67 @@ def across_ranks(totals: StepTotals, device) -> StepTotals:
     dist = torch.distributed
     if not (dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1):
         return totals
-    layers = sorted(totals.concentration)
-    parts = [totals.loss, totals.sft, totals.vcl, totals.tokens, totals.batches]
-    summed = torch.tensor(parts + [totals.concentration[k] for k in layers], dtype=torch.float64)
+    names, layers = sorted(totals.sums), sorted(totals.concentration)
+    parts = [totals.sums[k] for k in names] + [totals.concentration[k] for k in layers]
+    summed = torch.tensor([*parts, totals.tokens, totals.batches], dtype=torch.float64)
     summed = summed.to(device)
     dist.all_reduce(summed)
-    loss, sft, vcl, tokens, batches, *conc = summed.tolist()
-    concentration = dict(zip(layers, conc, strict=True))
-    return StepTotals(loss, sft, vcl, round(tokens), round(batches), concentration)
+    *values, tokens, batches = summed.tolist()
+    return StepTotals(
+        dict(zip(names, values[: len(names)], strict=True)),
+        round(tokens),
+        round(batches),
+        dict(zip(layers, values[len(names) :], strict=True)),
+    )
+
+
+def trainer_arguments(
+    out_dir: str,
+    device: str,
+    *,
+    steps: int,
+    batch_size: int,
+    learning_rate: float,
+    warmup_steps: int,
+    grad_clip: float,
+    seed: int,
+    checkpoint_every: int | None = None,
+    bf16: bool = False,
+    arguments_class: type | None = None,
+    **settings: Any,
+):
+    """The Trainer's settings of every job that trains (``arguments_class``: TrainingArguments,
+    or TRL's DPOConfig, with ``settings`` on top): nothing it would spend time on that we do not
+    use (no evaluation, reporting, data-loader processes or progress bars; checkpoints only
+    every ``checkpoint_every`` steps, the newest kept), a log entry each step for
+    ``JobCallback``, the data order from ``seed``, and the job's device."""
+    from transformers import TrainingArguments
+
+    if device.startswith("cuda"):
+        torch.cuda.set_device(device)
+    return (arguments_class or TrainingArguments)(
+        output_dir=out_dir,
+        max_steps=steps,
+        per_device_train_batch_size=batch_size,
+        learning_rate=learning_rate,
+        warmup_steps=warmup_steps,
+        max_grad_norm=grad_clip,
+        seed=seed,
+        data_seed=seed,
+        logging_strategy="steps",
+        logging_steps=1,
+        save_strategy="steps" if checkpoint_every else "no",
+        save_steps=checkpoint_every or 500,
+        save_total_limit=1,
+        eval_strategy="no",
+        report_to=[],
+        dataloader_num_workers=0,
+        disable_tqdm=True,
+        use_cpu=not device.startswith("cuda"),
+        bf16=bf16,
+        log_level="warning",
+        **{"weight_decay": 0.0, **settings},
+    )
 
 
 class VCLTrainer(Trainer):
@@ -127,7 +177,7 @@ class VCLTrainer(Trainer):
                 _, conc = vcl_term(resid, vcl.k, vcl.measure, vcl.sign)
             term, loss = torch.zeros(()), sft
         tokens = int(inputs["attention_mask"].sum())
-        self.totals.add(loss.item(), sft.item(), term.item(), tokens, conc)
+        self.totals.add(tokens, conc, loss=loss.item(), sft_loss=sft.item(), vcl_term=term.item())
         return (loss, outputs) if return_outputs else loss
 
     def _save(self, output_dir: str | None = None, state_dict: dict | None = None) -> None:
