@@ -4,6 +4,7 @@ capture and evaluate jobs."""
 from __future__ import annotations
 
 from collections import Counter, defaultdict
+from datetime import datetime
 
 from fastapi import APIRouter, HTTPException, Query
 from sqlalchemy import func, select
@@ -54,11 +55,11 @@ def _cell(name: str, jobs: dict[str, Job], session, finetunes: dict[str, dict]) 
     )
 
 
-def progress(sweep: Job, children: list[Job]) -> SweepProgress:
-    """The sweep's state over its own job and every job it queued: running while any of them
-    is queued or running (an expanded sweep with queued cells is not done), else failed or
-    cancelled if any was; the ETA from the rate its jobs have finished since the first began."""
-    counts = Counter(child.status for child in children)
+def progress(sweep: Job, counts: Counter, first_start: datetime | None) -> SweepProgress:
+    """The sweep's state over its own job and the jobs it queued (``counts``: theirs by status;
+    ``first_start``: when the first began): running while any is queued or running (an expanded
+    sweep with queued cells is not done), else failed or cancelled if any was; the ETA from the
+    rate they have finished at since the first began."""
     open_jobs = counts[JobStatus.QUEUED] + counts[JobStatus.RUNNING]
     if sweep.status != JobStatus.SUCCEEDED:
         state = sweep.status
@@ -68,18 +69,33 @@ def progress(sweep: Job, children: list[Job]) -> SweepProgress:
         state = next(
             (s for s in (JobStatus.FAILED, JobStatus.CANCELLED) if counts[s]), JobStatus.SUCCEEDED
         )
-    finished = len(children) - open_jobs
-    starts = [c.started_at for c in children if c.started_at is not None]
+    total = sum(counts.values())
+    finished = total - open_jobs
     eta = None
-    if open_jobs and finished and starts:
-        elapsed = (utcnow() - min(starts)).total_seconds()
-        eta = elapsed / finished * open_jobs
+    if open_jobs and finished and first_start is not None:
+        eta = (utcnow() - first_start).total_seconds() / finished * open_jobs
     return SweepProgress(
         state=state,
-        total=len(children),
+        total=total,
         counts={status: counts[status] for status in JobStatus.ALL},
         eta_seconds=eta,
     )
+
+
+def _progress_of(session: Session, sweeps: list[Job]) -> dict[int, SweepProgress]:
+    """Each sweep's progress from one grouped count of the jobs they queued."""
+    counts: dict[int, Counter] = defaultdict(Counter)
+    starts: dict[int, datetime] = {}
+    rows = session.execute(
+        select(Job.parent_job_id, Job.status, func.count(), func.min(Job.started_at))
+        .where(Job.parent_job_id.in_([s.id for s in sweeps]))
+        .group_by(Job.parent_job_id, Job.status)
+    )
+    for parent, status, n, first in rows:
+        counts[parent][status] = n
+        if first is not None and (parent not in starts or first < starts[parent]):
+            starts[parent] = first
+    return {s.id: progress(s, counts[s.id], starts.get(s.id)) for s in sweeps}
 
 
 def _children(session: Session, job_id: int) -> list[Job]:
@@ -122,13 +138,15 @@ def list_sweeps(
     if state is None:
         count = session.scalar(select(func.count()).select_from(query.subquery())) or 0
         query = query.limit(limit).offset(offset)
+    sweeps = list(session.scalars(query))
+    progresses = _progress_of(session, sweeps)
     summaries = [
         SweepSummary(
             job=to_public(sweep, []),
             name=sweep_name(session, sweep),
-            progress=progress(sweep, _children(session, sweep.id)),
+            progress=progresses[sweep.id],
         )
-        for sweep in session.scalars(query)
+        for sweep in sweeps
     ]
     if state is not None:  # the state comes from the children: filtered once computed
         summaries = [s for s in summaries if s.progress.state == state]
@@ -164,5 +182,9 @@ def read_sweep(job_id: int, session: SessionDep) -> SweepPublic:
         job=to_public(sweep, []),
         name=sweep_name(session, sweep),
         cells=cells,
-        progress=progress(sweep, children),
+        progress=progress(
+            sweep,
+            Counter(c.status for c in children),
+            min((c.started_at for c in children if c.started_at), default=None),
+        ),
     )
