@@ -518,6 +518,8 @@ def job_subject(job: dict, names: Names) -> str:
 
 def sweep_progress_line(progress: dict) -> str:
     """A sweep's progress in one line: "12/39 done · 2 running · 25 queued · ETA 4 min"."""
+    if not progress["total"]:
+        return "its grid's jobs are not queued yet"
     counts = progress["counts"]
     finished = counts["succeeded"] + counts["failed"] + counts["cancelled"]
     parts = [f"{finished}/{progress['total']} done"]
