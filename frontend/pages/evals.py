@@ -165,6 +165,9 @@ def layout(model_id=None, compare=None, **_query):
         title,
         error(err),
         dcc.Link("all models", href="/evals") if model_id else None,
+        dcc.Link("the model's page: capture and evaluate it", href=f"/models/{model_id}")
+        if model_id
+        else None,
         table(columns, rows, id="evals-table")
         if rows
         else html.P("No evaluations yet (an evaluate job makes one).", className="muted"),
