@@ -99,7 +99,9 @@ def layout(status=None, kind=None, all=None, offset=None, **_query):
         dcc.Store(id="jobs-query", data={"filters": filters, "offset": offset}),
         html.Div(jobs_table(filters, offset), id="jobs-body"),
         dcc.Interval(id="jobs-tick", interval=3000),
-        subtitle="Jobs no sweep made; a sweep's own jobs are counted and listed on its page.",
+        subtitle="Every job, a sweep's own jobs too."
+        if all
+        else "Jobs no sweep made; a sweep's own jobs are counted and listed on its page.",
     )
 
 
