@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
+import shutil
 import time
 from collections import deque
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from backend import queue
+from backend.artifacts import ArtifactStore, remove_path
 from backend.config import Settings
 from backend.db import write_session
 from backend.models import Job, JobStatus
+from worker import faults
 
 PROGRESS_INTERVAL_S = 0.5
 
@@ -56,6 +60,7 @@ class JobContext:
 
     def progress(self, fraction: float, message: str = "", *, force: bool = False) -> None:
         """Report progress (throttled); raises JobLost when the job is no longer ours."""
+        faults.reached("progress")
         now = time.monotonic()
         if not force and now - self._last_report < PROGRESS_INTERVAL_S:
             return
@@ -88,3 +93,25 @@ class JobContext:
             if held is None:
                 raise JobLost(f"job {self.job_id} is no longer held by this worker")
             yield session
+            faults.reached("transaction")
+
+    def finish_checkpoints(self, folder: Path, keep: bool) -> dict:
+        """After success: remove the job's checkpoint folder, or with ``keep`` all but its
+        newest checkpoint, whose URI is returned for the job's result (gc keeps what a row
+        names)."""
+        if not keep:
+            shutil.rmtree(folder, ignore_errors=True)
+            return {}
+        from worker.science.trainer import last_checkpoint
+
+        newest = last_checkpoint(folder) if folder.is_dir() else None
+        for entry in folder.iterdir() if folder.is_dir() else ():
+            if entry != newest:
+                remove_path(entry)
+        if newest is None:
+            return {}
+        artifacts = ArtifactStore(self.artifact_root)
+        root = Path(artifacts.root)
+        if artifacts.is_local and newest.is_relative_to(root):
+            return {"checkpoint_uri": artifacts.uri(newest.relative_to(root).as_posix())}
+        return {"checkpoint_path": str(newest)}

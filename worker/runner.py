@@ -22,6 +22,7 @@ from sqlalchemy.exc import OperationalError
 from backend import queue
 from backend.config import Settings
 from backend.db import session_scope, write_session
+from backend.gc import clean_job
 from backend.jobs.kinds import KINDS
 from backend.models import Job, JobStatus, Worker, utcnow
 from worker.child import DB_RETRY_S, run_job
@@ -143,9 +144,13 @@ class WorkerLoop:
                 with write_session(self.settings.database_url) as session:
                     status = queue.retry_or_fail(session, slot.lease, describe_exit(exitcode))
                 outcome = f"{describe_exit(exitcode)}; {status or 'no longer held'}"
+                if status == JobStatus.FAILED:
+                    self._clean(job_id)
             elif exitcode != 0:
                 with write_session(self.settings.database_url) as session:
-                    queue.fail(session, slot.lease, describe_exit(exitcode))
+                    failed = queue.fail(session, slot.lease, describe_exit(exitcode))
+                if failed:
+                    self._clean(job_id)
             self._drop(job_id, f"job {job_id} {outcome}")
 
     def _stop_lost_jobs(self) -> None:
@@ -167,9 +172,10 @@ class WorkerLoop:
                 self._drop(job_id, f"job {job_id} {state.status}")
                 continue
             self._terminate(slot)
-            why = (
-                "cancelled" if state.mine and state.status == JobStatus.CANCELLED else "reassigned"
-            )
+            cancelled = state.mine and state.status == JobStatus.CANCELLED
+            if cancelled:
+                self._clean(job_id)
+            why = "cancelled" if cancelled else "reassigned"
             self._drop(job_id, f"job {job_id} {why}: process stopped")
 
     def _heartbeat(self) -> None:
@@ -186,6 +192,16 @@ class WorkerLoop:
         self._last_beat = time.monotonic()
 
     # -- helpers ----------------------------------------------------------------------------
+    def _clean(self, job_id: int) -> None:
+        """A job that ended without its process recording it: its leftovers (backend/gc.py)."""
+        try:
+            removed = clean_job(self.settings.database_url, self.settings.artifact_root, job_id)
+        except OSError as exc:
+            self._say(f"job {job_id}: leftovers not removed ({exc})")
+            return
+        for item in removed:
+            self._say(f"job {job_id}: removed {item.key} ({item.why})")
+
     def _terminate(self, slot: Slot) -> None:
         slot.process.terminate()
         slot.process.join(TERMINATE_GRACE_S)

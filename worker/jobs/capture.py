@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import tempfile
-from pathlib import Path
-
 import numpy as np
 from safetensors.numpy import load_file, save_file
 from sqlalchemy import delete, select
 
 from backend.jobs.params import CaptureSpectraParams
 from backend.models import Run, RunLayer
+from worker import faults
 from worker.context import JobContext, JobError
 from worker.jobs.common import CACHE, dataset_rows, load_registered_model, store
 from worker.science.capture import capture_all_tokens_covariance, capture_last_prompt
@@ -45,10 +43,12 @@ def _reference(
 
 
 def _save(ctx: JobContext, arrays: dict[str, np.ndarray], key: str) -> str:
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "file.safetensors"
+    """Written to a temporary name beside ``key`` and renamed into place."""
+    artifacts = store(ctx)
+    with artifacts.writing(key, CACHE) as path:
         save_file({k: np.ascontiguousarray(v) for k, v in arrays.items()}, str(path))
-        return store(ctx).put(path, key)
+        faults.reached("artifact_write")
+    return artifacts.uri(key)
 
 
 def capture_spectra(ctx: JobContext, params: CaptureSpectraParams) -> dict:

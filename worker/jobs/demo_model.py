@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import shutil
-
 from sqlalchemy import select
 
+from backend.artifacts import replacing
 from backend.jobs.params import TrainDemoModelParams
 from backend.models import Model
 from worker.context import JobContext, JobError
@@ -25,17 +24,17 @@ def train_demo_model(ctx: JobContext, params: TrainDemoModelParams) -> dict:
     key = f"models/{params.name}-job{ctx.job_id}"
     artifacts = store(ctx)
     out_dir = artifacts.staging_dir(key, CACHE)
-    shutil.rmtree(out_dir, ignore_errors=True)  # a re-run replaces a partial earlier attempt
-    metrics = train(
-        [(e.prompt, e.response) for e in general],
-        out_dir,
-        seed=params.seed,
-        n_layers=params.n_layers,
-        d_model=params.d_model,
-        steps=params.steps,
-        tokenizer_texts=[e.prompt for e in safety] + list(REFUSAL_TEXTS),
-        progress=lambda fraction, message: ctx.progress(0.98 * fraction, message),
-    )
+    with replacing(out_dir) as temp:  # renamed into place: a killed job leaves no partial model
+        metrics = train(
+            [(e.prompt, e.response) for e in general],
+            temp,
+            seed=params.seed,
+            n_layers=params.n_layers,
+            d_model=params.d_model,
+            steps=params.steps,
+            tokenizer_texts=[e.prompt for e in safety] + list(REFUSAL_TEXTS),
+            progress=lambda fraction, message: ctx.progress(0.98 * fraction, message),
+        )
     uri = artifacts.put(out_dir, key)
     with ctx.transaction() as session:
         model = Model(

@@ -2,13 +2,17 @@
 
 TransformerBridge wraps the HF modules in place, so ``original_model.state_dict()`` names each
 weight several times through ``_original_component`` wrappers; the plain HF name is the one
-without them. The weights are copied into a fresh model built from the same config.
+without them. The weights are copied into a fresh model built from the same config, written
+under a temporary name beside the folder and renamed into place (a killed save leaves no
+partial model or checkpoint).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
+from backend.artifacts import replacing
+from worker import faults
 from worker.models.loading import LoadedModel
 
 WRAPPER = "._original_component"
@@ -39,5 +43,7 @@ def save_hf(model: LoadedModel, out_dir: Path) -> None:
     wanted = fresh.state_dict().keys()
     fresh.load_state_dict({k: v for k, v in hf_state_dict(model).items() if k in wanted})
     fresh.generation_config = original.generation_config
-    fresh.save_pretrained(out_dir)
-    model.tokenizer.save_pretrained(out_dir)
+    with replacing(Path(out_dir)) as temp:
+        fresh.save_pretrained(temp)
+        model.tokenizer.save_pretrained(temp)
+        faults.reached("save_model")
