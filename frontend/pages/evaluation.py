@@ -6,7 +6,14 @@ disagreement between the verdict and the refusal score.
 
 URL: /evals/<evaluation_id>?type=&verdict=&label=&offset=&classifier=&against=&at=&disagree=
 (classifier: the selected classifier; against: the one compared with it; at: the labelling
-position; disagree: score (refusal_score > 0) or calibrated (its calibrated threshold))
+position; disagree: score (refusal_score > 0) or calibrated (its calibrated threshold);
+probe_layer: the layer of the probe section, default the probe's best layer)
+
+Probe section: with a probe of the same model on the same prompt set (the newest), the P(unsafe)
+of the safe prompts the evaluation refused against those it answered, per layer, and the rule of
+frontend/probe_view.py for "the model reads these harmless prompts as harmful from layer l on";
+without one, a link to the probe job's form for the model's capture run on that set (or to the
+capture form when no run kept its residuals).
 """
 
 from __future__ import annotations
@@ -16,7 +23,10 @@ from plotly import graph_objects as go
 
 from backend.metrics import get_metric
 from backend.stats import wilson_interval
+from frontend import probe_view
+from frontend.api import ApiError
 from frontend.components import (
+    api,
     control,
     csv_button,
     csv_download,
@@ -203,6 +213,78 @@ def per_type_figure(counts: dict[str, dict]):
     return layout_defaults(fig, "Refused share per probe type (safe: false refusals)", 400)
 
 
+def probe_splits(evaluation_id: int) -> tuple[dict | None, list[dict], str | None]:
+    """(the probe, per layer the P(unsafe) of the refused and of the answered safe prompts, a
+    sentence why there is none): one GET of /evaluations/<id>/probe per layer."""
+    try:
+        first = api().get(f"/evaluations/{evaluation_id}/probe")
+        probe = first["probe"]
+        splits = [
+            first
+            if layer == first["layer"]
+            else api().get(f"/evaluations/{evaluation_id}/probe", layer=layer)
+            for layer in range(len(probe["layers"]))
+        ]
+    except ApiError as exc:
+        why = exc.detail if exc.status == 404 else f"API error {exc.status}: {exc.detail}"
+        return None, [], why
+    except Exception as exc:  # the API is down or unreachable
+        return None, [], f"API unreachable: {exc}"
+    return probe, [{"refused": s["refused"], "answered": s["answered"]} for s in splits], None
+
+
+def no_probe(evaluation: dict, why: str) -> list:
+    """Why there is no probe, and the form that makes one: the probe job on the newest run of
+    the model on the prompt set that kept its residuals, else the capture job."""
+    if evaluation["model_id"] is None:
+        return [html.P("An imported evaluation has no model to probe.", className="muted")]
+    runs, _ = fetch("/runs", model_id=evaluation["model_id"], dataset_id=evaluation["dataset_id"])
+    kept = [r for r in (runs or {}).get("data", []) if r.get("activations_uri")]
+    if kept:
+        action = dcc.Link(
+            f"Fit a probe on run {kept[0]['id']}",
+            href=f"/submit/probe?run_id={kept[0]['id']}",
+            id="eval-probe-submit",
+            className="button small",
+        )
+    else:
+        action = dcc.Link(
+            "Capture the model on this prompt set first (last prompt token), then probe the run",
+            href=(
+                f"/submit/capture_spectra?model_id={evaluation['model_id']}"
+                f"&dataset_id={evaluation['dataset_id']}"
+            ),
+            id="eval-probe-capture",
+            className="button small",
+        )
+    return [html.P(why, className="muted", id="eval-probe-none"), action]
+
+
+def probe_section(evaluation: dict, layer) -> tuple[list, dict | None, int | None]:
+    """The probe section's content, its data (for the layer callback) and the chosen layer."""
+    probe, splits, why = probe_splits(evaluation["id"])
+    if probe is None:
+        return no_probe(evaluation, why), None, None
+    chosen = to_int(layer, probe["best_layer"])
+    chosen = chosen if 0 <= chosen < len(splits) else probe["best_layer"]
+    best = probe["layers"][probe["best_layer"]]["values"]
+    about = (
+        f"Probe {probe['id']} on run {probe['run_id']} ({probe['n_prompts']} prompts, "
+        f"{probe['folds']}-fold held-out P(unsafe)); best layer {probe['best_layer']}: "
+        f"accuracy {best['probe_accuracy']:.2f}, AUROC {best['probe_auroc']:.2f}."
+    )
+    rule = (
+        "Rule: the first layer from which, at every later layer too, the refused prompts' median "
+        "P(unsafe) exceeds 0.5 and the answered prompts' does not."
+    )
+    content = [
+        html.P(probe_view.reading_sentence(splits), id="eval-probe-reading"),
+        html.P([about, " ", dcc.Link("run spectra", href=f"/runs/{probe['run_id']}")]),
+        html.P(rule, className="muted"),
+    ]
+    return content, {"splits": splits}, chosen
+
+
 @register_page_of_one("/evals/<evaluation_id>", "Evaluation", "/evaluations/<evaluation_id>")
 def layout(
     evaluation,
@@ -214,9 +296,12 @@ def layout(
     against=None,
     at=None,
     disagree=None,
+    probe_layer=None,
     **_query,
 ):
     model_id = evaluation["model_id"]
+    probe_content, probe_data, probe_layer = probe_section(evaluation, probe_layer)
+    n_probe_layers = len(probe_data["splits"]) if probe_data else 0
     model, _ = fetch(f"/models/{model_id}") if model_id is not None else (None, None)
     dataset, _ = fetch(f"/datasets/{evaluation['dataset_id']}")
     verdicts, _ = fetch(f"/evaluations/{evaluation['id']}/verdicts")
@@ -263,6 +348,25 @@ def layout(
         html.H2("Per type: trigger, control and contrast side by side"),
         side_by_side_table(counts),
         html.Div(graph("eval-per-type", per_type_figure(counts)), className="card"),
+        html.H2("What a linear probe reads in the refused safe prompts"),
+        html.Div(probe_content, id="eval-probe"),
+        dcc.Store(id="eval-probe-data", data=probe_data),
+        html.Div(
+            [
+                control(
+                    "Probe layer",
+                    dcc.Dropdown(
+                        list(range(n_probe_layers)),
+                        probe_layer,
+                        id="eval-probe-layer",
+                        clearable=False,
+                    ),
+                ),
+                graph("eval-probe-figure"),
+            ],
+            className="card",
+            style={} if probe_data else {"display": "none"},
+        ),
         dcc.Location(id="eval-loc", refresh=False),
         dcc.Store(id="eval-id", data=evaluation["id"]),
         dcc.Store(id="eval-metrics", data=metrics),
@@ -395,8 +499,9 @@ def completions(offset, type, verdict, label, disagree, evaluation_id, threshold
     Input("eval-other", "value"),
     Input("label-pos", "data"),
     Input("eval-disagree", "value"),
+    Input("eval-probe-layer", "value"),
 )
-def url_state(offset, type, verdict, label, classifier, against, at, disagree):
+def url_state(offset, type, verdict, label, classifier, against, at, disagree, probe_layer):
     return query(
         type=type,
         verdict=verdict,
@@ -406,7 +511,19 @@ def url_state(offset, type, verdict, label, classifier, against, at, disagree):
         classifier=classifier,
         against=against,
         at=at or None,
+        probe_layer=probe_layer,
     )
+
+
+@callback(
+    Output("eval-probe-figure", "figure"),
+    Input("eval-probe-layer", "value"),
+    State("eval-probe-data", "data"),
+)
+def probe_figure(layer, data):
+    if not data or layer is None:
+        return {}
+    return probe_view.distribution_figure(data["splits"][layer], layer)
 
 
 download_labels = csv_download(

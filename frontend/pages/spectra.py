@@ -19,6 +19,7 @@ from dash import Input, Output, State, callback, dcc, html
 
 from backend.metrics import KS, REFUSAL_PCS, Scope, get_metric, metrics_for
 from frontend import components as ui
+from frontend import probe_view
 
 dash.register_page(__name__, path_template="/runs/<run_id>", name="Run spectra", nav=False)
 
@@ -129,6 +130,12 @@ def layout(run_id=None, layer=None, k=None, scale=None, metrics=None, **_query):
             className="grid",
         ),
         html.Div(ui.graph("spectra-layers"), className="card"),
+        html.Div(
+            ui.graph("spectra-probe"),
+            id="spectra-probe-card",
+            className="card",
+            style={"display": "none"},
+        ),
         html.Div(
             [
                 html.Div(
@@ -414,3 +421,19 @@ def layers_csv(layers: list[dict]) -> str:
 )
 def download_layers(_n, data):
     return {"content": layers_csv(data["layers"]), "filename": f"run{data['run_id']}_layers.csv"}
+
+
+@callback(
+    Output("spectra-probe", "figure"),
+    Output("spectra-probe-card", "style"),
+    Input("spectra-k", "value"),
+    State("spectra-data", "data"),
+)
+def probe_panel(k, data):
+    """The run's newest probe: accuracy and AUROC per layer beside concentration@k (the card
+    stays hidden for a run without a probe)."""
+    probes, _ = ui.fetch(f"/runs/{data['run_id']}/probes")
+    if not probes:
+        return {}, {"display": "none"}
+    k = _settings(len(data["layers"]), None, k, None)[1]
+    return probe_view.accuracy_figure(probes[0], data["layers"], k), {}
