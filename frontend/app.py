@@ -63,6 +63,7 @@ NAV = [
         "Concentration vs refusal",
         "Across a sweep's cells: how each layer's concentration relates to false refusal",
     ),
+    ("/frontier", "Frontier", "False refusal against safety of every model and intervention"),
     ("/finetune/new", "New fine-tune", "Fine-tune a model, with or without VCL"),
     ("/sweeps/new", "New sweep", "A grid of fine-tunes, each captured and evaluated"),
 ]
