@@ -181,3 +181,33 @@ def probe(session: Session, params) -> None:
             "run_id",
             f"run {run.id} kept no residuals (position {run.position!r}; probes need last_prompt)",
         )
+
+
+def data_similarity(session: Session, params) -> None:
+    """Both datasets exist; the model exists, or both runs kept residuals, are of one model and
+    were captured on datasets A and B."""
+    _dataset(session, "dataset_id", params.dataset_id)
+    _dataset(session, "other_dataset_id", params.other_dataset_id)
+    if params.model_id is not None or params.model_name is not None:
+        _model(session, "model_id", params.model_id, params.model_name)
+    if params.run_id is None:
+        return
+    runs = []
+    for field, dataset_id in (
+        ("run_id", params.dataset_id),
+        ("other_run_id", params.other_dataset_id),
+    ):
+        run = session.get(Run, getattr(params, field))
+        if run is None:
+            raise FieldError(field, f"run {getattr(params, field)} not found")
+        if run.activations_uri is None:
+            raise FieldError(field, f"run {run.id} kept no residuals (position {run.position!r})")
+        if run.dataset_id != dataset_id:
+            raise FieldError(
+                field, f"run {run.id} is on dataset {run.dataset_id}, not {dataset_id}"
+            )
+        runs.append(run)
+    if runs[0].model_id != runs[1].model_id or runs[0].hook != runs[1].hook:
+        raise FieldError("other_run_id", "the two runs must be of one model at one hook")
+    if params.k > runs[0].d_model:
+        raise FieldError("k", f"k must be at most d_model = {runs[0].d_model}, got {params.k}")

@@ -18,6 +18,7 @@ from backend.jobs import checks
 from backend.jobs.params import (
     CaptureSpectraParams,
     DatasetStatsParams,
+    DataSimilarityParams,
     DPOParams,
     EchoParams,
     EvaluateParams,
@@ -128,6 +129,14 @@ KINDS: dict[str, JobKind] = {
             "worker.jobs.probe:probe",
             "Linear probes of unsafe vs safe per layer of a capture run (scikit-learn, k-fold).",
             checks.probe,
+        ),
+        JobKind(
+            "data_similarity",
+            DataSimilarityParams,
+            "worker.jobs.similarity:data_similarity",
+            "Similarity of two prompt sets: word n-gram overlap and, on a model, the overlap of "
+            "their top-k residual subspaces per layer (principal angles).",
+            checks.data_similarity,
         ),
         JobKind(
             "sweep",

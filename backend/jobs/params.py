@@ -516,3 +516,34 @@ class ImportHubDatasetParams(JobParams):
     type_field: str | None = None
     label: Literal["safe", "unsafe"] | None = Field(None, description="Label of rows without one.")
     max_rows: int = Field(100_000, ge=1, le=1_000_000)
+
+
+class DataSimilarityParams(JobParams):
+    """Similarity of two prompt sets: word n-gram overlap, and with a model (or two capture runs
+    of one model) the overlap of their top-k residual subspaces per layer (DESIGN.md)."""
+
+    dataset_id: int = Field(ge=1, title="Dataset A")
+    other_dataset_id: int = Field(ge=1, title="Dataset B")
+    model_id: int | None = Field(
+        None, ge=1, description="Model whose residuals are compared (none: n-gram overlap only)."
+    )
+    model_name: str | None = Field(None, min_length=1, description="Or its unique name.")
+    run_id: int | None = Field(
+        None, ge=1, title="Run on A", description="Or last_prompt capture runs of one model..."
+    )
+    other_run_id: int | None = Field(None, ge=1, title="Run on B", description="...on A and B.")
+    k: int = Field(10, ge=1, le=1024, description="Dimension of each principal subspace.")
+    max_prompts: int = Field(
+        500, ge=3, le=100_000, description="Prompts drawn (seeded) from a set captured here."
+    )
+    seed: int = Field(0, ge=0, description="Seed of that draw.")
+
+    @model_validator(mode="after")
+    def _one_source(self):
+        if (self.run_id is None) != (self.other_run_id is None):
+            raise FieldError("other_run_id", "give both run_id and other_run_id, or neither")
+        if self.model_id is not None and self.model_name is not None:
+            raise FieldError("model_id", "give at most one of model_id and model_name")
+        if self.run_id is not None and (self.model_id or self.model_name) is not None:
+            raise FieldError("model_id", "give a model or two runs, not both")
+        return self
