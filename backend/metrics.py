@@ -159,6 +159,14 @@ def _evaluation() -> list[Metric]:
             "Completions whose judge answer named no single class (left out of the rates).",
             ".0f",
         ),
+        Metric(
+            "intervention_kl",
+            "Intervention KL",
+            _EVALUATION,
+            "Mean KL(p_base || p_intervened) of the next token at the first response position "
+            "over the safe prompts (evaluations under an intervention).",
+            ".4f",
+        ),
         Metric("heldout_loss", "Held-out loss", _EVALUATION, "Loss on general held-out data."),
         Metric("perplexity", "Perplexity", _EVALUATION, "exp(held-out loss).", ".2f"),
         Metric(

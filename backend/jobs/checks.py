@@ -144,11 +144,43 @@ def _classifier(session: Session, name: str) -> None:
         raise FieldError("classifier", f"no registered model named {model!r} to judge with")
 
 
+def _residuals_run(
+    session: Session, run_id: int | None, capture_job_id: int | None, prefix: str
+) -> Run | None:
+    """A capture run (or the capture job making it) that kept its last-prompt residuals, for a
+    direction or a probe; the run once it exists."""
+    if capture_job_id is not None:
+        job = session.get(Job, capture_job_id)
+        if job is None or job.kind != "capture_spectra":
+            raise FieldError(f"{prefix}capture_job_id", f"capture job {capture_job_id} not found")
+        return None
+    run = session.get(Run, run_id)
+    if run is None:
+        raise FieldError(f"{prefix}run_id", f"run {run_id} not found")
+    if run.activations_uri is None:
+        raise FieldError(
+            f"{prefix}run_id", f"run {run.id} kept no residuals (position {run.position!r})"
+        )
+    return run
+
+
+def _intervention(session: Session, spec) -> None:
+    """The direction's run exists, kept its residuals and has the layer."""
+    if spec is None:
+        return
+    run = _residuals_run(session, spec.run_id, spec.capture_job_id, "intervention.")
+    if run is not None and spec.layer >= run.n_layers:
+        raise FieldError(
+            "intervention.layer", f"run {run.id} has layers 0..{run.n_layers - 1}, got {spec.layer}"
+        )
+
+
 def evaluate(session: Session, params) -> None:
     _model(session, "model_id", params.model_id, params.model_name)
     _dataset(session, "probe_dataset_id", params.probe_dataset_id)
     _dataset(session, "heldout_dataset_id", params.heldout_dataset_id)
     _classifier(session, params.classifier)
+    _intervention(session, params.intervention)
 
 
 def reclassify(session: Session, params) -> None:
@@ -168,19 +200,7 @@ def sweep(session: Session, params) -> None:
 
 
 def probe(session: Session, params) -> None:
-    if params.capture_job_id is not None:
-        job = session.get(Job, params.capture_job_id)
-        if job is None or job.kind != "capture_spectra":
-            raise FieldError("capture_job_id", f"capture job {params.capture_job_id} not found")
-        return
-    run = session.get(Run, params.run_id)
-    if run is None:
-        raise FieldError("run_id", f"run {params.run_id} not found")
-    if run.activations_uri is None:
-        raise FieldError(
-            "run_id",
-            f"run {run.id} kept no residuals (position {run.position!r}; probes need last_prompt)",
-        )
+    _residuals_run(session, params.run_id, params.capture_job_id, "")
 
 
 def data_similarity(session: Session, params) -> None:
@@ -211,3 +231,9 @@ def data_similarity(session: Session, params) -> None:
         raise FieldError("other_run_id", "the two runs must be of one model at one hook")
     if params.k > runs[0].d_model:
         raise FieldError("k", f"k must be at most d_model = {runs[0].d_model}, got {params.k}")
+
+
+def select_direction(session: Session, params) -> None:
+    _model(session, "model_id", params.model_id, params.model_name)
+    _residuals_run(session, params.run_id, params.capture_job_id, "")
+    _dataset(session, "probe_dataset_id", params.probe_dataset_id)

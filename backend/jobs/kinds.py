@@ -28,6 +28,7 @@ from backend.jobs.params import (
     ProbeParams,
     ReclassifyParams,
     RegisterBuiltinParams,
+    SelectDirectionParams,
     SweepParams,
     TrainDemoModelParams,
 )
@@ -137,6 +138,14 @@ KINDS: dict[str, JobKind] = {
             "Similarity of two prompt sets: word n-gram overlap and, on a model, the overlap of "
             "their top-k residual subspaces per layer (principal angles).",
             checks.data_similarity,
+        ),
+        JobKind(
+            "select_direction",
+            SelectDirectionParams,
+            "worker.jobs.direction:select_direction",
+            "Score each layer's refusal direction by ablation (refusal-score drop on unsafe "
+            "prompts, KL on safe ones) and propose the best (Arditi et al.).",
+            checks.select_direction,
         ),
         JobKind(
             "sweep",

@@ -255,6 +255,54 @@ def classifier_name(name: str) -> str:
     raise FieldError("classifier", f"unknown classifier {name!r} (known: {known})")
 
 
+class InterventionParams(JobParams):
+    """An intervention on a capture run's refusal direction (DESIGN.md "Interventions")."""
+
+    kind: Literal["ablate", "add"] = Field(
+        title="Intervention",
+        description="ablate: project the direction out at every layer and position; add: add "
+        "alpha x the layer's mean norm x the unit direction at that layer.",
+    )
+    run_id: int | None = Field(
+        None, ge=1, title="Direction's run", description="Capture run with safe and unsafe prompts."
+    )
+    capture_job_id: int | None = Field(None, ge=1, description="Or the capture job that makes it.")
+    layer: int = Field(ge=0, description="Layer of the direction (and where add applies).")
+    alpha: float = Field(
+        0.0, ge=-100, le=100, description="add: multiples of the layer's mean residual norm."
+    )
+
+    @model_validator(mode="after")
+    def _one_run(self):
+        if (self.run_id is None) == (self.capture_job_id is None):
+            raise FieldError("run_id", "give exactly one of run_id and capture_job_id")
+        return self
+
+
+class SelectDirectionParams(ModelRef):
+    """Score every layer's refusal direction of a capture run by ablating it (Arditi et al.'s
+    selection): refusal-score drop on the unsafe prompts, KL on the safe ones."""
+
+    run_id: int | None = Field(None, ge=1, title="Capture run", description="Run whose directions.")
+    capture_job_id: int | None = Field(None, ge=1, description="Or the capture job that makes it.")
+    probe_dataset_id: int = Field(ge=1, title="Probe set", description="Safe and unsafe prompts.")
+    max_prompts: int | None = Field(None, ge=1, le=100_000, description="Of each label.")
+    batch_size: int = Field(32, ge=1, le=1024)
+    chat_template: bool = True
+    kl_max: float = Field(
+        0.1, gt=0, le=100, title="KL limit", description="Layers costing more KL are not proposed."
+    )
+    max_layer_fraction: float = Field(
+        0.8, gt=0, le=1, description="Only layers below this share of the depth are proposed."
+    )
+
+    @model_validator(mode="after")
+    def _one_run(self):
+        if (self.run_id is None) == (self.capture_job_id is None):
+            raise FieldError("run_id", "give exactly one of run_id and capture_job_id")
+        return self
+
+
 class EvaluateParams(ModelRef):
     """False refusal, safety and capability of a model (DESIGN.md, refusal evaluation)."""
 
@@ -275,6 +323,9 @@ class EvaluateParams(ModelRef):
         max_length=10_000,
         description="System turn before each prompt (prepended to the prompt where the chat "
         "template has no system role).",
+    )
+    intervention: InterventionParams | None = Field(
+        None, description="Evaluate under an intervention on a refusal direction (none: as is)."
     )
 
     @model_validator(mode="after")

@@ -17,11 +17,13 @@ from backend.jobs.params import EvaluateParams
 from backend.models import Evaluation, add_completions
 from worker.context import JobContext
 from worker.jobs.common import dataset_rows, load_registered_model
+from worker.jobs.direction import load_intervention
 from worker.models.demo import encode_example
 from worker.science.batching import batches, collate_sft, pad_id
 from worker.science.capture import system_prompt_mode
 from worker.science.corpus import REFUSAL_TEXTS
 from worker.science.generation import generate, refusal_score, refusal_start_ids
+from worker.science.interventions import applied, kl_of
 from worker.science.judges import resolve_classifier, verdict_metrics
 from worker.science.refusal_classifier import Verdict
 from worker.science.refusal_metrics import refusal_score_calibration
@@ -76,23 +78,20 @@ def evaluate(ctx: JobContext, params: EvaluateParams) -> dict:
     model_row, model = load_registered_model(ctx, params.model_id, params.model_name)
     probe, rows = dataset_rows(ctx, params.probe_dataset_id, params.max_prompts)
     prompts = [r.prompt for r in rows]
-    completions, verdicts = judged_completions(
-        ctx,
-        model,
-        prompts,
-        params,
-        chat_template=params.chat_template,
-        system_prompt=params.system_prompt,
-    )
-    ctx.progress(0.85, "refusal score")
-    scores = refusal_score(
-        model,
-        prompts,
-        refusal_start_ids(model.tokenizer, REFUSAL_TEXTS),
-        chat_template=params.chat_template,
-        batch_size=params.batch_size,
-        system_prompt=params.system_prompt,
-    )
+    intervention = load_intervention(ctx, params.intervention, model.d_model)
+    if intervention is not None:
+        ctx.log(f"intervention: {intervention.describe()}")
+    options = dict(chat_template=params.chat_template, system_prompt=params.system_prompt)
+    with applied(model, intervention):
+        completions, verdicts = judged_completions(ctx, model, prompts, params, **options)
+        ctx.progress(0.85, "refusal score")
+        scores = refusal_score(
+            model,
+            prompts,
+            refusal_start_ids(model.tokenizer, REFUSAL_TEXTS),
+            batch_size=params.batch_size,
+            **options,
+        )
     labels, verdict_labels = [r.label for r in rows], [v.label for v in verdicts]
     # unparsed verdicts (a judge's) are counted in n_unparsed and left out of the rates
     judged = verdict_metrics(labels, [r.type for r in rows], verdict_labels, scores)
@@ -104,12 +103,19 @@ def evaluate(ctx: JobContext, params: EvaluateParams) -> dict:
     metrics["system_prompt_mode"] = system_prompt_mode(
         model.tokenizer, params.system_prompt, params.chat_template
     )
+    if intervention is not None:
+        ctx.progress(0.88, "intervention cost")
+        safe = [r.prompt for r in rows if r.label == "safe"] or prompts
+        metrics["intervention_kl"] = kl_of(
+            model, safe, intervention, batch_size=params.batch_size, **options
+        )
     if params.heldout_dataset_id is not None:
         ctx.progress(0.9, "held-out loss")
         _, heldout = dataset_rows(ctx, params.heldout_dataset_id)
-        metrics["heldout_loss"], metrics["perplexity"] = heldout_loss(
-            model, heldout, params.batch_size
-        )
+        with applied(model, intervention):
+            metrics["heldout_loss"], metrics["perplexity"] = heldout_loss(
+                model, heldout, params.batch_size
+            )
     table = judged["per_type"]
     with ctx.transaction() as session:
         session.execute(delete(Evaluation).where(Evaluation.job_id == ctx.job_id))

@@ -141,6 +141,45 @@ def refusal_start_ids(
     return sorted(ids)
 
 
+def first_response_logprobs(
+    model: LoadedModel,
+    prompts: Sequence[str],
+    *,
+    chat_template: bool = True,
+    batch_size: int = 32,
+    system_prompt: str | None = None,
+) -> np.ndarray:
+    """Next-token log-probabilities (float64, N x vocab) at the first response position: after
+    each prompt with the chat template's generation prompt, in a left-padded batch with explicit
+    position ids, so a prompt's answer does not depend on its batch."""
+    import torch
+
+    _check(prompts, batch_size)
+    tok, hf = model.tokenizer, model.bridge.original_model
+    seqs = chat_prompt_ids(tok, prompts, chat_template, system_prompt)
+    pad = pad_id(tok)
+    out: np.ndarray | None = None
+    was_training = hf.training
+    hf.eval()
+    try:
+        for rows in by_length(seqs, batch_size):
+            ids, mask = pad_left([seqs[i] for i in rows], pad, model.device)
+            with torch.inference_mode():
+                logits = hf(
+                    input_ids=ids,
+                    attention_mask=mask,
+                    position_ids=_positions(mask),
+                    logits_to_keep=1,
+                ).logits[:, -1]
+            logp = torch.log_softmax(logits.double(), dim=-1).cpu().numpy()
+            if out is None:
+                out = np.zeros((len(seqs), logp.shape[-1]), dtype=np.float64)
+            out[rows] = logp
+    finally:
+        hf.train(was_training)
+    return out
+
+
 def refusal_score(
     model: LoadedModel,
     prompts: Sequence[str],
@@ -155,34 +194,17 @@ def refusal_score(
     p(R) is the total next-token probability of ``refusal_token_ids`` after the prompt (with
     the chat template's generation prompt). Computed in float64 from the log-softmax.
     """
-    import torch
-
-    _check(prompts, batch_size)
-    tok, hf = model.tokenizer, model.bridge.original_model
-    vocab = int(hf.get_output_embeddings().weight.shape[0])
+    vocab = int(model.bridge.original_model.get_output_embeddings().weight.shape[0])
     r_ids = sorted({int(i) for i in refusal_token_ids})
     if not r_ids or r_ids[0] < 0 or r_ids[-1] >= vocab:
         raise ValueError(f"refusal_token_ids: expected ids in 0..{vocab - 1}, got {r_ids}")
-    seqs = chat_prompt_ids(tok, prompts, chat_template, system_prompt)
-    pad = pad_id(tok)
-    index = torch.tensor(r_ids, device=model.device)
-    scores = np.zeros(len(seqs), dtype=np.float64)
-    was_training = hf.training
-    hf.eval()
-    try:
-        for rows in by_length(seqs, batch_size):
-            ids, mask = pad_left([seqs[i] for i in rows], pad, model.device)
-            with torch.inference_mode():
-                logits = hf(
-                    input_ids=ids,
-                    attention_mask=mask,
-                    position_ids=_positions(mask),
-                    logits_to_keep=1,
-                ).logits[:, -1]
-            logp = torch.log_softmax(logits.double(), dim=-1)
-            log_r = torch.logsumexp(logp[:, index], dim=-1).clamp_max(0.0)
-            log_not_r = torch.log(-torch.expm1(log_r))  # log(1 - p), stable near p = 1
-            scores[rows] = (log_r - log_not_r).cpu().numpy()
-    finally:
-        hf.train(was_training)
-    return scores
+    logp = first_response_logprobs(
+        model,
+        prompts,
+        chat_template=chat_template,
+        batch_size=batch_size,
+        system_prompt=system_prompt,
+    )
+    log_r = np.minimum(np.logaddexp.reduce(logp[:, r_ids], axis=-1), 0.0)
+    log_not_r = np.log(-np.expm1(log_r))  # log(1 - p), stable near p = 1
+    return log_r - log_not_r
