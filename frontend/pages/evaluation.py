@@ -213,6 +213,27 @@ def per_type_figure(counts: dict[str, dict]):
     return layout_defaults(fig, "Refused share per probe type (safe: false refusals)", 400)
 
 
+def intervention_line(evaluation: dict) -> html.P | None:
+    """What the evaluation's intervention did (params ``intervention``: run, layer, kind, alpha)
+    and its cost, the KL on the safe prompts; None without one."""
+    done = (evaluation["params"] or {}).get("intervention")
+    if not done:
+        return None
+    run, layer = done.get("run_id"), done.get("layer")
+    source = dcc.Link(f"run {run}", href=f"/runs/{run}") if run else "its capture job's run"
+    direction = [f"the layer-{layer} refusal direction of ", source]
+    if done.get("kind") == "ablate":
+        what = ["Intervention: ", *direction, " projected out at every layer and position"]
+    else:
+        what = [f"Intervention: {done.get('alpha', 0):+g} x mean norm x ", *direction]
+        what.append(f" added at layer {layer}")
+    kl = (evaluation["metrics"] or {}).get("intervention_kl")
+    cost = (
+        f"; cost: mean KL {kl:.4f} of the next token on the safe prompts" if kl is not None else ""
+    )
+    return html.P([*what, cost, "."], id="eval-intervention")
+
+
 def probe_splits(evaluation_id: int) -> tuple[dict | None, list[dict], str | None]:
     """(the probe, per layer the P(unsafe) of the refused and of the answered safe prompts, a
     sentence why there is none): one GET of /evaluations/<id>/probe per layer."""
@@ -337,6 +358,7 @@ def layout(
     return page(
         f"Evaluation {evaluation['id']}",
         html.Div(links, className="links"),
+        intervention_line(evaluation),
         metric_cards(evaluation["metrics"] or {}),
         html.H2("Refusal by prompt group"),
         html.P(

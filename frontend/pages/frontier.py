@@ -104,10 +104,20 @@ def points_table(points: list[dict]) -> html.Table:
             ui.fmt(p["false_refusal_rate"]),
             ui.fmt(p["safety"]),
             ui.fmt(p["heldout_loss"]),
+            ui.fmt(p["intervention_kl"]),
         ]
         for p in points
     ]
-    columns = ["evaluation", "method", "model", "probe set", "false refusal", "safety", "loss"]
+    columns = [
+        "evaluation",
+        "method",
+        "model",
+        "probe set",
+        "false refusal",
+        "safety",
+        "loss",
+        "intervention KL",
+    ]
     return ui.table(columns, rows, id="frontier-table")
 
 

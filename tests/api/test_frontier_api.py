@@ -59,13 +59,14 @@ def seeded(database_url):
         session.add(dpo)
         session.flush()
 
-        def evaluation(model, dataset=probe, frr=0.1, safety=0.9, loss=1.5, **params):
+        def evaluation(model, dataset=probe, frr=0.1, safety=0.9, loss=1.5, kl=None, **params):
+            metrics = {"false_refusal_rate": frr, "safety": safety, "heldout_loss": loss}
             row = Evaluation(
                 model_id=model.id if model else None,
                 dataset_id=dataset.id,
                 source="generated" if model else "imported",
                 params=params,
-                metrics={"false_refusal_rate": frr, "safety": safety, "heldout_loss": loss},
+                metrics=metrics | ({"intervention_kl": kl} if kl is not None else {}),
             )
             session.add(row)
             session.flush()
@@ -79,7 +80,7 @@ def seeded(database_url):
             "vcl": evaluation(vcl),
             "dpo": evaluation(dpo),
             "ablate_base": evaluation(base, intervention=ablate),
-            "steer_sft": evaluation(sft, intervention=add),
+            "steer_sft": evaluation(sft, kl=0.25, intervention=add),
             "flat": evaluation(flat, dataset=other_set, loss=None),
             "imported": evaluation(None),
         }
@@ -115,6 +116,8 @@ def test_every_evaluation_is_a_point_with_its_method(seeded):
         row = by_id[ids[name]]
         assert (row["method"], row["method_label"]) == (method, label), name
     assert by_id[ids["steer_sft"]]["method_params"] == {"layer": 2, "run_id": 7, "alpha": -1.5}
+    assert by_id[ids["steer_sft"]]["intervention_kl"] == 0.25
+    assert by_id[ids["sft"]]["intervention_kl"] is None
     assert by_id[ids["vcl"]]["method_params"] == {
         "safety_fraction": 0.4,
         "vcl_lambda": 0.5,

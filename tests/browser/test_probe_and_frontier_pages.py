@@ -99,7 +99,12 @@ def seeded(tmp_path_factory):
             params={
                 "intervention": {"run_id": cell["run_id"], "layer": 3, "kind": "add", "alpha": 2}
             },
-            metrics={"false_refusal_rate": 0.1, "safety": 0.4, "heldout_loss": 1.4},
+            metrics={
+                "false_refusal_rate": 0.1,
+                "safety": 0.4,
+                "heldout_loss": 1.4,
+                "intervention_kl": 0.0123,
+            },
         )
         other_set = Dataset(name="other-set", source="upload", format="csv")
         session.add_all([steering, other_set])
@@ -196,4 +201,10 @@ def test_frontier_plots_every_evaluation_by_method(tab, seeded):
     assert page.inner_text("#frontier-count") == "7 evaluation(s) plotted"
     page.click(f"#frontier-table a[href='/evals/{seeded['steering']}']")
     page.wait_for_url(f"**/evals/{seeded['steering']}")
+    page.wait_for_selector("#eval-intervention")
+    run = seeded["cells"][0]["run_id"]
+    assert page.inner_text("#eval-intervention") == (
+        f"Intervention: +2 x mean norm x the layer-3 refusal direction of run {run} added at "
+        "layer 3; cost: mean KL 0.0123 of the next token on the safe prompts."
+    )
     assert tab.errors == []

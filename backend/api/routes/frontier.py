@@ -47,6 +47,7 @@ class FrontierPoint(BaseModel):
     false_refusal_rate: float | None
     safety: float | None = Field(description="Refused share of the unsafe prompts.")
     heldout_loss: float | None
+    intervention_kl: float | None = Field(description="An intervention's KL cost.")
     created_at: datetime
 
 
@@ -164,6 +165,7 @@ def read_frontier(
                 false_refusal_rate=metrics.get("false_refusal_rate"),
                 safety=metrics.get("safety"),
                 heldout_loss=metrics.get("heldout_loss"),
+                intervention_kl=metrics.get("intervention_kl"),
                 created_at=evaluation.created_at,
             )
         )
