@@ -24,7 +24,8 @@ from backend.db import new_session
 from backend.schemas import Page
 
 
-def get_settings(request: Request) -> Settings:
+async def get_settings(request: Request) -> Settings:
+    """Async: a plain function dependency would take a worker thread per request."""
     return request.app.state.settings
 
 
