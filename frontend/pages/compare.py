@@ -22,6 +22,8 @@ GLOBAL_METRICS = metrics_for(Scope.RUN)
 def layout(runs=None, metric=None, **_query):
     named, err = ui.run_names(limit=200)
     chosen = ui.parse_ids(runs) or list(named)[:4]
+    metric = metric if metric in ui.LAYER_METRIC_NAMES else "concentration@3"
+    lines, heat, notes, bases, data, problems, _search = view(chosen, metric)
     missing = [i for i in chosen if i not in named]
     if missing:  # chosen runs older than the newest 200
         named |= ui.run_names(missing)[0]
@@ -45,7 +47,7 @@ def layout(runs=None, metric=None, **_query):
                     "Metric",
                     dcc.Dropdown(
                         METRIC_OPTIONS,
-                        metric if metric in ui.LAYER_METRIC_NAMES else "concentration@3",
+                        metric,
                         id="compare-metric",
                         clearable=False,
                     ),
@@ -53,20 +55,23 @@ def layout(runs=None, metric=None, **_query):
             ],
             className="controls",
         ),
-        html.P(id="compare-error", className="error"),
+        html.P(problems, id="compare-error", className="error"),
         html.Div(
             [
-                html.Div(ui.graph("compare-lines"), className="card"),
+                html.Div(ui.graph("compare-lines", lines), className="card"),
                 html.Div(
-                    [ui.graph("compare-heatmap"), html.Div(id="compare-empty", className="muted")],
+                    [
+                        ui.graph("compare-heatmap", heat),
+                        html.Div(notes, id="compare-empty", className="muted"),
+                    ],
                     className="card",
                 ),
             ],
             className="grid",
         ),
         ui.csv_button("compare-csv"),
-        html.Div(id="compare-global", className="card"),
-        dcc.Store(id="compare-data"),
+        html.Div(bases, id="compare-global", className="card"),
+        dcc.Store(id="compare-data", data=data),
     )
 
 
@@ -111,11 +116,17 @@ def global_table(runs: dict[int, dict], named: dict[int, dict]):
     Output("compare-loc", "search"),
     Input("compare-runs", "value"),
     Input("compare-metric", "value"),
+    prevent_initial_call=True,  # the layout draws the first view
 )
 def update(run_ids, metric):
-    run_ids = run_ids or []
+    return view(run_ids or [], metric)
+
+
+def view(run_ids: list[int], metric: str) -> tuple:
+    """The callback's outputs for these runs and metric."""
     named, _ = ui.run_names(run_ids) if run_ids else ({}, None)
-    listed, err = ui.fetch("/runs", ids=",".join(map(str, run_ids)), limit=1000)
+    ids = ",".join(map(str, run_ids))
+    listed, err = ui.fetch("/runs", ids=ids, limit=1000) if run_ids else (None, None)
     runs = {r["id"]: r for r in (listed or {}).get("data", [])}
     series, problems = {}, [err] if err else []
     for run_id in run_ids:

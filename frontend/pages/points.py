@@ -150,6 +150,12 @@ def ranked(data: dict, axis: str) -> list:
     ]
 
 
+def view(data: dict, layers: list[dict], x: str, y: str, colour: str) -> tuple:
+    """The scatter (or histogram) of one layer's scores and the ranked prompts of each axis."""
+    figure = points_figure(data, layers, x, y, colour)
+    return figure, ranked(data, x), [] if y in (x, COUNT) else ranked(data, y)
+
+
 def layout(run_id=None, layer=None, x=None, y=None, colour=None, **_query):
     run, err = ui.fetch(f"/runs/{run_id}")
     layers, err = (None, err) if err else ui.fetch(f"/runs/{run_id}/layers")
@@ -172,11 +178,14 @@ def layout(run_id=None, layer=None, x=None, y=None, colour=None, **_query):
     values = [o["value"] for o in options]
     x = x if x in values else ("refusal" if "refusal" in values else values[0])
     y = y if y in values + [COUNT] else next(v for v in values if v != x)
+    colour = colour if colour in COLOURS else "label"
+    notes = layer_notes(layers)
+    figure, rank_x, rank_y = view(first, notes, x, y, colour)
     return ui.page(
         title,
         links,
         dcc.Location(id="points-loc", refresh=False),
-        dcc.Store(id="points-data", data={"run_id": run["id"], "layers": layer_notes(layers)}),
+        dcc.Store(id="points-data", data={"run_id": run["id"], "layers": notes}),
         html.Div(
             [
                 ui.control("Layer", ui.layer_slider("points-layer", len(layers), layer), wide=True),
@@ -192,22 +201,17 @@ def layout(run_id=None, layer=None, x=None, y=None, colour=None, **_query):
                 ),
                 ui.control(
                     "Colour by",
-                    dcc.RadioItems(
-                        COLOURS,
-                        colour if colour in COLOURS else "label",
-                        id="points-colour",
-                        inline=True,
-                    ),
+                    dcc.RadioItems(COLOURS, colour, id="points-colour", inline=True),
                 ),
             ],
             className="controls",
         ),
         html.P(id="points-error", className="error"),
-        html.Div(ui.graph("points-scatter"), className="card"),
+        html.Div(ui.graph("points-scatter", figure), className="card"),
         html.Div(
             [
-                html.Div(id="points-rank-x", className="card"),
-                html.Div(id="points-rank-y", className="card"),
+                html.Div(rank_x, id="points-rank-x", className="card"),
+                html.Div(rank_y, id="points-rank-y", className="card"),
             ],
             className="grid",
         ),
@@ -227,16 +231,11 @@ def layout(run_id=None, layer=None, x=None, y=None, colour=None, **_query):
     Input("points-y", "value"),
     Input("points-colour", "value"),
     State("points-data", "data"),
+    prevent_initial_call=True,  # the layout draws the first view
 )
 def update(layer, x, y, colour, store):
     data, err = ui.fetch(f"/runs/{store['run_id']}/projections", layer=layer)
     search = ui.query(layer=layer, x=x, y=y, colour=colour)
     if err:
         return ui.plain_figure([]), [], [], err, search
-    return (
-        points_figure(data, store["layers"], x, y, colour),
-        ranked(data, x),
-        [] if y in (x, COUNT) else ranked(data, y),
-        "",
-        search,
-    )
+    return (*view(data, store["layers"], x, y, colour), "", search)

@@ -4,8 +4,9 @@ dimension (95% bootstrap bands) and any other chosen metrics, flow and alignment
 direction per layer (its |cos| with PC1..PC5 and the variance along it) and the global basis
 (PCA of every layer's residuals stacked).
 
-A layer change redraws the layer's scree and table and only moves the marker of the per-layer
-figures (a ``dash.Patch``); k and the chosen metrics rebuild those.
+The layout draws the first view itself (no callback round trip before the first graph); a layer
+change redraws the layer's scree and table and only moves the marker of the per-layer figures (a
+``dash.Patch``); k and the chosen metrics rebuild those.
 
 URL: /runs/<run_id>?layer=<int>&k=<1|2|3|5|10>&scale=<log|linear>&metrics=<name,name,...>
 """
@@ -80,6 +81,7 @@ def layout(run_id=None, layer=None, k=None, scale=None, metrics=None, **_query):
     named, _ = ui.run_names([run["id"]])
     about = named.get(run["id"]) or {}
     layer, k, scale = _settings(len(layers), layer, k, scale)
+    rec, chosen = layers[layer], _chosen(metrics)
     subtitle = [
         f"model {about.get('model_name', run['model_id'])} · "
         f"dataset {about.get('dataset_name', run['dataset_id'])} · hook {run['hook']} · "
@@ -115,21 +117,30 @@ def layout(run_id=None, layer=None, k=None, scale=None, metrics=None, **_query):
             ],
             className="controls",
         ),
-        html.P(id="spectra-summary", className="muted"),
+        html.P(summary_text(rec, k), id="spectra-summary", className="muted"),
         html.Div(
             [
                 html.Div(
-                    [ui.graph("spectra-scree"), ui.csv_button("spectra-scree-csv")],
+                    [
+                        ui.graph("spectra-scree", scree_figure(rec, k, scale)),
+                        ui.csv_button("spectra-scree-csv"),
+                    ],
                     className="card",
                 ),
                 html.Div(
-                    [ui.graph("spectra-flow"), ui.csv_button("spectra-layers-csv")],
+                    [
+                        ui.graph("spectra-flow", flow_figure(layers, layer, k)),
+                        ui.csv_button("spectra-layers-csv"),
+                    ],
                     className="card",
                 ),
             ],
             className="grid",
         ),
-        html.Div(ui.graph("spectra-layers"), className="card"),
+        html.Div(
+            ui.graph("spectra-layers", layers_figure(layers, layer, panel_metrics(k, chosen))),
+            className="card",
+        ),
         html.Div(
             ui.graph("spectra-probe"),
             id="spectra-probe-card",
@@ -145,7 +156,7 @@ def layout(run_id=None, layer=None, k=None, scale=None, metrics=None, **_query):
             ],
             className="grid",
         ),
-        html.Div(id="spectra-table", className="card"),
+        html.Div(layer_card(rec), id="spectra-table", className="card"),
         subtitle=subtitle,
     )
 
@@ -341,6 +352,7 @@ def layer_card(rec: dict) -> list:
     Input("spectra-scale", "value"),
     Input("spectra-metrics", "value"),
     State("spectra-data", "data"),
+    prevent_initial_call=True,  # the layout draws the first view
 )
 def update_layer(layer, k, scale, metrics, data):
     layers = data["layers"]
@@ -362,6 +374,7 @@ def update_layer(layer, k, scale, metrics, data):
     Input("spectra-metrics", "value"),
     State("spectra-layer", "value"),
     State("spectra-data", "data"),
+    prevent_initial_call=True,
 )
 def update_panels(k, metrics, layer, data):
     layers = data["layers"]
