@@ -21,6 +21,7 @@ from frontend.components import (
     table,
     to_int,
 )
+from frontend.similarity_view import dataset_section
 
 PAGE_SIZE = 50
 ENTROPIES = ["H1", "H2", "H3"]
@@ -89,6 +90,7 @@ def layout(dataset, side="prompts", type=None, label=None, offset=None, **_query
         html.Div(
             graph("dataset-figure", stats_figure(others, side, dataset["id"])), className="card"
         ),
+        dataset_section(dataset, others),
         html.H2("Rows"),
         dcc.Location(id="dataset-loc", refresh=False),
         dcc.Store(id="dataset-state", data={"id": dataset["id"], "side": side}),

@@ -12,6 +12,7 @@ import dash
 from dash import Input, Output, State, callback, dcc, html
 
 from frontend import components as ui
+from frontend import similarity_view
 
 dash.register_page(__name__, path_template="/sweeps/<job_id>", name="Sweep", nav=False)
 
@@ -104,6 +105,10 @@ def sweep_body(found: dict) -> list:
         "results",
         *[m.label for m in ui.CELL_SCORES],
     ]
+    similarity, similar = similarity_view.sweep_similarity(job["params"], cells)
+    for row, value in zip(rows, similar, strict=True):
+        row.append(value)
+    columns.append(similarity_view.SWEEP_COLUMN)
     run_ids = ",".join(dict.fromkeys(str(c["run_id"]) for c in cells if c["run_id"]))
     links = [
         dcc.Link("sweep job", href=f"/jobs/{job_id}"),
@@ -125,6 +130,7 @@ def sweep_body(found: dict) -> list:
     return [
         html.P(status, id="sweep-status"),
         html.Div(links, className="links"),
+        similarity,
         ui.table(columns, rows, id="sweep-cells")
         if rows
         else html.P("No cell measured yet.", className="muted"),
