@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import signal
 import subprocess
@@ -17,6 +18,8 @@ import httpx
 
 from backend.config import Settings, get_settings
 from backend.errors import format_api_errors
+from backend.job_text import event_line, job_text, params_help
+from backend.jobs.kinds import KINDS
 
 KEEP_ALIVE_SECONDS = 75
 
@@ -102,7 +105,8 @@ def cmd_api(settings: Settings, args: argparse.Namespace) -> int:
         create_app(settings),
         host=settings.host,
         port=settings.port,
-        log_level="warning",
+        log_level="info" if settings.access_log else "warning",
+        access_log=settings.access_log,
         # idle keep-alive connections outlive common proxy idle timeouts (60 s) and busy
         # clients, which then never send a request on a connection the API is just closing
         timeout_keep_alive=KEEP_ALIVE_SECONDS,
@@ -111,11 +115,20 @@ def cmd_api(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_ui(settings: Settings, args: argparse.Namespace) -> int:
+    """Serve the dashboard with gunicorn (threads; ``--dev``: Flask's development server)."""
     from frontend.app import create_app
 
-    create_app(
+    app = create_app(
         settings.api_url, api_token=settings.api_token or None, public_url=settings.public_url
-    ).run(host=settings.ui_host, port=settings.ui_port, debug=False, threaded=True)
+    )
+    if args.dev:
+        if not settings.access_log:
+            logging.getLogger("werkzeug").setLevel(logging.WARNING)
+        app.run(host=settings.ui_host, port=settings.ui_port, debug=False, threaded=True)
+        return 0
+    from backend.wsgi_server import serve
+
+    serve(app.server, settings)
     return 0
 
 
@@ -137,9 +150,12 @@ def cmd_up(settings: Settings, args: argparse.Namespace) -> int:
 
     The children run in their own sessions so that Ctrl-C reaches only ``up``, which then
     stops them in order (the worker gives its running job back to the queue)."""
+    from sqlalchemy.exc import SQLAlchemyError
+
     from backend import migrate
-    from backend.db import write_session
+    from backend.db import session_scope, write_session
     from backend.demo import seed_demo
+    from backend.job_text import JobWatcher
 
     migrate.upgrade(settings.database_url)
     if args.demo:
@@ -160,7 +176,8 @@ def cmd_up(settings: Settings, args: argparse.Namespace) -> int:
     print(
         f"\nFlowLens is up.\n  dashboard: http://{settings.ui_host}:{settings.ui_port}/\n"
         f"  API:       {settings.api_url}/api  (OpenAPI: {settings.api_url}/docs)\n"
-        f"  database:  {settings.database_url}\nPress Ctrl-C to stop.\n",
+        f"  database:  {settings.database_url}\n"
+        "One line per job event follows. Press Ctrl-C to stop.\n",
         flush=True,
     )
     stopping = False
@@ -171,8 +188,18 @@ def cmd_up(settings: Settings, args: argparse.Namespace) -> int:
 
     signal.signal(signal.SIGINT, _stop)
     signal.signal(signal.SIGTERM, _stop)
+    watcher = JobWatcher()
+    with session_scope(settings.database_url) as session:
+        watcher.prime(session)
     while not stopping and all(p.poll() is None for p in children.values()):
-        time.sleep(0.3)
+        time.sleep(1.0)
+        try:
+            with session_scope(settings.database_url) as session:
+                lines = watcher.poll(session)
+        except SQLAlchemyError:  # the database is busy or restarting: tell it next time
+            lines = []
+        for line in lines:
+            print(line, flush=True)
     for name, proc in children.items():
         if proc.poll() is not None and not stopping:
             print(f"{name} exited with code {proc.returncode}; stopping the others", flush=True)
@@ -261,7 +288,7 @@ def _follow(settings: Settings, job_id: int) -> int:
             if job["status"] in ("succeeded", "failed", "cancelled"):
                 break
             time.sleep(0.5)
-    print(f"job {job_id} {job['status']}" + (f": {job['error']}" if job["error"] else ""))
+    print(event_line(job))
     return 0 if job["status"] == "succeeded" else 1
 
 
@@ -280,7 +307,8 @@ def cmd_jobs(settings: Settings, args: argparse.Namespace) -> int:
     if args.id is None:
         raise SystemExit(f"error: jobs {args.action} needs a job id")
     if args.action == "show":
-        print(json.dumps(_api(settings, "GET", f"/jobs/{args.id}"), indent=2))
+        job = _api(settings, "GET", f"/jobs/{args.id}")
+        print(json.dumps(job, indent=2) if args.json else job_text(job))
         return 0
     job = _api(settings, "POST", f"/jobs/{args.id}/{args.action}")
     print(f"job {job['id']} {job['status']}")
@@ -304,6 +332,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("ui", help="serve the Dash dashboard")
     p.add_argument("--host", dest="ui_host", help="bind address (FLOWLENS_UI_HOST)")
     p.add_argument("--port", dest="ui_port", type=int, help="port (FLOWLENS_UI_PORT)")
+    p.add_argument("--dev", action="store_true", help="Flask's development server, not gunicorn")
     p.set_defaults(fn=cmd_ui)
     p = sub.add_parser("worker", help="claim and run jobs")
     p.add_argument("--concurrency", type=int, default=1, help="jobs run at once")
@@ -315,20 +344,37 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--kinds", help="comma-separated job kinds to take (default: all)")
     p.set_defaults(fn=cmd_worker)
-    p = sub.add_parser("submit", help="submit a job through the API")
-    p.add_argument("kind")
-    p.add_argument("-p", "--param", action="append", default=[], help="key=value (JSON value)")
-    p.add_argument("--params", help="all parameters as a JSON object")
-    p.add_argument("--priority", type=int, default=0)
-    p.add_argument("--depends-on", type=int, nargs="*", default=[])
-    p.add_argument("--wait", action="store_true", help="follow the job with a progress bar")
-    p.set_defaults(fn=cmd_submit)
+    p = sub.add_parser(
+        "submit",
+        help="submit a job through the API",
+        description="Submit a job: flowlens submit KIND -p key=value ... "
+        "('flowlens submit KIND --help' lists its parameters).",
+    )
+    kinds = p.add_subparsers(dest="kind", required=True, metavar="KIND")
+    for kind in KINDS.values():
+        k = kinds.add_parser(
+            kind.name,
+            help=kind.description,
+            description=kind.description,
+            epilog=params_help(kind.params),
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
+        k.add_argument("-p", "--param", action="append", default=[], help="key=value (JSON value)")
+        k.add_argument("--params", help="all parameters as a JSON object")
+        k.add_argument("--priority", type=int, default=0)
+        k.add_argument("--depends-on", type=int, nargs="*", default=[])
+        k.add_argument(
+            "--wait", action="store_true", help="follow the job; print its result's ids at the end"
+        )
+        k.add_argument("--api-url", help="API base URL (FLOWLENS_API_URL)")
+        k.set_defaults(fn=cmd_submit)
     p = sub.add_parser("jobs", help="list, show, cancel or retry jobs")
     p.add_argument("action", nargs="?", default="list", choices=["list", "show", "cancel", "retry"])
     p.add_argument("id", nargs="?", type=int)
     p.add_argument("--status")
     p.add_argument("--kind")
     p.add_argument("--limit", type=int, default=50)
+    p.add_argument("--json", action="store_true", help="show: the API's JSON")
     p.set_defaults(fn=cmd_jobs)
     p = sub.add_parser("token", help="create, list or revoke API tokens (in the database)")
     p.add_argument("action", choices=["create", "list", "revoke"])
@@ -338,7 +384,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("gc", help="list or remove artifacts no database row points to")
     p.add_argument("--delete", action="store_true", help="remove them (default: list only)")
     p.set_defaults(fn=cmd_gc)
-    for name in ("submit", "jobs", "ui"):
+    for name in ("jobs", "ui"):
         sub.choices[name].add_argument("--api-url", help="API base URL (FLOWLENS_API_URL)")
     return parser
 

@@ -36,6 +36,9 @@ class Settings(BaseSettings):
     allowed_hosts: str = ""  # Host names the API answers (comma-separated); empty: see below
     local_dataset_dirs: str = ""  # folders import_hub_dataset may read (comma-separated)
     threads_per_job: int = 0  # torch/OpenMP threads of each job's process; 0: cores / concurrency
+    access_log: bool = False  # one line per HTTP request from the API and the UI servers
+    ui_workers: int = 1  # gunicorn processes serving the dashboard (flowlens ui)
+    ui_threads: int = 8  # threads of each
 
     @field_validator("database_url")
     @classmethod

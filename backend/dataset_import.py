@@ -73,6 +73,19 @@ class Limits:
     max_field_chars: int = 20_000
 
 
+def megabytes(n_bytes: int) -> str:
+    """A size as people read it: "20 MB", "20.5 MB" (1 MB = 10^6 bytes)."""
+    return f"{n_bytes / 1e6:.1f}".removesuffix(".0") + " MB"
+
+
+def too_large(limits: Limits) -> str:
+    """The message of a file over ``limits.max_bytes`` (only that much of it is read)."""
+    return (
+        f"the file is over {megabytes(limits.max_bytes)}, the upload limit "
+        f"(max_bytes={limits.max_bytes}, FLOWLENS_MAX_UPLOAD_BYTES)"
+    )
+
+
 class ImportTooLarge(Exception):
     """The upload exceeds a limit (HTTP 413); the message names the limit."""
 
@@ -142,9 +155,7 @@ def parse_dataset(
             f"({', '.join(ORBENCH_SPLITS)})"
         )
     if len(data) > limits.max_bytes:
-        raise ImportTooLarge(
-            f"file is {len(data)} bytes, over the limit max_bytes={limits.max_bytes}"
-        )
+        raise ImportTooLarge(too_large(limits))
     text = _decode(data)
     if not text.strip():
         raise ImportFormatError("no rows")
@@ -347,9 +358,7 @@ def parse_completions(
     if fmt not in ("csv", "jsonl"):
         raise ImportFormatError(f"unknown completions format {fmt!r}; expected csv or jsonl")
     if len(data) > limits.max_bytes:
-        raise ImportTooLarge(
-            f"file is {len(data)} bytes, over the limit max_bytes={limits.max_bytes}"
-        )
+        raise ImportTooLarge(too_large(limits))
     text = _decode(data)
     records = _jsonl_records(text) if fmt == "jsonl" else _csv_records(text, "completions", limits)
     out: list[CompletionRow] = []

@@ -149,6 +149,25 @@ class DatasetPublic(BaseModel):
     n_rows: int
     stats: dict[str, Any] | None
     created_at: datetime
+    role: str | None = Field(
+        None, description="general, safety, probe or preference (backend/dataset_roles.py)."
+    )
+
+
+class UploadLimits(BaseModel):
+    """What one dataset upload may hold (GET /api/datasets/limits)."""
+
+    max_bytes: int
+    max_rows: int
+    max_field_chars: int
+    formats: list[str]
+
+
+class DeletedPublic(BaseModel):
+    """What a delete removed (ids by table) and the jobs it cancelled."""
+
+    deleted: dict[str, list[int]]
+    cancelled_jobs: list[int]
 
 
 class DatasetRowPublic(BaseModel):
@@ -165,7 +184,9 @@ class RunPublic(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
     id: int
-    job_id: int
+    job_id: int | None = Field(description="The capture job; None for a fine-tune's checkpoint.")
+    train_job_id: int | None = Field(None, description="The fine-tune that captured it.")
+    train_step: int | None = Field(None, description="Its optimiser steps done at the capture.")
     model_id: int
     dataset_id: int
     reference_run_id: int | None
@@ -257,7 +278,14 @@ class CompletionPublic(BaseModel):
 class SweepCell(BaseModel):
     """One row of a sweep: the cell's parameters, its jobs, and what they measured."""
 
-    method: str = Field("sft", description="sft, or dpo on top of the SFT cell of these values.")
+    method: str = Field(
+        "sft",
+        description="sft, or dpo on top of the SFT cell of these values; in an intervention "
+        "sweep ablation, steering or none (the model as is).",
+    )
+    intervention: dict[str, Any] | None = Field(
+        None, description="An intervention sweep's cell: kind, layer, alpha, run or capture job."
+    )
     safety_fraction: float
     vcl_lambda: float
     vcl_sign: str | None

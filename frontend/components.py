@@ -266,17 +266,31 @@ STATS = [
 ]
 
 
+def stat_text(stats: dict | None, side: str, name: str) -> str:
+    """One stats cell: "computing…" (in the first column) while the dataset's stats job has not
+    run, "–" for a side the dataset lacks (no responses), "n/a" for MSTTR_50 under one 50-token
+    segment."""
+    if stats is None:
+        return "computing…" if name == STATS[0] else ""
+    values = stats.get(side)
+    if not values:
+        return "–"
+    if name == "MSTTR_50" and (values.get("n_tokens") or 0) < 50:
+        return "n/a"
+    return fmt(values.get(name))
+
+
 def stats_table(datasets: list[dict], side: str, id: str, highlight: int | None = None):
-    columns = ["dataset", "rows", *STATS]
+    columns = ["dataset", "role", "rows", *STATS]
     rows = []
     for d in datasets:
-        stats = (d["stats"] or {}).get(side) or {}
         name = dcc.Link(d["name"], href=f"/datasets/{d['id']}")
         rows.append(
             [
                 html.Strong(name) if d["id"] == highlight else name,
+                d.get("role") or "",
                 d["n_rows"],
-                *[fmt(stats.get(s)) for s in STATS],
+                *[stat_text(d["stats"], side, s) for s in STATS],
             ]
         )
     return table(columns, rows, id=id)

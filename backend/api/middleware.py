@@ -153,7 +153,10 @@ class _BodyTooLarge(HTTPException):
 
 
 def _too_large(limit: int) -> str:
-    return f"request body too large: the limit is {limit} bytes (FLOWLENS_MAX_UPLOAD_BYTES)"
+    return (
+        f"request body too large: the limit is {limit / 1e6:.1f} MB ({limit} bytes, "
+        "FLOWLENS_MAX_UPLOAD_BYTES)"
+    )
 
 
 class BodySizeLimitMiddleware:

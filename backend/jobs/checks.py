@@ -13,11 +13,12 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from backend import dataset_roles
 from backend.errors import FieldError
 from backend.jobs.lora_targets import lora_targets
 from backend.jobs.params import classifier_model, devices_owned
 from backend.model_dirs import check_safetensors_file
-from backend.models import Dataset, Evaluation, Job, Model, Run, Worker, utcnow
+from backend.models import Dataset, Evaluation, Job, JobStatus, Model, Run, Worker, utcnow
 
 
 def nothing(_session: Session, _params) -> None:
@@ -32,18 +33,45 @@ def import_hub_dataset(_session: Session, params) -> None:
         raise FieldError("repo", problem)
 
 
-def _dataset(session: Session, field: str, dataset_id: int | None) -> None:
-    if dataset_id is not None and session.get(Dataset, dataset_id) is None:
+def _dataset(session: Session, field: str, dataset_id: int | None, *fits: str) -> None:
+    """The dataset exists and, with ``fits``, has one of those roles (backend/dataset_roles)."""
+    if dataset_id is None:
+        return
+    dataset = session.get(Dataset, dataset_id)
+    if dataset is None:
         raise FieldError(field, f"dataset {dataset_id} not found")
+    if fits:
+        dataset_roles.require(session, field, dataset, *fits)
+
+
+# the kinds that register a model under their parameter "name"
+MODEL_MAKERS = ("train_demo_model", "finetune", "dpo")
+
+
+def _being_made(session: Session, kinds: tuple[str, ...], name: str) -> bool:
+    """Whether a queued or running job of ``kinds`` will register ``name``."""
+    unfinished = select(Job.params).where(
+        Job.kind.in_(kinds), Job.status.in_((JobStatus.QUEUED, JobStatus.RUNNING))
+    )
+    return any((params or {}).get("name") == name for params in session.scalars(unfinished))
 
 
 def _model(session: Session, field: str, model_id: int | None, name: str | None) -> Model | None:
+    """The model of ``field`` (an id) or its ``*_name`` twin: a name must be registered or be
+    the name a queued or running job will register (None then)."""
     if model_id is not None:
         model = session.get(Model, model_id)
         if model is None:
             raise FieldError(field, f"model {model_id} not found")
         return model
-    return session.scalar(select(Model).where(Model.name == name))  # may be trained later
+    model = session.scalar(select(Model).where(Model.name == name))
+    if model is None and name is not None and not _being_made(session, MODEL_MAKERS, name):
+        known = session.scalars(select(Model.name).order_by(Model.id.desc()).limit(5)).all()
+        raise FieldError(
+            field.removesuffix("_id") + "_name",
+            f"no model named {name!r}" + (f" (latest: {', '.join(known)})" if known else ""),
+        )
+    return model
 
 
 def dataset_stats(session: Session, params) -> None:
@@ -52,7 +80,7 @@ def dataset_stats(session: Session, params) -> None:
 
 def capture_spectra(session: Session, params) -> None:
     _model(session, "model_id", params.model_id, params.model_name)
-    _dataset(session, "dataset_id", params.dataset_id)
+    _dataset(session, "dataset_id", params.dataset_id, "probe", "general", "safety")
     if params.reference_run_id is not None and session.get(Run, params.reference_run_id) is None:
         raise FieldError("reference_run_id", f"run {params.reference_run_id} not found")
 
@@ -112,14 +140,14 @@ def finetune(session: Session, params) -> None:
     base = _model(session, "base_model_id", params.base_model_id, params.base_model_name)
     _lora_targets(base, params)
     _devices(session, "finetune", params.devices)
-    _dataset(session, "general_dataset_id", params.general_dataset_id)
-    _dataset(session, "safety_dataset_id", params.safety_dataset_id)
+    _dataset(session, "general_dataset_id", params.general_dataset_id, "general")
+    _dataset(session, "safety_dataset_id", params.safety_dataset_id, "safety")
 
 
 def preference_data(session: Session, params) -> None:
     _model(session, "teacher_model_id", params.teacher_model_id, params.teacher_model_name)
     for dataset_id in params.prompt_dataset_ids:
-        _dataset(session, "prompt_dataset_ids", dataset_id)
+        _dataset(session, "prompt_dataset_ids", dataset_id, "probe")
     _classifier(session, params.classifier)
     if session.scalar(select(Dataset.id).where(Dataset.name == params.name)) is not None:
         raise FieldError("name", f"a dataset named {params.name!r} already exists")
@@ -177,8 +205,8 @@ def _intervention(session: Session, spec) -> None:
 
 def evaluate(session: Session, params) -> None:
     _model(session, "model_id", params.model_id, params.model_name)
-    _dataset(session, "probe_dataset_id", params.probe_dataset_id)
-    _dataset(session, "heldout_dataset_id", params.heldout_dataset_id)
+    _dataset(session, "probe_dataset_id", params.probe_dataset_id, "probe")
+    _dataset(session, "heldout_dataset_id", params.heldout_dataset_id, "general")
     _classifier(session, params.classifier)
     _intervention(session, params.intervention)
 
@@ -191,12 +219,20 @@ def reclassify(session: Session, params) -> None:
 
 def sweep(session: Session, params) -> None:
     _model(session, "base_model_id", params.base_model_id, params.base_model_name)
-    for field in ("general_dataset", "safety_dataset", "probe_dataset", "heldout_dataset"):
+    fits = {
+        "general_dataset": "general",
+        "safety_dataset": "safety",
+        "probe_dataset": "probe",
+        "heldout_dataset": "general",
+    }
+    for field, role in fits.items():
         name = getattr(params, field)
-        if name and session.scalar(select(Dataset.id).where(Dataset.name == name)) is None:
-            # the built-in sets may still be registering (the demo queues both at once)
-            if name not in ("general", "general_heldout", "safety", "probe"):
-                raise FieldError(field, f"dataset {name!r} not found")
+        dataset = name and session.scalar(select(Dataset).where(Dataset.name == name))
+        if dataset:
+            dataset_roles.require(session, field, dataset, role)
+        # the built-in sets may still be registering (the demo queues both at once)
+        elif name and name not in ("general", "general_heldout", "safety", "probe"):
+            raise FieldError(field, f"dataset {name!r} not found")
 
 
 def probe(session: Session, params) -> None:

@@ -64,7 +64,7 @@ class ModelRef(JobParams):
 
 
 class CaptureSpectraParams(ModelRef):
-    dataset_id: int = Field(ge=1, description="Prompt set (its rows' prompts are used).")
+    dataset_id: int = Field(ge=1, title="Prompt set", description="Its rows' prompts are captured.")
     hook: Literal["resid_pre", "resid_mid", "resid_post"] = "resid_post"
     position: Literal["last_prompt", "all"] = Field(
         "last_prompt", description="Final prompt token, or a streaming covariance of all tokens."
@@ -72,8 +72,12 @@ class CaptureSpectraParams(ModelRef):
     chat_template: bool = True
     batch_size: int = Field(32, ge=1, le=1024)
     max_prompts: int | None = Field(None, ge=3, le=1_000_000)
-    bootstrap: int = Field(200, ge=0, le=5000, description="Resamples for 95% intervals.")
-    reference_run_id: int | None = Field(None, ge=1, description="Run to align against.")
+    bootstrap: int = Field(
+        200, ge=0, le=5000, title="Bootstrap resamples", description="For 95% intervals."
+    )
+    reference_run_id: int | None = Field(
+        None, ge=1, title="Reference run", description="Run to align against (alignment)."
+    )
     reference_job_id: int | None = Field(
         None, ge=1, description="Or the capture job whose run to align against."
     )
@@ -134,22 +138,34 @@ def old_lora_shape(data):
 class FinetuneParams(JobParams):
     """Supervised fine-tuning on a general + safety mix, optionally with VCL (DESIGN.md)."""
 
-    base_model_id: int | None = Field(None, ge=1, description="Model to fine-tune.")
+    base_model_id: int | None = Field(
+        None, ge=1, title="Base model", description="Model to fine-tune."
+    )
     base_model_name: str | None = Field(None, min_length=1, description="Or its unique name.")
     name: str | None = Field(None, pattern=r"^[\w.\-]{1,200}$", description="Name of the result.")
-    general_dataset_id: int = Field(ge=1, description="General instruction data.")
-    safety_dataset_id: int = Field(ge=1, description="Safety (refusal) data.")
-    safety_fraction: float = Field(0.1, ge=0, le=1, description="Share p of safety examples.")
-    n_examples: int = Field(2000, ge=8, le=1_000_000, description="Examples in the mix.")
+    general_dataset_id: int = Field(
+        ge=1, title="General data", description="Instruction data with responses."
+    )
+    safety_dataset_id: int = Field(
+        ge=1, title="Safety data", description="Unsafe prompts with refusals."
+    )
+    safety_fraction: float = Field(
+        0.1, ge=0, le=1, title="Safety share p", description="Share of safety examples."
+    )
+    n_examples: int = Field(2000, ge=8, le=1_000_000, title="Examples in the mix")
     epochs: int = Field(1, ge=1, le=100)
-    steps: int | None = Field(None, ge=1, le=1_000_000, description="Overrides epochs.")
-    learning_rate: float = Field(1e-3, gt=0, le=1)
+    steps: int | None = Field(
+        None, ge=1, le=1_000_000, title="Optimiser steps", description="Overrides epochs."
+    )
+    learning_rate: float = Field(1e-3, gt=0, le=1, description="Peak (AdamW), after warm-up.")
     schedule: Literal["constant", "linear", "cosine"] = "cosine"
-    warmup_steps: int = Field(10, ge=0)
+    warmup_steps: int = Field(10, ge=0, title="Warm-up steps")
     batch_size: int = Field(32, ge=1, le=4096, description="Rows per micro-batch.")
-    grad_accum: int = Field(1, ge=1, le=1024, description="Micro-batches per optimiser step.")
-    max_length: int = Field(128, ge=8, le=32768, description="Tokens per example.")
-    grad_clip: float = Field(1.0, gt=0)
+    grad_accum: int = Field(
+        1, ge=1, le=1024, title="Gradient accumulation", description="Micro-batches per step."
+    )
+    max_length: int = Field(128, ge=8, le=32768, title="Max length (tokens)")
+    grad_clip: float = Field(1.0, gt=0, title="Gradient clip (max norm)")
     seed: int = Field(0, ge=0)
     checkpoint_every: int | None = Field(
         50, ge=1, description="Steps between checkpoints (a re-queued job resumes there)."
@@ -157,10 +173,14 @@ class FinetuneParams(JobParams):
     keep_checkpoint: bool = Field(
         False, description="Keep the last checkpoint after success (else removed with the rest)."
     )
-    vcl_lambda: float = Field(0.0, ge=0, le=1000, description="VCL weight (0 = off).")
-    vcl_k: int = Field(3, ge=1, le=64, description="Top-k components of the concentration.")
-    vcl_window_a: float = Field(0.3, ge=0, le=1, description="Window start (depth fraction).")
-    vcl_window_b: float = Field(0.5, ge=0, le=1, description="Window end (depth fraction).")
+    vcl_lambda: float = Field(0.0, ge=0, le=1000, title="VCL weight lambda", description="0 = off.")
+    vcl_k: int = Field(3, ge=1, le=64, title="VCL k", description="Top-k components concentrated.")
+    vcl_window_a: float = Field(
+        0.3, ge=0, le=1, title="VCL window start", description="Fraction of the depth."
+    )
+    vcl_window_b: float = Field(
+        0.5, ge=0, le=1, title="VCL window end", description="Fraction of the depth."
+    )
     vcl_position: Literal["last_prompt", "response"] = "last_prompt"
     vcl_sign: Literal["penalise", "encourage"] = "penalise"
     vcl_measure: Literal["topk", "inverse_participation_ratio"] = Field(
@@ -306,8 +326,12 @@ class SelectDirectionParams(ModelRef):
 class EvaluateParams(ModelRef):
     """False refusal, safety and capability of a model (DESIGN.md, refusal evaluation)."""
 
-    probe_dataset_id: int = Field(ge=1, description="Prompts labelled safe/unsafe with a type.")
-    heldout_dataset_id: int | None = Field(None, ge=1, description="General data for loss.")
+    probe_dataset_id: int = Field(
+        ge=1, title="Probe set", description="Prompts labelled safe/unsafe with a type."
+    )
+    heldout_dataset_id: int | None = Field(
+        None, ge=1, title="Held-out data", description="General data for the loss."
+    )
     max_new_tokens: int = Field(40, ge=1, le=2048)
     batch_size: int = Field(64, ge=1, le=1024)
     max_prompts: int | None = Field(None, ge=1, le=100_000)
@@ -457,17 +481,31 @@ class SweepParams(JobParams):
 
     base_model_id: int | None = Field(None, ge=1)
     base_model_name: str | None = Field(None, min_length=1)
-    general_dataset: str = Field("general", description="Dataset name.")
-    safety_dataset: str = Field("safety", description="Dataset name.")
-    probe_dataset: str = Field("probe", description="Dataset name.")
-    heldout_dataset: str | None = Field("general_heldout", description="Dataset name.")
-    safety_fractions: list[float] = Field([0.0, 0.1, 0.4], min_length=1, max_length=50)
-    vcl_lambdas: list[float] = Field([0.0], min_length=1, max_length=20)
-    vcl_signs: list[Literal["penalise", "encourage"]] = Field(["penalise"], min_length=1)
-    vcl_ks: list[int] = Field([3], min_length=1, max_length=10)
+    general_dataset: str = Field("general", title="General data", description="By name.")
+    safety_dataset: str = Field("safety", title="Safety data", description="By name.")
+    probe_dataset: str = Field("probe", title="Probe set", description="By name.")
+    heldout_dataset: str | None = Field(
+        "general_heldout", title="Held-out data", description="By name."
+    )
+    safety_fractions: list[float] = Field(
+        [0.0, 0.1, 0.4],
+        min_length=1,
+        max_length=50,
+        title="Safety shares p",
+        description="Each 0 to 1; 0 (the reference cell) included.",
+    )
+    vcl_lambdas: list[float] = Field([0.0], min_length=1, max_length=20, title="VCL weights lambda")
+    vcl_signs: list[Literal["penalise", "encourage"]] = Field(
+        ["penalise"], min_length=1, title="VCL signs"
+    )
+    vcl_ks: list[int] = Field([3], min_length=1, max_length=10, title="VCL k values")
     seeds: list[int] = Field([0], min_length=1, max_length=20)
-    finetune: dict = Field(default_factory=dict, description="Other finetune parameters.")
-    bootstrap: int = Field(100, ge=0, le=5000, description="Capture bootstrap resamples.")
+    finetune: dict = Field(
+        default_factory=dict, title="Other fine-tune parameters", description="As JSON."
+    )
+    bootstrap: int = Field(
+        100, ge=0, le=5000, title="Bootstrap resamples", description="Of each capture."
+    )
     max_new_tokens: int = Field(40, ge=1, le=2048)
     system_prompts: list[str | None] = Field(
         [None],

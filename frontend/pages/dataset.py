@@ -21,6 +21,7 @@ from frontend.components import (
     table,
     to_int,
 )
+from frontend.deleting import delete_panel
 from frontend.similarity_view import dataset_section
 
 PAGE_SIZE = 50
@@ -66,7 +67,8 @@ def layout(dataset, side="prompts", type=None, label=None, offset=None, **_query
     labels = sorted({r["label"] for r in rows if r["label"]})
     if not dataset["stats"]:
         note = html.P(
-            "Diversity stats not computed yet (a dataset_stats job does it).", className="muted"
+            "Diversity stats computing… (a dataset_stats job; reload to see them).",
+            className="muted",
         )
     else:
         note = None
@@ -112,9 +114,10 @@ def layout(dataset, side="prompts", type=None, label=None, offset=None, **_query
             className="controls",
         ),
         html.Div(id="dataset-rows"),
+        delete_panel("dataset", dataset_id, dataset["name"], "/datasets"),
         subtitle=(
-            f"{dataset['n_rows']} rows · {dataset['source']} · {dataset['format']} · "
-            f"{dataset['description']}"
+            f"{dataset['n_rows']} rows · {dataset.get('role') or ''} · {dataset['source']} · "
+            f"{dataset['format']} · {dataset['description']}"
         ),
     )
 

@@ -1,6 +1,10 @@
-"""Datasets: all datasets with their diversity stats side by side, and an upload form.
+"""Datasets: all datasets with their role and diversity stats side by side, and an upload form.
 
 URL: /datasets?side=<prompts|responses>
+
+The upload's size limit comes from the API (GET /api/datasets/limits): the browser refuses a
+larger file before sending any of it and says so in MB (``dcc.Upload(max_size=...)`` drops it;
+assets/upload_limit.js writes the message).
 """
 
 from __future__ import annotations
@@ -16,11 +20,50 @@ from frontend.components import api, control, error, fetch, page, stats_table
 dash.register_page(__name__, path="/datasets", name="Datasets", order=1)
 
 FORMATS = ["jsonl", "csv", "xstest", "orbench"]
+LABELS = [
+    {"label": "from the file (safe where it has none)", "value": ""},
+    {"label": "safe", "value": "safe"},
+    {"label": "unsafe", "value": "unsafe"},
+]
+FORMAT_HELP = (
+    "jsonl and csv: prompt, optional response, label (safe/unsafe) and type columns. xstest: "
+    "prompt and type, and a label column, or XSTest's own types (contrast_ types unsafe), or a "
+    "label chosen here; a file with none of these is refused, naming the missing column. "
+    "orbench: prompt and category, with its split or a label."
+)
+
+
+def megabytes(n_bytes: int) -> str:
+    """As the API says it: "20 MB", "1.5 MB" (10^6 bytes)."""
+    return f"{n_bytes / 1e6:.1f}".removesuffix(".0") + " MB"
+
+
+def file_drop(id: str, max_bytes: int | None) -> html.Div:
+    """A drop zone refusing files over ``max_bytes`` in the browser, with the limit said in MB
+    and ``.upload-refused`` for the message of a refused file (assets/upload_limit.js)."""
+    limit = megabytes(max_bytes) if max_bytes else None
+    return html.Div(
+        [
+            dcc.Upload(
+                html.Div(id=f"{id}-name", children="Drop a file or click"),
+                id=id,
+                className="upload",
+                max_size=max_bytes or -1,
+                multiple=False,
+            ),
+            html.Div(f"Up to {limit}." if limit else "", className="muted"),
+            html.Div(className="upload-refused error", id=f"{id}-refused"),
+        ],
+        className="control wide",
+        **{"data-max-bytes": str(max_bytes or ""), "data-limit": limit or ""},
+    )
 
 
 def layout(side="prompts", **_query):
     side = side if side in ("prompts", "responses") else "prompts"
     datasets, err = fetch("/datasets")
+    listed = (datasets or {}).get("data", [])
+    limits, _ = fetch("/datasets/limits")
     return page(
         "Datasets",
         error(err),
@@ -35,15 +78,21 @@ def layout(side="prompts", **_query):
                 ),
             ]
         ),
-        stats_table((datasets or {}).get("data", []), side, "datasets-stats") if datasets else None,
+        html.Div(stats_table(listed, side, "datasets-stats") if datasets else None, id="datasets"),
+        dcc.Interval(id="datasets-tick", interval=3000, disabled=not computing(listed)),
+        dcc.Store(id="datasets-side", data=side),
         html.H2("Upload a dataset"),
+        html.P(FORMAT_HELP, className="muted"),
         html.Div(
             [
                 control("Name", dcc.Input(id="upload-name", type="text")),
                 control(
                     "Format", dcc.Dropdown(FORMATS, "jsonl", id="upload-format", clearable=False)
                 ),
-                control("Label (rows without one)", dcc.Input(id="upload-label", type="text")),
+                control(
+                    "Label of rows without one",
+                    dcc.Dropdown(LABELS, "", id="upload-label", clearable=False),
+                ),
                 control(
                     "OR-Bench split",
                     dcc.Dropdown(
@@ -57,14 +106,7 @@ def layout(side="prompts", **_query):
                         placeholder="orbench only",
                     ),
                 ),
-                html.Div(
-                    dcc.Upload(
-                        html.Div(id="upload-filename", children="Drop a file or click"),
-                        id="upload-file",
-                        className="upload",
-                    ),
-                    className="control wide",
-                ),
+                file_drop("upload-file", (limits or {}).get("max_bytes")),
                 html.Button("Upload", id="upload-button", className="button"),
             ],
             className="controls",
@@ -74,8 +116,28 @@ def layout(side="prompts", **_query):
     )
 
 
+def computing(datasets: list[dict]) -> bool:
+    return any(d["stats"] is None for d in datasets)
+
+
 @callback(
-    Output("upload-filename", "children"),
+    Output("datasets", "children"),
+    Output("datasets-tick", "disabled"),
+    Input("datasets-tick", "n_intervals"),
+    State("datasets-side", "data"),
+    prevent_initial_call=True,
+)
+def refresh(_n, side):
+    """Every 3 s while some dataset's stats are computing."""
+    datasets, err = fetch("/datasets")
+    if err:
+        return error(err), False
+    listed = datasets["data"]
+    return stats_table(listed, side, "datasets-stats"), not computing(listed)
+
+
+@callback(
+    Output("upload-file-name", "children"),
     Input("upload-file", "filename"),
     prevent_initial_call=True,
 )
@@ -86,6 +148,7 @@ def show_filename(filename):
 @callback(
     Output("upload-result", "children"),
     Output({"type": "auth-401", "page": "datasets"}, "data"),
+    Output("datasets-tick", "disabled", allow_duplicate=True),
     Input("upload-button", "n_clicks"),
     State("upload-file", "contents"),
     State("upload-file", "filename"),
@@ -98,9 +161,9 @@ def show_filename(filename):
 )
 def upload(n_clicks, contents, filename, name, format, label, split=None, token=None):
     if not n_clicks:
-        return None, no_update
+        return None, no_update, no_update
     if not contents:
-        return error("file: choose a file first"), no_update
+        return error("file: choose a file first", id="upload-error"), no_update, no_update
     files = {"file": (filename or "upload", base64.b64decode(contents.split(",", 1)[1]))}
     data = {"name": name or "", "format": format}
     if label:
@@ -111,15 +174,16 @@ def upload(n_clicks, contents, filename, name, format, label, split=None, token=
         dataset = api().write("POST", "/datasets", token, files=files, data=data)
     except WriteRefused as refused:
         message = error(refused.describe("Upload refused"), id="upload-error")
-        return message, refused.needs_token or no_update
+        return message, refused.needs_token or no_update, no_update
     imported = html.P(
         [
             "Imported ",
             dcc.Link(
-                f"{dataset['name']} ({dataset['n_rows']} rows)", href=f"/datasets/{dataset['id']}"
+                f"{dataset['name']} ({dataset['n_rows']} rows, {dataset['role']})",
+                href=f"/datasets/{dataset['id']}",
             ),
             "; its diversity stats are being computed by a job.",
         ],
         className="ok",
     )
-    return imported, no_update
+    return imported, no_update, False  # the table refreshes until its stats are in

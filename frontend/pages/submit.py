@@ -1,83 +1,90 @@
-"""A job submission form generated from the kind's params JSON schema (GET /api/kinds).
+"""The submit form of a job kind (frontend/job_form.py builds it from GET /api/kinds).
 
-URL: /submit/<kind>?<field>=<value>...  (query values pre-fill the form)
-One input per field with its default; the description is the help text; enums are dropdowns and
-booleans checkboxes; fields of a schema "group" (the fine-tune's LoRA fields) sit under a heading.
+URL: /submit/<kind>?<field>=<value>...  (query values pre-fill the form; a model may be given
+by name: ``?model_name=demo``). Presets fill several fields at once. A fine-tune or DPO form
+offers "capture and evaluate the trained model" (frontend/measure.py), queued to run after it.
 A 422 shows each message beside its field; success opens /jobs/<id>.
 """
 
 from __future__ import annotations
 
-import json
-
 import dash
 from dash import ALL, Input, Output, State, callback, ctx, dcc, html, no_update
 from dash.exceptions import PreventUpdate
 
+from frontend import job_form
 from frontend.api import WriteRefused
-from frontend.components import api, error, fetch, page
+from frontend.components import api, control, error, fetch, page
+from frontend.measure import queue_after_training
 
 dash.register_page(__name__, path_template="/submit/<kind>", name="Submit", nav=False)
-GROUP_STYLE = {"gridColumn": "1 / -1", "margin": "0.5em 0 0"}  # a heading across the form
+TRAINS_A_MODEL = ("finetune", "dpo")
 
 
-def field_spec(name: str, prop: dict, schema: dict, required: bool) -> dict:
-    """Flatten a property's schema: type, enum, nullable, default, help text."""
-    nullable = False
-    options = [prop]
-    if "anyOf" in prop:
-        options = [o for o in prop["anyOf"] if o.get("type") != "null"]
-        nullable = len(options) < len(prop["anyOf"])
-    inner = options[0] if len(options) == 1 else {}
-    if "$ref" in inner:
-        inner = schema.get("$defs", {}).get(inner["$ref"].split("/")[-1], {})
-    kind = inner.get("type", "string") if len(options) == 1 else "json"
-    if kind in ("array", "object"):
-        kind = "json"
-    return {
-        "name": name,
-        "title": prop.get("title", name),
-        "kind": "enum" if "enum" in inner else kind,
-        "enum": inner.get("enum"),
-        "nullable": nullable,
-        "required": required,
-        "default": prop.get("default"),
-        "help": prop.get("description", ""),
-        "group": prop.get("group"),
-    }
-
-
-def fields(schema: dict) -> list[dict]:
-    required = set(schema.get("required", []))
-    return [
-        field_spec(name, prop, schema, name in required)
-        for name, prop in schema.get("properties", {}).items()
+def presets(kind: str) -> html.Div | None:
+    found = job_form.PRESETS.get(kind)
+    if not found:
+        return None
+    buttons = [
+        html.Button(text, id={"type": "preset", "index": i}, className="button small")
+        for i, (text, _values) in enumerate(found)
     ]
+    return html.Div(["Presets: ", *buttons], className="controls presets")
 
 
-def _initial(spec: dict, query: dict):
-    value = query.get(spec["name"], spec["default"])
-    if spec["kind"] == "boolean":
-        if isinstance(value, str):
-            value = value.lower() in ("1", "true", "yes", "on")
-        return ["on"] if value else []
-    if spec["kind"] == "json" and value is not None and not isinstance(value, str):
-        return json.dumps(value)
-    if spec["kind"] == "enum":
-        return value
-    return "" if value is None else str(value)
-
-
-def _input(spec: dict, value):
-    pid = {"type": "param", "name": spec["name"]}
-    if spec["kind"] == "enum":
-        return dcc.Dropdown(spec["enum"], value, id=pid, clearable=spec["nullable"])
-    if spec["kind"] == "boolean":
-        return dcc.Checklist([{"label": " yes", "value": "on"}], value, id=pid)
-    if spec["kind"] == "json":
-        return dcc.Textarea(id=pid, value=value, placeholder="JSON")
-    placeholder = "optional" if spec["nullable"] or not spec["required"] else "required"
-    return dcc.Input(id=pid, type="text", value=value, placeholder=placeholder, debounce=False)
+def after_training(kind: str) -> html.Div | None:
+    """The fine-tune form's option to queue capture and evaluate of its model after it."""
+    if kind not in TRAINS_A_MODEL:
+        return None
+    probes = job_form.reference_options({"ref": ("dataset", "probe", "id")}, None)
+    general = job_form.reference_options({"ref": ("dataset", "general", "id")}, None)
+    probe = next((o["value"] for o in probes if o["label"].startswith("probe ")), None)
+    probe = probe or (probes[0]["value"] if probes else None)  # the built-in probe, else any
+    heldout = next((o["value"] for o in general if o["label"].startswith("general_heldout ")), None)
+    return html.Div(
+        [
+            html.H3("After training", className="form-group"),
+            dcc.Checklist(
+                [{"label": " capture and evaluate the trained model", "value": "on"}],
+                [],
+                id={"type": "after", "name": "measure"},
+            ),
+            html.Div(
+                [
+                    control(
+                        "Probe set",
+                        dcc.Dropdown(probes, probe, id={"type": "after", "name": "probe"}),
+                    ),
+                    control(
+                        "Held-out set (loss)",
+                        dcc.Dropdown(
+                            general,
+                            heldout,
+                            id={"type": "after", "name": "heldout"},
+                            placeholder="none",
+                        ),
+                    ),
+                    control(
+                        "Reference run (alignment)",
+                        dcc.Dropdown(
+                            job_form.reference_options({"ref": ("run", None, "id")}, None),
+                            None,
+                            id={"type": "after", "name": "reference"},
+                            placeholder="none",
+                        ),
+                        wide=True,
+                    ),
+                ],
+                className="controls",
+            ),
+            html.P(
+                "Queued as jobs that start when the fine-tune succeeds (cancelled if it fails).",
+                className="muted",
+            ),
+        ],
+        className="card",
+        id="after-training",
+    )
 
 
 def layout(kind=None, **query):
@@ -92,30 +99,15 @@ def layout(kind=None, **query):
             error(f"unknown job kind {kind!r}"),
             html.Div(["Known kinds: ", *links], className="links"),
         )
-    specs = fields(found["params_schema"])
-    rows = []
-    for i, spec in enumerate(specs):
-        label = spec["title"] + (" *" if spec["required"] else "")
-        if spec["group"] and (i == 0 or specs[i - 1]["group"] != spec["group"]):
-            rows.append(html.H3(spec["group"], className="form-group", style=GROUP_STYLE))
-        rows += [
-            html.Label(label, htmlFor=spec["name"], title=spec["name"]),
-            html.Div(
-                [
-                    _input(spec, _initial(spec, query)),
-                    html.Div(
-                        id={"type": "param-error", "name": spec["name"]}, className="field-error"
-                    ),
-                ],
-                id=f"field-{spec['name']}",
-            ),
-            html.Div(spec["help"], className="help"),
-        ]
+    specs = job_form.fields(kind, found["params_schema"])
+    rows = job_form.form_rows(specs, query)
     return page(
-        f"Submit a {kind} job",
+        f"Submit {job_form.article(kind)} job",
         dcc.Store(id="submit-specs", data={"kind": kind, "fields": specs}),
         dcc.Store(id={"type": "auth-401", "page": "submit"}),
+        presets(kind),
         html.Div(rows, className="form") if rows else html.P("This kind takes no parameters."),
+        after_training(kind),
         html.Div(
             [
                 html.Button("Submit", id="submit-button", className="button"),
@@ -127,28 +119,23 @@ def layout(kind=None, **query):
     )
 
 
-def convert(spec: dict, value):
-    """The form value as JSON for the API; ``...`` means leave it out (the default applies)."""
-    if spec["kind"] == "boolean":
-        return bool(value)
-    if value is None or (isinstance(value, str) and value.strip() == ""):
-        return ...
-    if spec["kind"] == "integer":
-        try:
-            return int(str(value).strip())
-        except ValueError:
-            return value  # the API names the field and says why
-    if spec["kind"] == "number":
-        try:
-            return float(str(value).strip())
-        except ValueError:
-            return value
-    if spec["kind"] == "json":
-        try:
-            return json.loads(value)
-        except ValueError:
-            return value
-    return value
+@callback(
+    Output({"type": "param", "name": ALL}, "value"),
+    Input({"type": "preset", "index": ALL}, "n_clicks"),
+    State("submit-specs", "data"),
+    prevent_initial_call=True,
+)
+def apply_preset(clicks, data):
+    if not ctx.triggered_id or not any(clicks):
+        raise PreventUpdate
+    _text, values = job_form.PRESETS[data["kind"]][ctx.triggered_id["index"]]
+    names = [item["id"]["name"] for item in ctx.outputs_list]
+    return [values.get(name, no_update) for name in names]
+
+
+def _error_of(refused: WriteRefused, spec: dict) -> str:
+    fields = [f"params.{spec['name']}"] + ([f"params.{spec['twin']}"] if spec["twin"] else [])
+    return "; ".join(refused.field_errors[f] for f in fields if f in refused.field_errors)
 
 
 @callback(
@@ -160,9 +147,10 @@ def convert(spec: dict, value):
     State({"type": "param", "name": ALL}, "value"),
     State("submit-specs", "data"),
     State("api-token-store", "data"),
+    State({"type": "after", "name": ALL}, "value"),
     prevent_initial_call=True,
 )
-def submit(n_clicks, values, data, token):
+def submit(n_clicks, values, data, token, after_values=()):
     if not n_clicks:  # the page was just rendered: Dash calls this since "url" already exists
         raise PreventUpdate
     specs = {s["name"]: s for s in data["fields"]}
@@ -170,15 +158,23 @@ def submit(n_clicks, values, data, token):
     error_names = [item["id"]["name"] for item in ctx.outputs_list[0]]
     params = {}
     for name, value in zip(names, values, strict=True):
-        converted = convert(specs[name], value)
-        if converted is not ...:
-            params[name] = converted
+        params |= job_form.convert(specs[name], value)
     body = {"kind": data["kind"], "params": params}
     try:
         job = api().write("POST", "/jobs", token, json=body)
     except WriteRefused as refused:
-        beside = [f"params.{name}" for name in error_names]
-        messages = [refused.field_errors.get(field, "") for field in beside]
-        summary = refused.describe("Not submitted", shown=beside)
+        messages = [_error_of(refused, specs[name]) for name in error_names]
+        shown = [f"params.{n}" for n in error_names]
+        shown += [f"params.{specs[n]['twin']}" for n in error_names if specs[n]["twin"]]
+        summary = refused.describe("Not submitted", shown=shown)
         return messages, summary, no_update, refused.needs_token or no_update
+    after = {
+        item["id"]["name"]: v for item, v in zip(ctx.states_list[3], after_values, strict=True)
+    }
+    if after.get("measure"):
+        try:
+            queue_after_training(token, job, after["probe"], after["reference"], after["heldout"])
+        except WriteRefused as refused:  # the fine-tune is queued: say so, and why not the rest
+            summary = refused.describe(f"Job {job['id']} queued; capture and evaluate not")
+            return [""] * len(error_names), summary, no_update, no_update
     return [""] * len(error_names), "", f"/jobs/{job['id']}", no_update

@@ -34,6 +34,9 @@ def test_up_serves_everything_and_stops_cleanly_on_ctrl_c(tmp_path):
         assert httpx.get(f"{api}/health").json()["workers_alive"] == 1
         text = log.read_text()
         assert f"dashboard: http://127.0.0.1:{ui_port}/" in text and "/docs" in text
+        line = f"job {job['id']} echo succeeded"  # one line per job event, no access logs
+        assert wait_until(lambda: line in log.read_text(), 10, "the job's event line")
+        assert "GET /" not in log.read_text()
     finally:
         code = stop(proc, signal.SIGINT, timeout=30)
     assert code == 0

@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, HTTPException, Query
+from fastapi import APIRouter, BackgroundTasks, HTTPException, Query
 from sqlalchemy import func, select
 
-from backend.api.deps import SessionDep, WriteSessionDep, get_or_404, paginate, where_given
+from backend import deletion
+from backend.api.deleting import deleted_answer
+from backend.api.deps import (
+    SessionDep,
+    SettingsDep,
+    WriteSessionDep,
+    get_or_404,
+    paginate,
+    where_given,
+)
 from backend.model_dirs import ModelNotFound, check_model_dir
 from backend.models import Model
-from backend.schemas import ModelCreate, ModelPublic, Page
+from backend.schemas import DeletedPublic, ModelCreate, ModelPublic, Page
 
 router = APIRouter(tags=["models"])
 
@@ -64,3 +73,23 @@ def register_model(body: ModelCreate, session: WriteSessionDep) -> ModelPublic:
     session.add(model)
     session.flush()
     return ModelPublic.model_validate(model)
+
+
+@router.get("/models/{model_id}/dependants", response_model=dict[str, list[int]])
+def read_model_dependants(model_id: int, session: SessionDep) -> dict[str, list[int]]:
+    """Child models, runs, evaluations and queued or running jobs that need the model."""
+    return deletion.model_dependants(session, get_or_404(session, Model, model_id, "model"))
+
+
+@router.delete("/models/{model_id}", response_model=DeletedPublic)
+def delete_model(
+    model_id: int,
+    session: WriteSessionDep,
+    settings: SettingsDep,
+    background: BackgroundTasks,
+    cascade: bool = Query(False, description="Also delete its dependants; cancel those jobs."),
+) -> DeletedPublic:
+    """Delete a model (and its weights in the artifact store); 409 listing its dependants
+    unless ``cascade``. A hub or local model's own files are never touched."""
+    model = get_or_404(session, Model, model_id, "model")
+    return deleted_answer(session, model, cascade, settings, background)

@@ -9,15 +9,17 @@ like the clients' copies.
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, BackgroundTasks, Query, Request, Response
 from pydantic import TypeAdapter
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from backend import deletion
 from backend.api import deps
+from backend.api.deleting import deleted_answer
 from backend.api.deps import IMMUTABLE, PagingDep, SessionDep, cached_result, json_answer
 from backend.models import Run, RunLayer
-from backend.schemas import Page, RunLayerPublic, RunPublic
+from backend.schemas import DeletedPublic, Page, RunLayerPublic, RunPublic
 
 router = APIRouter(tags=["runs"])
 LAYERS = TypeAdapter(list[RunLayerPublic])
@@ -63,3 +65,23 @@ async def read_run_layers(run_id: int, request: Request) -> Response:
     if answer is None:
         raise deps.not_found("run", run_id)
     return json_answer(request, answer, IMMUTABLE)
+
+
+@router.get("/runs/{run_id}/dependants", response_model=dict[str, list[int]])
+def read_run_dependants(run_id: int, session: SessionDep) -> dict[str, list[int]]:
+    """Runs aligned to this one (their reference) and queued or running jobs naming it."""
+    return deletion.run_dependants(session, deps.get_or_404(session, Run, run_id, "run"))
+
+
+@router.delete("/runs/{run_id}", response_model=DeletedPublic)
+def delete_run(
+    run_id: int,
+    session: deps.WriteSessionDep,
+    settings: deps.SettingsDep,
+    background: BackgroundTasks,
+    cascade: bool = Query(False, description="Also delete the runs aligned to it."),
+) -> DeletedPublic:
+    """Delete a run, its layers and its activations; 409 listing its dependants unless
+    ``cascade``. Its cached answers expire within 60 s."""
+    run = deps.get_or_404(session, Run, run_id, "run")
+    return deleted_answer(session, run, cascade, settings, background)
