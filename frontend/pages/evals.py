@@ -1,6 +1,7 @@
-"""All evaluations, newest first, optionally of one model, each with its probe set; tick two or
-more to see their metrics side by side (e.g. the same model with and without a system prompt);
-import a completion file produced elsewhere as an evaluation.
+"""All evaluations, newest first, optionally of one model, each with its probe set and its
+intervention (an ablated or added refusal direction); tick two or more to see their metrics side
+by side (e.g. the same model with and without a system prompt); import a completion file
+produced elsewhere as an evaluation; /frontier plots them all by method.
 
 URL: /evals?model_id=<int>&compare=<id>,<id>
 """
@@ -49,6 +50,15 @@ def short(text: str | None, n: int = 40) -> html.Span | str:
     return html.Span(text if len(text) <= n else text[: n - 1] + "…", title=text)
 
 
+def intervention(params: dict) -> str:
+    """An evaluation's intervention in short: "ablate (layer 3)", "add +2 (layer 3)"; ""."""
+    done = params.get("intervention")
+    if not done:
+        return ""
+    what = "ablate" if done.get("kind") == "ablate" else f"add {done.get('alpha', 0):+g}"
+    return f"{what} (layer {done.get('layer')})"
+
+
 def _tick(evaluation_id: int, ticked: list[int]) -> dcc.Checklist:
     return dcc.Checklist(
         [{"label": "", "value": evaluation_id}],
@@ -76,6 +86,7 @@ def _row(e: dict, names: dict, datasets: dict, ticked: list[int]) -> list:
         model,
         _probe_set(e, datasets),
         short(e["params"].get("system_prompt")),
+        intervention(e["params"]),
         *[fmt(e["metrics"].get(c)) for c in COLUMNS],
         job,
         fmt_time(e["created_at"]),
@@ -93,6 +104,7 @@ def comparison(evaluations: list[dict], names: dict, datasets: dict) -> html.Div
         ["system prompt", *[short(e["params"].get("system_prompt"), 80) for e in evaluations]],
         ["system prompt applied", *[e["metrics"].get("system_prompt_mode") for e in evaluations]],
         ["classifier", *[e["params"].get("classifier", "") for e in evaluations]],
+        ["intervention", *[intervention(e["params"]) for e in evaluations]],
     ]
     for metric in metrics_for(Scope.EVALUATION):
         values = []
@@ -159,12 +171,13 @@ def layout(model_id=None, compare=None, **_query):
     by_id = {e["id"]: e for e in evaluations}
     title = f"Evaluations of {names.get(model_id, model_id)}" if model_id else "Evaluations"
     labels = [get_metric(c).label for c in COLUMNS]
-    columns = ["compare", "evaluation", "model", "probe set", "system prompt", *labels, "job"]
-    columns.append("created")
+    columns = ["compare", "evaluation", "model", "probe set", "system prompt", "intervention"]
+    columns += [*labels, "job", "created"]
     return page(
         title,
         error(err),
         dcc.Link("all models", href="/evals") if model_id else None,
+        dcc.Link("every evaluation by method: the frontier", href="/frontier", id="evals-frontier"),
         dcc.Link("the model's page: capture and evaluate it", href=f"/models/{model_id}")
         if model_id
         else None,

@@ -173,6 +173,11 @@ def test_spectra_page_shows_probe_accuracy_beside_concentration(tab, seeded):
 
 
 def test_frontier_plots_every_evaluation_by_method(tab, seeded):
+    page = tab.open("/evals")
+    row = page.locator("#evals-table tr", has_text=f"evaluation {seeded['steering']}")
+    assert "add +2 (layer 3)" in row.inner_text()
+    page.click("#evals-frontier")
+    page.wait_for_url("**/frontier")
     page = tab.open("/frontier")
     page.wait_for_selector("#frontier-table")
     assert page.get_attribute("header a[href='/frontier']", "title")
