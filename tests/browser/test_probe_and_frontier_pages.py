@@ -195,6 +195,19 @@ def test_frontier_plots_every_evaluation_by_method(tab, seeded):
     ]
     wait_idle(page)
     assert len(_legend(page, "frontier-figure")) == 8
+    # a click on the steering point (false refusal 0.1, safety 0.4) opens its evaluation
+    x, y = page.evaluate(
+        """() => {
+            const gd = document.querySelector('#frontier-figure .js-plotly-plot');
+            const box = gd.querySelector('.nsewdrag').getBoundingClientRect();
+            const L = gd._fullLayout;
+            return [box.left + L.xaxis.l2p(0.1), box.top + L.yaxis.l2p(0.4)];
+        }"""
+    )
+    page.mouse.click(x, y)
+    page.wait_for_url(f"**/evals/{seeded['steering']}", timeout=10_000)
+    page = tab.open("/frontier")
+    page.wait_for_selector("#frontier-table")
     # a probe-set filter goes into the URL (the share link) and the list follows it
     page.click("#frontier-dataset_id")
     page.keyboard.type("probe-seed0")
