@@ -13,6 +13,7 @@ from dash import dcc, html
 
 from backend.metrics import get_metric
 from frontend import components as ui
+from frontend.deleting import delete_panel
 from frontend.measure import measure_panel
 
 SCORES = [get_metric(n) for n in ("false_refusal_rate", "safety", "f1", "heldout_loss")]
@@ -172,5 +173,6 @@ def layout(model, model_id=None, **_query):
         _runs(model["id"], names),
         html.H2("Evaluations"),
         _evaluations(model["id"], names),
+        delete_panel("model", model["id"], model["name"], "/models"),
         subtitle=f"model {model['id']} · {model['source']} · {ui.fmt_time(model['created_at'])}",
     )

@@ -21,6 +21,7 @@ from dash import Input, Output, State, callback, dcc, html
 from backend.metrics import KS, REFUSAL_PCS, Scope, get_metric, metrics_for
 from frontend import components as ui
 from frontend import probe_view
+from frontend.deleting import delete_panel
 
 dash.register_page(__name__, path_template="/runs/<run_id>", name="Run spectra", nav=False)
 
@@ -157,6 +158,7 @@ def layout(run_id=None, layer=None, k=None, scale=None, metrics=None, **_query):
             className="grid",
         ),
         html.Div(layer_card(rec), id="spectra-table", className="card"),
+        delete_panel("run", run["id"], ui.run_title(about or None, run_id), "/runs"),
         subtitle=subtitle,
     )
 
