@@ -17,7 +17,7 @@ from support import serve_dashboard
 from backend import migrate
 from backend.artifacts import ArtifactStore
 from backend.db import write_session
-from backend.models import Completion, Dataset, Evaluation, Job, Probe
+from backend.models import Completion, Dataset, Evaluation, Job, Probe, Run
 
 N_LAYERS, FROM_LAYER, BEST = 8, 3, 5
 
@@ -93,6 +93,8 @@ def seeded(tmp_path_factory):
     cell = ids["cells"][0]
     ids["refused"] = _seed_probe(url, tmp / "artifacts", cell)
     with write_session(url) as session:
+        # cell 2's run kept its residuals (no file needed: the page only links to the probe form)
+        session.get(Run, ids["cells"][2]["run_id"]).activations_uri = "file:///nowhere"
         steering = Evaluation(
             model_id=cell["model_id"],
             dataset_id=ids["probe"],
@@ -155,6 +157,13 @@ def test_evaluation_page_shows_what_the_probe_reads(tab, seeded):
     page.wait_for_selector("#eval-probe-capture")
     assert page.get_attribute("#eval-probe-capture", "href") == (
         f"/submit/capture_spectra?model_id={other['model_id']}&dataset_id={seeded['probe']}"
+    )
+    # cell 2's run kept its residuals: fit a probe on it
+    kept = seeded["cells"][2]
+    page = tab.open(f"/evals/{kept['evaluation_id']}")
+    page.wait_for_selector("#eval-probe-submit")
+    assert (
+        page.get_attribute("#eval-probe-submit", "href") == f"/submit/probe?run_id={kept['run_id']}"
     )
     assert tab.errors == []
 
