@@ -18,6 +18,8 @@ from backend.ngram_overlap import ngram_overlap
 
 router = APIRouter(tags=["similarity"])
 ON_THE_FLY_ROWS = 50_000  # both sets together; larger pairs answer the newest job's overlap
+CACHED_PAIRS = 256  # a dataset's rows never change: a pair's overlap is computed once
+_ngram_cache: dict[tuple, dict[str, float | None]] = {}
 
 
 class SubspaceOverlap(BaseModel):
@@ -63,6 +65,17 @@ def _prompts(session: Session, dataset_id: int) -> list[str]:
     return list(session.scalars(query))
 
 
+def _ngrams_on_the_fly(session: Session, a: Dataset, b: Dataset) -> dict[str, float | None]:
+    """The pair's overlap, kept per process (keyed by ids and creation times: a deleted set's
+    id reused by SQLite is another key)."""
+    key = tuple(sorted([(a.id, a.created_at), (b.id, b.created_at)]))
+    if key not in _ngram_cache:
+        if len(_ngram_cache) >= CACHED_PAIRS:
+            _ngram_cache.pop(next(iter(_ngram_cache)), None)
+        _ngram_cache[key] = ngram_overlap(_prompts(session, a.id), _prompts(session, b.id))
+    return _ngram_cache[key]
+
+
 @router.get("/datasets/{dataset_id}/similarity", response_model=DataSimilarity)
 def read_similarity(
     dataset_id: int,
@@ -71,8 +84,8 @@ def read_similarity(
 ) -> DataSimilarity:
     """How alike two datasets are: n-gram overlap of their prompts, and the subspace overlap
     per layer of the newest finished data_similarity job of each model."""
-    get_or_404(session, Dataset, dataset_id, "dataset")
-    get_or_404(session, Dataset, other, "dataset")
+    first = get_or_404(session, Dataset, dataset_id, "dataset")
+    second = get_or_404(session, Dataset, other, "dataset")
     jobs = _pair_jobs(session, dataset_id, other)
     done = [j for j in jobs if j.status == JobStatus.SUCCEEDED and j.result]
     rows = session.scalar(
@@ -81,7 +94,7 @@ def read_similarity(
         .where(DatasetRow.dataset_id.in_((dataset_id, other)))
     )
     if rows <= ON_THE_FLY_ROWS:
-        ngrams = ngram_overlap(_prompts(session, dataset_id), _prompts(session, other))
+        ngrams = _ngrams_on_the_fly(session, first, second)
     else:
         ngrams = done[0].result["ngram_overlap"] if done else None
     newest: dict[int, Job] = {}
