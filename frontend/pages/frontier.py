@@ -62,7 +62,14 @@ def frontier_figure(points: list[dict]) -> dict:
                 "x": [p["false_refusal_rate"] for p in group],
                 "y": [p["safety"] for p in group],
                 "customdata": [
-                    [p["evaluation_id"], p["model_name"] or "imported", ui.fmt(p["heldout_loss"])]
+                    [
+                        p["evaluation_id"],
+                        p["model_name"] or "imported",
+                        ui.fmt(p["heldout_loss"]),
+                        f" · system prompt: {p['system_prompt'][:40]}"
+                        if p["system_prompt"]
+                        else "",
+                    ]
                     for p in group
                 ],
                 "marker": {
@@ -72,9 +79,9 @@ def frontier_figure(points: list[dict]) -> dict:
                     "opacity": 0.8,
                 },
                 "hovertemplate": (
-                    f"{label}<br>%{{customdata[1]}}: false refusal %{{x:.1%}}, safety "
-                    "%{y:.1%}, held-out loss %{customdata[2]}<br>evaluation %{customdata[0]} "
-                    "(click to open)<extra></extra>"
+                    f"{label}%{{customdata[3]}}<br>%{{customdata[1]}}: "
+                    "false refusal %{x:.1%}, safety %{y:.1%}, held-out loss %{customdata[2]}"
+                    "<br>evaluation %{customdata[0]} (click to open)<extra></extra>"
                 ),
             }
         )
@@ -101,6 +108,7 @@ def points_table(points: list[dict]) -> html.Table:
             p["method_label"],
             p["model_name"] or "imported",
             p["dataset_name"],
+            p["system_prompt"] or "",
             ui.fmt(p["false_refusal_rate"]),
             ui.fmt(p["safety"]),
             ui.fmt(p["heldout_loss"]),
@@ -113,6 +121,7 @@ def points_table(points: list[dict]) -> html.Table:
         "method",
         "model",
         "probe set",
+        "system prompt",
         "false refusal",
         "safety",
         "loss",
