@@ -21,6 +21,9 @@ from pathlib import Path
 import fsspec
 
 TEMP_PREFIX = ".tmp-"
+PROJECTIONS_FILE = (
+    "projections.safetensors"  # a capture's per-prompt scores, beside its activations
+)
 JOB_SEGMENT = re.compile(r"(?:^|-)job-?(\d+)$")
 
 
@@ -145,6 +148,14 @@ class ArtifactStore:
             yield temp
             if not self.is_local:
                 self.put(temp, key)
+
+    def check_writable(self, cache: Path) -> None:
+        """OSError unless a file can be created where jobs write (a read-only store)."""
+        folder = Path(self.root) if self.is_local else cache
+        folder.mkdir(parents=True, exist_ok=True)
+        probe = Path(temp_sibling(folder / "write-check"))
+        probe.touch()
+        probe.unlink()
 
     def free_bytes(self, cache: Path) -> int | None:
         """Free space where jobs write (the store when local, else the cache); None if unknown."""

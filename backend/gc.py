@@ -20,8 +20,13 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from backend.api.routes.projections import FILE as PROJECTIONS
-from backend.artifacts import ArtifactPathError, ArtifactStore, is_temp, job_of
+from backend.artifacts import (
+    PROJECTIONS_FILE,
+    ArtifactPathError,
+    ArtifactStore,
+    is_temp,
+    job_of,
+)
 from backend.db import session_scope
 from backend.models import Job, JobStatus, Model, Run
 
@@ -66,7 +71,7 @@ def referenced_keys(session: Session, store: ArtifactStore) -> set[str]:
             key = store.key_of(text)
         except ArtifactPathError:
             continue
-        keys |= {key, posixpath.join(posixpath.dirname(key), PROJECTIONS)}
+        keys |= {key, posixpath.join(posixpath.dirname(key), PROJECTIONS_FILE)}
     return keys
 
 

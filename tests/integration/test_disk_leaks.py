@@ -67,6 +67,36 @@ def test_a_finetune_that_does_not_fit_fails_before_training(leaks_lab, monkeypat
         assert s.scalar(select(func.count()).where(TrainMetric.job_id == job.id)) == 0
 
 
+def test_a_capture_that_does_not_fit_fails_before_loading(leaks_lab, monkeypatch) -> None:
+    settings, ids, _ = leaks_lab
+    monkeypatch.setattr(ArtifactStore, "free_bytes", lambda self, cache: 1000)
+    job = run_inline(settings, "capture_spectra", model_name="tiny", dataset_id=ids["probe"])
+    assert job.status == JobStatus.FAILED
+    # 20 prompts x 2 layers x d_model 64 float32 (tests/unit/model_fixtures.py)
+    assert "activations of 20 prompts x 2 layers x 64" in job.error
+    assert f"about {20 * 2 * 64 * 4 / 1024**3:.2f} GiB" in job.error
+    assert "loading model" not in job.log
+    assert not (Path(settings.artifact_root) / f"runs/job-{job.id}").exists()
+
+
+def test_an_unwritable_store_fails_a_finetune_before_training(leaks_lab, tmp_path) -> None:
+    """A file where the store's folder should be: nothing can be written there, even by root
+    (for whom a read-only mode is no obstacle)."""
+    settings, ids, _ = leaks_lab
+    (tmp_path / "taken").write_text("not a folder")
+    root = tmp_path / "taken" / "store"
+    job = run_inline(
+        settings.model_copy(update={"artifact_root": str(root)}),
+        "finetune",
+        **_finetune(ids),
+        name="nowhere",
+    )
+    assert job.status == JobStatus.FAILED
+    assert job.error.startswith(f"artifact store {root} is not writable: [Errno 20]")
+    with session_scope(settings.database_url) as s:
+        assert s.scalar(select(func.count()).where(TrainMetric.job_id == job.id)) == 0
+
+
 def test_keep_checkpoint_keeps_the_last_one_only(leaks_lab) -> None:
     """Without it they are all removed (tests/integration/test_fault_injection.py)."""
     settings, ids, _ = leaks_lab

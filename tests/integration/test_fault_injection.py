@@ -149,14 +149,14 @@ def test_killed_workers_and_jobs_end_with_the_uninterrupted_data(tmp_path, monke
     env = flowlens_env(settings.database_url, artifact_root=settings.artifact_root, **QUICK)
     first = start(["worker"], {**env, "FLOWLENS_TEST_FAULT": faults}, tmp_path / "w1.log")
     try:
-        wait_until(lambda: first.poll() is not None, 240, "the worker killed by the fault")
+        wait_until(lambda: first.poll() is not None, 600, "the worker killed by the fault")
     finally:
         stop(first, signal.SIGKILL)
     assert first.returncode == -signal.SIGKILL
     wait_until(lambda: not _live_children(first.pid), 10, "the orphaned job process to exit")
     second = start(["worker"], env, tmp_path / "w2.log")
     try:
-        jobs = wait_until(lambda: _finished(settings, cap, ev, ft), 240, "the jobs")
+        jobs = wait_until(lambda: _finished(settings, cap, ev, ft), 600, "the jobs")
     finally:
         stop(second)
     log = (tmp_path / "w1.log").read_text() + (tmp_path / "w2.log").read_text()

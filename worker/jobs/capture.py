@@ -6,6 +6,7 @@ import numpy as np
 from safetensors.numpy import load_file, save_file
 from sqlalchemy import delete, select
 
+from backend.artifacts import PROJECTIONS_FILE
 from backend.jobs.params import CaptureSpectraParams
 from backend.models import Run, RunLayer
 from worker import faults
@@ -87,7 +88,7 @@ def capture_spectra(ctx: JobContext, params: CaptureSpectraParams) -> dict:
         )
         idx = np.array([r.idx for r in rows])
         scores = projection_tensors(X, result.directions, idx, labels if has_both else None)
-        _save(ctx, scores, f"{prefix}/projections.safetensors")  # beside the activations
+        _save(ctx, scores, f"{prefix}/{PROJECTIONS_FILE}")  # beside the activations
         n_rows = X.shape[0]
     else:
         acc = capture_all_tokens_covariance(model, prompts, progress=capture_progress, **options)
