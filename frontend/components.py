@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import functools
 import io
+import json
 import re
 from collections.abc import Callable
 from typing import Any
@@ -339,12 +340,28 @@ def run_legend(run: dict | None, run_id) -> str:
     return f"{run['name']} {small}" if run else small
 
 
-def moved_marker(layer: int) -> dash.Patch:
-    """A patch moving a figure's :func:`marker_shape` to ``layer`` (no figure rebuilt)."""
-    patch = dash.Patch()
-    patch["layout"]["shapes"][0]["x0"] = layer
-    patch["layout"]["shapes"][0]["x1"] = layer
-    return patch
+_MOVE_MARKERS = """function (layer) {
+    for (const id of GRAPHS) {
+        const plot = document.querySelector(`#${id} .js-plotly-plot`);
+        if (plot && window.Plotly && ((plot.layout || {}).shapes || []).length) {
+            window.Plotly.relayout(plot, {"shapes[0].x0": layer, "shapes[0].x1": layer});
+        }
+    }
+    return layer;
+}"""
+
+
+def markers_follow(slider: str, graphs: tuple[str, ...], store: str) -> None:
+    """Move the :func:`marker_shape` of ``graphs`` to the layer of ``slider`` in the browser:
+    Plotly.relayout of that shape alone, no server round trip (a ``dash.Patch`` of the figure
+    would cost one, and dcc.Graph re-plots a new figure whole). ``store`` (a dcc.Store) takes
+    the layer."""
+    dash.clientside_callback(
+        _MOVE_MARKERS.replace("GRAPHS", json.dumps(list(graphs))),
+        dash.Output(store, "data"),
+        dash.Input(slider, "value"),
+        prevent_initial_call=True,
+    )
 
 
 def missing_thing(name: str, ident: Any, api_path: str | None) -> Any:
@@ -752,7 +769,7 @@ def band_trace(x, lo, hi, color: str, yaxis: str = "y") -> dict | None:
 
 def marker_shape(layer: int) -> dict:
     """The chosen layer as a dotted line over every row (a figure's first shape, which
-    :func:`moved_marker` moves)."""
+    :func:`markers_follow` moves)."""
     return {
         "type": "line",
         "x0": layer,
