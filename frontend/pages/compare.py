@@ -23,10 +23,10 @@ def layout(runs=None, metric=None, **_query):
     named, err = ui.run_names(limit=200)
     chosen = ui.parse_ids(runs) or list(named)[:4]
     metric = metric if metric in ui.LAYER_METRIC_NAMES else "concentration@3"
-    lines, heat, notes, bases, data, problems, _search = view(chosen, metric)
     missing = [i for i in chosen if i not in named]
     if missing:  # chosen runs older than the newest 200
         named |= ui.run_names(missing)[0]
+    lines, heat, notes, bases, data, problems, _search = view(chosen, metric, named)
     return ui.page(
         "Compare runs",
         ui.error(err),
@@ -119,12 +119,12 @@ def global_table(runs: dict[int, dict], named: dict[int, dict]):
     prevent_initial_call=True,  # the layout draws the first view
 )
 def update(run_ids, metric):
-    return view(run_ids or [], metric)
+    run_ids = run_ids or []
+    return view(run_ids, metric, ui.run_names(run_ids)[0] if run_ids else {})
 
 
-def view(run_ids: list[int], metric: str) -> tuple:
-    """The callback's outputs for these runs and metric."""
-    named, _ = ui.run_names(run_ids) if run_ids else ({}, None)
+def view(run_ids: list[int], metric: str, named: dict[int, dict]) -> tuple:
+    """The callback's outputs for these runs (``named``: their names) and metric."""
     ids = ",".join(map(str, run_ids))
     listed, err = ui.fetch("/runs", ids=ids, limit=1000) if run_ids else (None, None)
     runs = {r["id"]: r for r in (listed or {}).get("data", [])}

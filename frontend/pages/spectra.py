@@ -4,9 +4,10 @@ dimension (95% bootstrap bands) and any other chosen metrics, flow and alignment
 direction per layer (its |cos| with PC1..PC5 and the variance along it) and the global basis
 (PCA of every layer's residuals stacked).
 
-The layout draws the first view itself (no callback round trip before the first graph); a layer
-change redraws the layer's scree and table and only moves the marker of the per-layer figures (a
-``dash.Patch``); k and the chosen metrics rebuild those.
+The layout draws the main graph (the layer's scree) and its table itself; the per-layer figures
+follow from a callback, once the main graph is on screen. A layer change redraws the scree and the
+table and moves the per-layer figures' marker in the browser (``components.markers_follow``); k
+and the chosen metrics rebuild those figures.
 
 URL: /runs/<run_id>?layer=<int>&k=<1|2|3|5|10>&scale=<log|linear>&metrics=<name,name,...>
 """
@@ -82,7 +83,7 @@ def layout(run_id=None, layer=None, k=None, scale=None, metrics=None, **_query):
     named, _ = ui.run_names([run["id"]])
     about = named.get(run["id"]) or {}
     layer, k, scale = _settings(len(layers), layer, k, scale)
-    rec, chosen = layers[layer], _chosen(metrics)
+    rec = layers[layer]
     subtitle = [
         f"model {about.get('model_name', run['model_id'])} · "
         f"dataset {about.get('dataset_name', run['dataset_id'])} · hook {run['hook']} · "
@@ -98,6 +99,8 @@ def layout(run_id=None, layer=None, k=None, scale=None, metrics=None, **_query):
         _links(run, named, layer),
         dcc.Location(id="spectra-loc", refresh=False),
         dcc.Store(id="spectra-data", data={"run_id": run["id"], "layers": layers}),
+        dcc.Store(id="spectra-basis", data=run.get("global_basis")),
+        dcc.Store(id="spectra-marker"),
         html.Div(
             [
                 ui.control(
@@ -129,19 +132,13 @@ def layout(run_id=None, layer=None, k=None, scale=None, metrics=None, **_query):
                     className="card",
                 ),
                 html.Div(
-                    [
-                        ui.graph("spectra-flow", flow_figure(layers, layer, k)),
-                        ui.csv_button("spectra-layers-csv"),
-                    ],
+                    [ui.graph("spectra-flow"), ui.csv_button("spectra-layers-csv")],
                     className="card",
                 ),
             ],
             className="grid",
         ),
-        html.Div(
-            ui.graph("spectra-layers", layers_figure(layers, layer, panel_metrics(k, chosen))),
-            className="card",
-        ),
+        html.Div(ui.graph("spectra-layers"), className="card"),
         html.Div(
             ui.graph("spectra-probe"),
             id="spectra-probe-card",
@@ -150,9 +147,7 @@ def layout(run_id=None, layer=None, k=None, scale=None, metrics=None, **_query):
         ),
         html.Div(
             [
-                html.Div(
-                    ui.graph("spectra-refusal", refusal_figure(layers, layer)), className="card"
-                ),
+                html.Div(ui.graph("spectra-refusal"), className="card"),
                 html.Div(global_card(run.get("global_basis")), className="card"),
             ],
             className="grid",
@@ -295,27 +290,29 @@ def refusal_figure(layers: list[dict], layer: int) -> dict:
 
 
 def global_card(basis: dict | None) -> list:
-    """The global basis (PCA of every layer's residuals stacked): its scree and run metrics."""
+    """The global basis (PCA of every layer's residuals stacked): its run metrics (its scree is
+    drawn by :func:`global_scree`)."""
     head = html.H3("Global basis: every layer's residuals stacked")
     if not basis:
-        return [head, html.P("This run has no global basis.", className="muted")]
+        return [head, ui.graph("spectra-global")]
     intervals = basis.get("intervals") or {}
     rows = []
     for m in RUN_METRICS:
         interval = intervals.get(m.name)
         shown = f"[{m.format(interval[0])}, {m.format(interval[1])}]" if interval else ""
         rows.append([m.label, m.format(basis["values"].get(m.name)), shown])
-    scree = scree_figure(
-        {"eigenvalues": basis["eigenvalues"], "evr": basis["evr"]},
-        3,
-        "log",
-        f"Global basis of {basis['n']} rows: scree",
-    )
     return [
         head,
-        ui.graph("spectra-global", scree),
+        ui.graph("spectra-global"),
         ui.table(["metric", "value", "95% interval"], rows, id="spectra-global-table"),
     ]
+
+
+def global_scree(basis: dict | None) -> dict:
+    if not basis:
+        return ui.plain_figure([], annotations=[ui.no_data_note("This run has no global basis.")])
+    rec = {"eigenvalues": basis["eigenvalues"], "evr": basis["evr"]}
+    return scree_figure(rec, 3, "log", f"Global basis of {basis['n']} rows: scree")
 
 
 def summary_text(rec: dict, k: int) -> str:
@@ -376,7 +373,6 @@ def update_layer(layer, k, scale, metrics, data):
     Input("spectra-metrics", "value"),
     State("spectra-layer", "value"),
     State("spectra-data", "data"),
-    prevent_initial_call=True,
 )
 def update_panels(k, metrics, layer, data):
     layers = data["layers"]
@@ -388,12 +384,18 @@ def update_panels(k, metrics, layer, data):
 
 
 @callback(
-    [Output(id, "figure", allow_duplicate=True) for id in MARKED],
-    Input("spectra-layer", "value"),
-    prevent_initial_call=True,
+    Output("spectra-refusal", "figure"),
+    Output("spectra-global", "figure"),
+    Input("spectra-data", "data"),
+    State("spectra-layer", "value"),
+    State("spectra-basis", "data"),
 )
-def move_markers(layer):
-    return [ui.moved_marker(ui.to_int(layer, 0))] * len(MARKED)
+def draw_refusal_and_global(data, layer, basis):
+    layers = data["layers"]
+    return refusal_figure(layers, _settings(len(layers), layer, None, None)[0]), global_scree(basis)
+
+
+ui.markers_follow("spectra-layer", MARKED, "spectra-marker")
 
 
 @callback(
