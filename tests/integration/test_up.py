@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import signal
+import subprocess
+import sys
 
 import httpx
 from support import flowlens_env, free_port, start, stop, wait_http, wait_until
@@ -37,6 +39,20 @@ def test_up_serves_everything_and_stops_cleanly_on_ctrl_c(tmp_path):
         line = f"job {job['id']} echo succeeded"  # one line per job event, no access logs
         assert wait_until(lambda: line in log.read_text(), 10, "the job's event line")
         assert "GET /" not in log.read_text()
+        # the CLI: --wait ends with the job's event line; jobs show is text
+        cli = [sys.executable, "-m", "backend.cli"]
+        run = subprocess.run(
+            [*cli, "submit", "echo", "-p", "message=cli", "--wait"],
+            env=env, capture_output=True, text=True, timeout=120,
+        )  # fmt: skip
+        lines = run.stdout.strip().splitlines()
+        assert run.returncode == 0 and lines[-1].endswith("echo succeeded"), run.stdout
+        job_id = lines[0].split()[1]  # "job N queued (echo)"
+        shown = subprocess.run(
+            [*cli, "jobs", "show", job_id], env=env, capture_output=True, text=True, timeout=60
+        )
+        assert shown.stdout.splitlines()[0] == f"job {job_id} echo succeeded"
+        assert "  message                  cli" in shown.stdout
     finally:
         code = stop(proc, signal.SIGINT, timeout=30)
     assert code == 0
