@@ -40,6 +40,7 @@ def seed_demo(session: Session) -> list[int] | None:
             "finetune": DEMO_FINETUNE,
             "bootstrap": 20,
             "max_new_tokens": 24,
+            "geometry": True,
         },
         depends_on=[datasets.id, model.id],
     )

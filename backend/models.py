@@ -191,7 +191,14 @@ class Run(Base):
     __tablename__ = "runs"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    job_id: Mapped[int] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"), unique=True)
+    # the capture job that made it; or none, for a run a fine-tune captured at a checkpoint
+    job_id: Mapped[int | None] = mapped_column(
+        ForeignKey("jobs.id", ondelete="CASCADE"), unique=True, default=None
+    )
+    train_job_id: Mapped[int | None] = mapped_column(
+        ForeignKey("jobs.id", ondelete="CASCADE"), index=True, default=None
+    )
+    train_step: Mapped[int | None] = mapped_column(Integer, default=None)  # optimiser steps done
     model_id: Mapped[int] = mapped_column(ForeignKey("models.id"), index=True)
     dataset_id: Mapped[int] = mapped_column(ForeignKey("datasets.id"), index=True)
     reference_run_id: Mapped[int | None] = mapped_column(ForeignKey("runs.id"), default=None)

@@ -38,6 +38,7 @@ from backend.api.routes import (
     snapshots,
     sweeps,
     system,
+    train_geometry,
 )
 from backend.auth import needs_token, require_token
 from backend.config import Settings, get_settings
@@ -132,6 +133,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     routers = (
         system.router,
         jobs.router,
+        train_geometry.router,
         models.router,
         datasets.router,
         similarity.router,

@@ -142,6 +142,7 @@ def finetune(session: Session, params) -> None:
     _devices(session, "finetune", params.devices)
     _dataset(session, "general_dataset_id", params.general_dataset_id, "general")
     _dataset(session, "safety_dataset_id", params.safety_dataset_id, "safety")
+    _dataset(session, "geometry_dataset_id", params.geometry_dataset_id)
 
 
 def preference_data(session: Session, params) -> None:

@@ -173,6 +173,14 @@ class FinetuneParams(JobParams):
     keep_checkpoint: bool = Field(
         False, description="Keep the last checkpoint after success (else removed with the rest)."
     )
+    geometry_dataset_id: int | None = Field(
+        None,
+        ge=1,
+        title="Geometry prompts",
+        description="Capture spectra on this prompt set before training and at each checkpoint "
+        "(runs linked to the fine-tune and step; none: off).",
+    )
+    geometry_prompts: int = Field(64, ge=3, le=10_000, description="Prompts of that set used.")
     vcl_lambda: float = Field(0.0, ge=0, le=1000, title="VCL weight lambda", description="0 = off.")
     vcl_k: int = Field(3, ge=1, le=64, title="VCL k", description="Top-k components concentrated.")
     vcl_window_a: float = Field(
@@ -512,6 +520,9 @@ class SweepParams(JobParams):
         min_length=1,
         max_length=10,
         description="One evaluate job per system prompt per cell (null: none).",
+    )
+    geometry: bool = Field(
+        False, description="Each fine-tune captures spectra on the probe set at its checkpoints."
     )
     dpo: bool = Field(
         False, description="Add a DPO cell on top of every SFT cell with p > 0 and lambda 0."

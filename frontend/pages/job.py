@@ -3,7 +3,9 @@ to what it produced.
 
 URL: /jobs/<job_id>
 A finetune job also shows its training curves (loss, sft_loss, vcl_term, concentration of each
-VCL window layer) from /api/jobs/<id>/metrics, refreshed while it runs; a finetune or dpo job
+VCL window layer) from /api/jobs/<id>/metrics, refreshed while it runs, and, when it captured
+geometry during training (/api/jobs/<id>/geometry), concentration@3, effective rank and alignment
+with the base model per layer on the same x-axis; a finetune or dpo job
 offers "capture and evaluate" of its model (frontend/measure.py: queued after it while it has not
 finished); a sweep job links to its cells (/sweeps/<id>) and the concentration vs false refusal
 view (/relation?sweep=<id>). A job that does not exist gets a page saying so, without buttons.
@@ -24,6 +26,8 @@ from frontend.measure import TRAINED_SUFFIX, measure_panel, trained_model_name
 LOG_TAIL = 8000
 LOSS_TERMS = [get_metric(name) for name in ("loss", "sft_loss", "vcl_term")]  # training curves
 WINDOW = get_metric("window_concentration")
+# geometry during training (finetune's geometry_dataset_id), per layer against the step
+GEOMETRY = [get_metric(name) for name in ("concentration@3", "effective_rank", "alignment")]
 
 
 @ui.register_page_of_one("/jobs/<job_id>", "Job", "/jobs/<job_id>")
@@ -215,21 +219,23 @@ def refresh(_n, cancel_clicks, retry_clicks, job_id, token, shown):
         # a finished job's curves are final: fetch them once
         if not (done and shown and shown.get("data")):
             metrics, merr = ui.fetch(f"/jobs/{job_id}/metrics")
-            figure = curves_figure(metrics or [], merr)
+            geometry, _ = ui.fetch(f"/jobs/{job_id}/geometry")
+            figure = curves_figure(metrics or [], geometry or [], merr)
     still = done and not open_cells  # nothing of it will change (a retry's click runs this)
     return _view(job, cells), tail, done, not done, note, refused, box, figure, still
 
 
-def curves_figure(metrics: list[dict], err: str | None = None):
-    """Loss terms (top) and VCL-window concentration per layer (bottom) against the step."""
+def curves_figure(metrics: list[dict], geometry: list[dict], err: str | None = None):
+    """Loss terms (top) and VCL-window concentration per layer against the steps done; with
+    geometry captured during training, concentration@3, effective rank and alignment with the
+    base model (step 0) per layer below, on the same x-axis."""
+    titles = ["loss = sft_loss + VCL term", "concentration of the VCL window layers"]
+    if geometry:
+        titles += [f"{m.label} per layer (geometry prompts)" for m in GEOMETRY]
     fig = make_subplots(
-        rows=2,
-        cols=1,
-        shared_xaxes=True,
-        vertical_spacing=0.1,
-        subplot_titles=["loss = sft_loss + VCL term", "concentration of the VCL window layers"],
+        rows=len(titles), cols=1, shared_xaxes=True, vertical_spacing=0.06, subplot_titles=titles
     )
-    steps = [m["step"] for m in metrics]
+    steps = [m["step"] + 1 for m in metrics]  # a metric row's step index -> steps done
     for metric, color in zip(LOSS_TERMS, ("#1f2a44", "#2563eb", "#f97316"), strict=True):
         fig.add_scatter(
             x=steps,
@@ -250,6 +256,19 @@ def curves_figure(metrics: list[dict], err: str | None = None):
             row=2,
             col=1,
         )
+    captured = [g["step"] for g in geometry]
+    n_layers = max((len(g["values"]) for g in geometry), default=0)
+    for row, metric in enumerate(GEOMETRY if geometry else [], start=3):
+        for layer in range(n_layers):
+            fig.add_scatter(
+                x=captured,
+                y=[g["values"][layer].get(metric.name) for g in geometry],
+                mode="lines+markers",
+                name=f"{metric.label} (layer {layer})",
+                legendgroup=f"geometry-{layer}",
+                row=row,
+                col=1,
+            )
     if not metrics:
         fig.add_annotation(
             text=err or "no training steps recorded yet",
@@ -259,5 +278,5 @@ def curves_figure(metrics: list[dict], err: str | None = None):
             xref="paper",
             yref="paper",
         )
-    fig.update_xaxes(title_text="step", row=2, col=1)
-    return ui.layout_defaults(fig, None, height=520)
+    fig.update_xaxes(title_text="steps done", row=len(titles), col=1)
+    return ui.layout_defaults(fig, None, height=260 * len(titles))

@@ -152,6 +152,7 @@ def with_lora(model, params: FinetuneParams, base_name: str) -> tuple:
 
 
 def finetune(ctx: JobContext, params: FinetuneParams) -> dict:
+    from worker.jobs.train_geometry import GeometryCallback
     from worker.science.trainer import JobCallback, StepTotals, VCLConfig, VCLTrainer
 
     base_row = registered_model(ctx, params.base_model_id, params.base_model_name)
@@ -187,6 +188,14 @@ def finetune(ctx: JobContext, params: FinetuneParams) -> dict:
     callback = JobCallback(
         totals, MetricWriter(ctx) if main else _nothing, ctx.progress if main else _nothing, JobLost
     )
+    callbacks = [callback]
+    if params.geometry_dataset_id is not None and main:
+        geometry = GeometryCallback(
+            ctx, model, base_row.id, params.geometry_dataset_id, params.geometry_prompts
+        )
+        if resume is None:  # on a resume the weights are the checkpoint's, not the base's
+            geometry.capture(0)
+        callbacks.append(geometry)
     pad = pad_id(tokenizer)
     trainer = VCLTrainer(
         model,
@@ -202,7 +211,7 @@ def finetune(ctx: JobContext, params: FinetuneParams) -> dict:
         args=training_arguments(params, str(checkpoints), total, model.device, model.dtype),
         train_dataset=encoded,
         data_collator=lambda examples: collate_sft(examples, pad),
-        callbacks=[callback],
+        callbacks=callbacks,
     )
     trainer.train(resume_from_checkpoint=str(resume) if resume else None)
     if callback.stopped is not None:

@@ -89,6 +89,7 @@ def sweep(ctx: JobContext, params: SweepParams) -> dict:
                 base_model_name=params.base_model_name,
                 general_dataset_id=ids["general_dataset"],
                 safety_dataset_id=ids["safety_dataset"],
+                **({"geometry_dataset_id": ids["probe_dataset"]} if params.geometry else {}),
             )
             ft_id = _child(session, ctx.job_id, "finetune", finetune)
             _measure(session, ctx.job_id, params, ids, name, cell["seed"], ft_id, references)
