@@ -3,9 +3,10 @@
 A randomly initialised model shaped like Qwen2.5-0.5B (24 layers, d 896, GQA 14/2, vocab
 151,936, intermediate 4864, tied embeddings), batch 4 x 128 tokens, CPU, float32. Interleaved in
 one run, per optimiser step (median): a plain Hugging Face step (forward with labels, backward,
-AdamW, on the model without the bridge), our ``VCLTrainer`` step with VCL off (lambda 0: the
-concentrations are still computed for the curves) and on (lambda 1, window 0.3-0.5, k 2, as
-a batch of 4 needs k + 1 < 4), and a LoRA step (rank 8 on q/k/v/o). Peak memory of a full
+AdamW, on the model without the bridge), our ``VCLTrainer`` step (``trainer_arguments``, the
+settings of ``finetune``) with VCL off (lambda 0: the concentrations are still computed for
+the curves) and on (lambda 1, window 0.3-0.5, k 2, as a batch of 4 needs k + 1 < 4), and a
+LoRA step (rank 8 on q/k/v/o). Peak memory of a full
 and a LoRA fine-tune: each in a child process, the peak RSS of 2 steps (VmHWM, reset after
 loading) minus the RSS after loading. Goals: trainer / plain <= 1.05x,
 VCL on / off <= 1.10x.
@@ -28,17 +29,17 @@ from pathlib import Path
 sys.path[0:1] = [str(Path(__file__).resolve().parents[1])]
 
 import torch  # noqa: E402
-from transformers import (  # noqa: E402
-    AutoModelForCausalLM,
-    Qwen2Config,
-    TrainerCallback,
-    TrainingArguments,
-)
+from transformers import AutoModelForCausalLM, Qwen2Config, TrainerCallback  # noqa: E402
 
 from worker.models.demo import train_tokenizer  # noqa: E402
 from worker.models.loading import load_model  # noqa: E402
 from worker.science.lora import add_lora  # noqa: E402
-from worker.science.trainer import StepTotals, VCLConfig, VCLTrainer  # noqa: E402
+from worker.science.trainer import (  # noqa: E402
+    StepTotals,
+    VCLConfig,
+    VCLTrainer,
+    trainer_arguments,
+)
 from worker.science.vcl import vcl_window  # noqa: E402
 
 QWEN05 = {"num_hidden_layers": 24, "hidden_size": 896, "num_attention_heads": 14,
@@ -91,10 +92,9 @@ class StepTimes(TrainerCallback):
 
 def trainer_steps(loaded, data, lam: float, steps: int, out: str) -> list[float]:
     times = StepTimes()
-    args = TrainingArguments(output_dir=out, max_steps=steps, per_device_train_batch_size=BATCH,
-                             learning_rate=1e-5, logging_steps=1, save_strategy="no",
-                             report_to=[], use_cpu=True, disable_tqdm=True,
-                             remove_unused_columns=False, dataloader_drop_last=True)  # fmt: skip
+    args = trainer_arguments(out, "cpu", steps=steps, batch_size=BATCH, learning_rate=1e-5,
+                             warmup_steps=0, grad_clip=1.0, seed=0, remove_unused_columns=False,
+                             dataloader_drop_last=True)  # finetune's settings  # fmt: skip
     window = vcl_window(loaded.n_layers)
     trainer = VCLTrainer(loaded, VCLConfig(lam, window, k=2), StepTotals(), args=args,
                          train_dataset=data, data_collator=collate, callbacks=[times])  # fmt: skip

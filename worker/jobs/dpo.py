@@ -82,7 +82,7 @@ def dpo_config(params: DPOParams, out_dir: str, device: str):
 def dpo(ctx: JobContext, params: DPOParams) -> dict:
     from datasets import Dataset as HFDataset
     from datasets.utils.logging import disable_progress_bar
-    from transformers import AutoTokenizer
+    from transformers import AutoTokenizer, set_seed
     from transformers.trainer_callback import PrinterCallback
     from trl import DPOTrainer
 
@@ -152,6 +152,7 @@ def dpo(ctx: JobContext, params: DPOParams) -> dict:
     resume = resume_point(ctx, checkpoints)
     totals = StepTotals()
     callback = JobCallback(totals, MetricWriter(ctx), ctx.progress, JobLost)
+    set_seed(params.seed)  # a LoRA adapter is initialised inside, before the Trainer seeds
     trainer = MeteredDPOTrainer(
         model,
         ref_model=reference,

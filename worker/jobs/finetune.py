@@ -127,7 +127,10 @@ def _nothing(*_args) -> None:
 def with_lora(model, params: FinetuneParams, base_name: str) -> tuple:
     """Inject the LoRA adapter of ``params`` into the model the Trainer trains; returns the
     ``PeftModel`` and the adapter's description (rank, alpha, dropout, target modules)."""
+    from transformers import set_seed
+
     model_type = model.bridge.original_model.config.model_type
+    set_seed(params.seed)  # the adapter's initial weights are the seed's, in any process
     try:
         targets = lora_targets(model_type, params.lora_target_modules)
         peft_model = add_lora(
