@@ -145,8 +145,8 @@ def sweep_similarity(params: dict, cells: list[dict]) -> tuple[html.Div, list]:
     safety (the same for every cell), a button that measures safety ~ probe on every cell's
     model, and each cell's subspace overlap at the last layer (all layers on hover)."""
     safety, probe, general = (
-        params.get(k) for k in ("safety_dataset", "probe_dataset", "general_dataset")
-    )
+        params.get(f"{role}_dataset", role) for role in ("safety", "probe", "general")
+    )  # by name, the sweep's defaults where its stored parameters do not say
     ids = _dataset_ids([safety, probe, general])
     if safety not in ids or probe not in ids:
         return html.Div(), ["" for _ in cells]
