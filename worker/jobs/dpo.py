@@ -58,18 +58,13 @@ def dpo_config(params: DPOParams, out_dir: str, device: str):
     """The shared Trainer settings (worker/science/trainer.py) with DPO's on top."""
     from trl import DPOConfig
 
-    from worker.science.trainer import trainer_arguments
+    from worker.science.trainer import job_arguments
 
-    return trainer_arguments(
+    return job_arguments(
+        params,
         out_dir,
         device,
         steps=params.steps,
-        batch_size=params.batch_size,
-        learning_rate=params.learning_rate,
-        warmup_steps=params.warmup_steps,
-        grad_clip=params.grad_clip,
-        seed=params.seed,
-        checkpoint_every=params.checkpoint_every,
         bf16=device.startswith("cuda"),
         arguments_class=DPOConfig,
         beta=params.beta,

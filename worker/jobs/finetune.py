@@ -57,19 +57,14 @@ def mix(general: list, safety: list, params: FinetuneParams) -> list[tuple[str, 
 def training_arguments(params: FinetuneParams, out_dir: str, total: int, device: str, dtype: str):
     """The Trainer's settings for ``params`` (worker/science/trainer.py), with DDP or FSDP over
     torchrun's ranks (worker/distributed.py)."""
-    from worker.science.trainer import trainer_arguments
+    from worker.science.trainer import job_arguments
 
     ranks = int(os.environ.get("WORLD_SIZE", "1"))
-    return trainer_arguments(
+    return job_arguments(
+        params,
         out_dir,
         device,
         steps=total,
-        batch_size=params.batch_size,
-        learning_rate=params.learning_rate,
-        warmup_steps=params.warmup_steps,
-        grad_clip=params.grad_clip,
-        seed=params.seed,
-        checkpoint_every=params.checkpoint_every,
         bf16=dtype == "bfloat16",
         gradient_accumulation_steps=params.grad_accum,
         lr_scheduler_type=SCHEDULES[params.schedule],

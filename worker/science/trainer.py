@@ -142,6 +142,25 @@ def trainer_arguments(
     )
 
 
+# The parameters finetune and dpo share by name, passed on to ``trainer_arguments``
+JOB_FIELDS = (
+    "batch_size",
+    "learning_rate",
+    "warmup_steps",
+    "grad_clip",
+    "seed",
+    "checkpoint_every",
+)
+
+
+def job_arguments(params: Any, out_dir: str, device: str, **settings: Any):
+    """``trainer_arguments`` with the fields of ``JOB_FIELDS`` taken from a job's parameters
+    (``FinetuneParams``, ``DPOParams``: the same names)."""
+    return trainer_arguments(
+        out_dir, device, **{name: getattr(params, name) for name in JOB_FIELDS}, **settings
+    )
+
+
 class VCLTrainer(Trainer):
     """``Trainer`` whose loss is ``sft_loss + lambda * vcl_term`` (DESIGN.md, "VCL").
 
