@@ -99,6 +99,7 @@ REFERENCES: dict[Any, tuple[str, str | None, str]] = {
     "heldout_dataset": ("dataset", "general", "name"),
     "reference_run_id": ("run", None, "id"),
     "evaluation_id": ("evaluation", None, "id"),
+    "classifier": ("classifier", None, "name"),
 }
 # fields the form fills from another one's input: a model's name (its dropdown), the capture
 # job standing for a reference run (the run dropdown)
@@ -209,14 +210,14 @@ def _shape(inner: dict, alternatives: int) -> tuple[str, str | None, list | None
 def group_of(kind: str, name: str, prop: dict, reference: bool) -> str:
     if prop.get("group"):
         return prop["group"]
+    for group, names in _BY_NAME.items():
+        if name in names:
+            return group if group != "Optimisation" or kind in TRAINING else "Settings"
     if reference:
         return "Model and data"
     for prefix, group in (("vcl_", "VCL"), ("lora_", "LoRA")):
         if name.startswith(prefix):
             return group
-    for group, names in _BY_NAME.items():
-        if name in names:
-            return group if group != "Optimisation" or kind in TRAINING else "Settings"
     return "Settings"
 
 
@@ -400,7 +401,25 @@ def _evaluations(_role, _by) -> list[dict]:
     return out
 
 
-_FETCHERS = {"model": _models, "dataset": _datasets, "run": _runs, "evaluation": _evaluations}
+def _classifiers(_role, _by) -> list[dict]:
+    """The rule classifiers, and each registered model as a judge or WildGuard classifier
+    (backend/jobs/params.py: RULE_CLASSIFIERS, MODEL_CLASSIFIERS)."""
+    rules = [{"label": r, "value": r, "name": r} for r in ("rules", "string_match")]
+    judges = [
+        {"label": f"{kind}:{m['name']}", "value": f"{kind}:{m['name']}", "name": m["name"]}
+        for kind in ("judge", "wildguard")
+        for m in _models(None, "name")
+    ]
+    return rules + judges
+
+
+_FETCHERS = {
+    "model": _models,
+    "dataset": _datasets,
+    "run": _runs,
+    "evaluation": _evaluations,
+    "classifier": _classifiers,
+}
 
 
 def convert(spec: dict, value) -> dict:

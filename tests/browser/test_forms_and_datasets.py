@@ -58,10 +58,13 @@ def choose(page, field: str, text: str) -> list[str]:
     texts the search showed."""
     page.click(f"#field-{field} .dash-dropdown")
     page.keyboard.type(text)
-    options = page.locator("[role=option]")
-    options.first.wait_for(timeout=10_000)
-    shown = options.all_inner_texts()
-    options.first.click()
+    match = page.locator("[role=option]", has_text=text).first
+    match.wait_for(timeout=10_000)
+    shown = page.locator("[role=option]").all_inner_texts()
+    match.click()
+    page.wait_for_function(
+        f"() => document.querySelector('#field-{field}').innerText.includes({text!r})"
+    )
     return shown
 
 
@@ -104,7 +107,7 @@ def test_the_finetune_form_is_grouped_labelled_filtered_and_submits(tab, served)
     page.fill("#field-lora_target_modules input", "q_proj, v_proj")
     page.fill("#field-steps input", "5")
     page.click("#submit-button")
-    page.wait_for_url("**/jobs/*", timeout=20_000)
+    page.wait_for_url("**/jobs/*", timeout=30_000)
     job = httpx.get(f"{api}/jobs/{page.url.rsplit('/', 1)[1]}").json()
     params = job["params"]
     assert params["base_model_id"] == model["id"] and params["steps"] == 5
@@ -123,7 +126,7 @@ def test_the_sweep_form_takes_a_model_by_name_and_lists_as_text(tab, served):
     page.fill("#field-safety_fractions input", "0, 0.2")
     page.fill("#field-vcl_lambdas input", "0, 0.5")
     page.click("#submit-button")
-    page.wait_for_url("**/jobs/*", timeout=20_000)
+    page.wait_for_url("**/jobs/*", timeout=30_000)
     params = httpx.get(f"{api}/jobs/{page.url.rsplit('/', 1)[1]}").json()["params"]
     assert params["base_model_id"] == model["id"]
     assert params["safety_fractions"] == [0.0, 0.2] and params["vcl_lambdas"] == [0.0, 0.5]
