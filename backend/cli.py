@@ -354,7 +354,7 @@ def build_parser() -> argparse.ArgumentParser:
     for kind in KINDS.values():
         k = kinds.add_parser(
             kind.name,
-            help=kind.description,
+            help=kind.description + (" (internal)" if kind.internal else ""),
             description=kind.description,
             epilog=params_help(kind.params),
             formatter_class=argparse.RawDescriptionHelpFormatter,
