@@ -276,9 +276,15 @@ def stat_text(stats: dict | None, side: str, name: str) -> str:
     values = stats.get(side)
     if not values:
         return "–"
+    value = stat_value(values, name)
+    return "n/a" if value is None and name == "MSTTR_50" else fmt(value)
+
+
+def stat_value(values: dict, name: str):
+    """A side's stat; None for MSTTR_50 under one 50-token segment (it has no value there)."""
     if name == "MSTTR_50" and (values.get("n_tokens") or 0) < 50:
-        return "n/a"
-    return fmt(values.get(name))
+        return None
+    return values.get(name)
 
 
 def stats_table(datasets: list[dict], side: str, id: str, highlight: int | None = None):

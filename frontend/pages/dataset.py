@@ -17,6 +17,7 @@ from frontend.components import (
     page,
     query,
     register_page_of_one,
+    stat_value,
     stats_table,
     table,
     to_int,
@@ -43,7 +44,7 @@ def stats_figure(datasets: list[dict], side: str, highlight: int):
         for col, keys in enumerate((ENTROPIES, RATIOS), start=1):
             fig.add_bar(
                 x=keys,
-                y=[stats.get(k) for k in keys],
+                y=[stat_value(stats, k) for k in keys],
                 name=d["name"],
                 legendgroup=d["name"],
                 offsetgroup=d["name"],
