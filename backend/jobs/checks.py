@@ -212,6 +212,22 @@ def evaluate(session: Session, params) -> None:
     _intervention(session, params.intervention)
 
 
+def intervention_sweep(session: Session, params) -> None:
+    """The model, datasets and evaluate options check as evaluate's; a given run kept its
+    residuals and has every layer."""
+    _model(session, "model_id", params.model_id, params.model_name)
+    _dataset(session, "probe_dataset_id", params.probe_dataset_id)
+    _dataset(session, "heldout_dataset_id", params.heldout_dataset_id)
+    _classifier(session, params.evaluate.get("classifier", "rules"))
+    if params.run_id is None and params.capture_job_id is None:
+        return
+    run = _residuals_run(session, params.run_id, params.capture_job_id, "")
+    if run is not None and max(params.layers) >= run.n_layers:
+        raise FieldError(
+            "layers", f"run {run.id} has layers 0..{run.n_layers - 1}, got {max(params.layers)}"
+        )
+
+
 def reclassify(session: Session, params) -> None:
     if session.get(Evaluation, params.evaluation_id) is None:
         raise FieldError("evaluation_id", f"evaluation {params.evaluation_id} not found")

@@ -24,6 +24,7 @@ from backend.jobs.params import (
     EvaluateParams,
     FinetuneParams,
     ImportHubDatasetParams,
+    InterventionSweepParams,
     PreferenceDataParams,
     ProbeParams,
     ReclassifyParams,
@@ -146,6 +147,14 @@ KINDS: dict[str, JobKind] = {
             "Score each layer's refusal direction by ablation (refusal-score drop on unsafe "
             "prompts, KL on safe ones) and propose the best (Arditi et al.).",
             checks.select_direction,
+        ),
+        JobKind(
+            "intervention_sweep",
+            InterventionSweepParams,
+            "worker.jobs.intervention_sweep:intervention_sweep",
+            "One model under interventions on its refusal direction (ablate, add alpha per layer, "
+            "as is): one evaluate per cell (after a capture on the probe set if no run is given).",
+            checks.intervention_sweep,
         ),
         JobKind(
             "sweep",

@@ -366,6 +366,61 @@ class EvaluateParams(ModelRef):
         return self
 
 
+class InterventionSweepParams(ModelRef):
+    """Evaluations of one model under interventions on its refusal direction, one evaluate job
+    per cell: ablate each layer's direction, add alpha at each layer, and the model as is (the
+    curve of false refusal against unsafe refusal; DESIGN.md "Interventions")."""
+
+    probe_dataset_id: int = Field(
+        ge=1, title="Probe set", description="Safe and unsafe prompts evaluated (and captured)."
+    )
+    heldout_dataset_id: int | None = Field(
+        None, ge=1, title="Held-out data", description="General data for the loss."
+    )
+    run_id: int | None = Field(
+        None,
+        ge=1,
+        title="Direction's run",
+        description="Capture run with safe and unsafe prompts (none: captured here, probe set).",
+    )
+    capture_job_id: int | None = Field(None, ge=1, description="Or the capture job that makes it.")
+    layers: list[int] = Field(
+        min_length=1, max_length=64, description="Layers of the directions (add applies there)."
+    )
+    alphas: list[float] = Field(
+        [-1.0, 1.0],
+        max_length=20,
+        description="add: multiples of the layer's mean residual norm ([]: no steering cells).",
+    )
+    ablate: bool = Field(True, description="A cell ablating each layer's direction everywhere.")
+    baseline: bool = Field(True, description="A cell evaluating the model as is.")
+    evaluate: dict = Field(
+        default_factory=dict, title="Other evaluate parameters", description="As JSON."
+    )
+    bootstrap: int = Field(
+        0, ge=0, le=5000, title="Bootstrap resamples", description="Of the capture made here."
+    )
+
+    @model_validator(mode="after")
+    def _cells(self):
+        if self.run_id is not None and self.capture_job_id is not None:
+            raise FieldError("run_id", "give at most one of run_id and capture_job_id")
+        if any(layer < 0 for layer in self.layers) or len(set(self.layers)) < len(self.layers):
+            raise FieldError("layers", "layers must be distinct and >= 0")
+        if any(not -100 <= a <= 100 for a in self.alphas) or len(set(self.alphas)) < len(
+            self.alphas
+        ):
+            raise FieldError("alphas", "alphas must be distinct and in [-100, 100]")
+        if not self.ablate and not self.alphas:
+            raise FieldError("alphas", "no intervention: give alphas or ablate")
+        reserved = {"model_id", "model_name", "probe_dataset_id", "heldout_dataset_id"}
+        clash = sorted((reserved | {"intervention"}) & set(self.evaluate))
+        if clash:
+            raise FieldError("evaluate", f"{clash} are set by the sweep")
+        EvaluateParams.model_validate({**self.evaluate, "model_id": 1, "probe_dataset_id": 1})
+        return self
+
+
 class ReclassifyParams(JobParams):
     """Another refusal classifier over an evaluation's stored completions (no regeneration)."""
 

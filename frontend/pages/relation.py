@@ -21,6 +21,7 @@ from plotly import graph_objects as go
 
 from backend.metrics import Scope, get_metric, metrics_for
 from backend.relation_stats import MIN_N, correlate, excludes_zero, strongest
+from frontend import intervention_view
 from frontend.components import (
     CELL_PARAMS,
     CELL_SCORES,
@@ -154,7 +155,10 @@ def cell_label(cell: dict) -> str:
         if vcl_on(cell)
         else "VCL off"
     )
-    return f"p={fmt(cell['safety_fraction'])} · {vcl} · seed {cell['seed']}"
+    label = f"p={fmt(cell['safety_fraction'])} · {vcl} · seed {cell['seed']}"
+    if cell.get("intervention") is not None or cell.get("method") == "none":
+        label = f"{intervention_view.method_label(cell)} · {label}"
+    return label
 
 
 def interval_text(value, interval) -> str:
@@ -311,10 +315,12 @@ def cells_rows(cells, inside, metric, target, layer) -> tuple[list[str], list[li
     """The cells table as text (the snapshot stores it so)."""
     shown, goal = get_metric(metric), get_metric(target)
     scores = [m.label for m in CELL_SCORES if m.name != target]
-    columns = ["enters", *CELL_PARAMS, f"{shown.label}, layer {layer}", goal.label, *scores]
+    columns = ["enters", "method", *CELL_PARAMS, f"{shown.label}, layer {layer}", goal.label]
+    columns += scores
     rows = [
         [
             "yes" if ok else "no",
+            intervention_view.method_label(c),
             *[str(v) for v in cell_params(c)],
             shown.format(value_at(c, metric, layer)),
             goal.format(target_of(c, target)),
@@ -329,7 +335,8 @@ def cells_table(cells, inside, metric, target, layer, selected=()):
     columns, rows = cells_rows(cells, inside, metric, target, layer)
     body = []
     for i, (c, row) in enumerate(zip(cells, rows, strict=True)):
-        links = [dcc.Link("finetune", href=f"/jobs/{c['jobs']['finetune']}")]
+        trained = next((k for k in ("finetune", "dpo") if k in c["jobs"]), "evaluate")
+        links = [dcc.Link(trained, href=f"/jobs/{c['jobs'][trained]}")]
         if c["run_id"]:
             links.append(dcc.Link("spectra", href=f"/runs/{c['run_id']}?layer={layer}"))
         if c["evaluation_id"]:

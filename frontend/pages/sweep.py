@@ -1,7 +1,9 @@
 """One sweep: its grid cells with their parameters, job statuses, metrics and links (the
 evaluation metrics' labels and formats from the catalogue, backend/metrics.py); with several
 system prompts, one row per cell and system prompt. Its progress counts every job it queued
-("12/39 done · 2 running · 25 queued · ETA 4 min"); the page refreshes while any is open.
+("12/39 done · 2 running · 25 queued · ETA 4 min"); the page refreshes while any is open. An
+intervention sweep's rows name their intervention (frontend/intervention_view.py) above the
+curve of false refusal against unsafe refusal.
 
 URL: /sweeps/<job id>   (/sweeps/new is the sweep submit form, as /submit/sweep)
 """
@@ -12,7 +14,7 @@ import dash
 from dash import Input, Output, State, callback, dcc, html
 
 from frontend import components as ui
-from frontend import similarity_view
+from frontend import intervention_view, similarity_view
 
 dash.register_page(__name__, path_template="/sweeps/<job_id>", name="Sweep", nav=False)
 
@@ -89,7 +91,7 @@ def sweep_body(found: dict) -> list:
             produced.append(ui.named_link("evaluation", f"/evals/{eid}", "evaluation", eid))
         rows.append(
             [
-                c["method"],
+                intervention_view.method_label(c),
                 *ui.cell_params(c),
                 *([system_prompt_cell(c["system_prompt"])] if prompted else []),
                 html.Span(jobs),
@@ -127,9 +129,14 @@ def sweep_body(found: dict) -> list:
     ]
     if job["message"] and job["status"] != "succeeded":  # its expansion's own word
         status.append(html.Span(f" · {job['message']}", className="muted"))
+    curve = []
+    if job["kind"] == "intervention_sweep":
+        figure = intervention_view.curve_figure(cells)
+        curve = [ui.graph("sweep-curve", figure)] if figure["data"] else []
     return [
         html.P(status, id="sweep-status"),
         html.Div(links, className="links"),
+        *curve,
         similarity,
         ui.table(columns, rows, id="sweep-cells")
         if rows

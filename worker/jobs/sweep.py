@@ -69,11 +69,15 @@ def _child(
     return job.id
 
 
+def expanded(session, sweep_id: int) -> bool:
+    """Whether the sweep has queued its jobs already (a re-run after a lost lease)."""
+    return session.scalar(select(Job.id).where(Job.parent_job_id == sweep_id).limit(1)) is not None
+
+
 def sweep(ctx: JobContext, params: SweepParams) -> dict:
     grid = cells(params)
     with ctx.transaction() as session:
-        existing = session.scalar(select(Job.id).where(Job.parent_job_id == ctx.job_id).limit(1))
-        if existing is not None:  # a re-run after a lost lease: already expanded
+        if expanded(session, ctx.job_id):
             return {"cells": len(grid)}
         ids = _dataset_ids(session, params)
         references: dict[int, int] = {}  # seed -> capture job of its p=0, lambda=0 cell

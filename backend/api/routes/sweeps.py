@@ -1,5 +1,6 @@
 """Sweeps: one row per grid cell and system prompt, aggregated from the cell's finetune (or dpo),
-capture and evaluate jobs."""
+capture and evaluate jobs; an intervention sweep: one row per evaluate job (its intervention),
+with the direction's capture run."""
 
 from __future__ import annotations
 
@@ -18,6 +19,20 @@ from backend.schemas import Page, SweepCell, SweepProgress, SweepPublic, SweepSu
 
 router = APIRouter(tags=["sweeps"])
 LAYER_METRICS = metrics_for(Scope.LAYER)
+SWEEP_KINDS = ("sweep", "intervention_sweep")
+METHODS = {"ablate": "ablation", "add": "steering"}  # as GET /api/frontier names them
+
+
+def _layers(session, run: Run | None) -> dict[str, list[float | None]]:
+    """Every per-layer metric of ``run`` by name, a value per layer (none without a run)."""
+    layers = (
+        session.scalars(
+            select(RunLayer.values).where(RunLayer.run_id == run.id).order_by(RunLayer.layer)
+        ).all()
+        if run
+        else []
+    )
+    return {m.name: [values.get(m.name) for values in layers] for m in LAYER_METRICS}
 
 
 def _cell(name: str, jobs: dict[str, Job], session, finetunes: dict[str, dict]) -> SweepCell:
@@ -28,13 +43,6 @@ def _cell(name: str, jobs: dict[str, Job], session, finetunes: dict[str, dict]) 
     model_id = session.scalar(select(Model.id).where(Model.name == name))
     run = session.scalar(select(Run).where(Run.job_id == jobs["capture_spectra"].id))
     evaluation = session.scalar(select(Evaluation).where(Evaluation.job_id == jobs["evaluate"].id))
-    layers = (
-        session.scalars(
-            select(RunLayer.values).where(RunLayer.run_id == run.id).order_by(RunLayer.layer)
-        ).all()
-        if run
-        else []
-    )
     vcl = ft["vcl_lambda"] > 0
     return SweepCell(
         method=method,
@@ -51,8 +59,63 @@ def _cell(name: str, jobs: dict[str, Job], session, finetunes: dict[str, dict]) 
         run_id=run.id if run else None,
         evaluation_id=evaluation.id if evaluation else None,
         metrics=evaluation.metrics if evaluation else None,
-        layers={m.name: [values.get(m.name) for values in layers] for m in LAYER_METRICS},
+        layers=_layers(session, run),
     )
+
+
+def _intervention_cells(session, sweep: Job, children: list[Job]) -> list[SweepCell]:
+    """One row per evaluate job of an intervention sweep: its intervention (method ablation,
+    steering, or none: the model as is) on the model, shown with the grid values of the
+    fine-tune that made the model (p 0, lambda 0 for a model not fine-tuned); the layers are
+    those of the direction's run (the given one or the sweep's capture)."""
+    params = sweep.params
+    capture = next((c for c in children if c.kind == "capture_spectra"), None)
+    capture_job_id = capture.id if capture else params.get("capture_job_id")
+    run = (
+        session.get(Run, params["run_id"])
+        if params.get("run_id")
+        else session.scalar(select(Run).where(Run.job_id == capture_job_id))
+        if capture_job_id
+        else None
+    )
+    if params.get("model_id") is not None:
+        model = session.get(Model, params["model_id"])
+    else:
+        model = session.scalar(select(Model).where(Model.name == params["model_name"]))
+    lineage = (model.lineage or {}) if model else {}
+    ft = lineage.get("params") or {} if lineage.get("kind") == "finetune" else {}
+    vcl = (ft.get("vcl_lambda") or 0.0) > 0
+    layers = _layers(session, run)
+    cells = []
+    for child in children:
+        if child.kind != "evaluate":
+            continue
+        intervention = child.params.get("intervention")
+        jobs = {"evaluate": child}
+        if capture is not None and intervention:
+            jobs = {"capture_spectra": capture, **jobs}
+        evaluation = session.scalar(select(Evaluation).where(Evaluation.job_id == child.id))
+        cells.append(
+            SweepCell(
+                method=METHODS[intervention["kind"]] if intervention else "none",
+                intervention=intervention,
+                safety_fraction=ft.get("safety_fraction") or 0.0,
+                vcl_lambda=ft.get("vcl_lambda") or 0.0,
+                vcl_sign=ft.get("vcl_sign") if vcl else None,
+                vcl_k=ft.get("vcl_k") if vcl else None,
+                seed=ft.get("seed") or 0,
+                system_prompt=child.params.get("system_prompt"),
+                model_name=model.name if model else params.get("model_name") or "?",
+                model_id=model.id if model else None,
+                jobs={kind: job.id for kind, job in jobs.items()},
+                status={kind: job.status for kind, job in jobs.items()},
+                run_id=run.id if run else None,
+                evaluation_id=evaluation.id if evaluation else None,
+                metrics=evaluation.metrics if evaluation else None,
+                layers=layers,
+            )
+        )
+    return cells
 
 
 def progress(sweep: Job, counts: Counter, first_start: datetime | None) -> SweepProgress:
@@ -108,9 +171,27 @@ def _values(values: list[float]) -> str:
     return f"{shown[0]}-{shown[-1]}" if len(shown) > 3 else ", ".join(shown)
 
 
+def _intervention_sweep_name(params: dict, model: str) -> str:
+    """E.g. "sft-p0.4: as is, ablate, add alpha -1, 1 at layer 2"."""
+    what = (["as is"] if params.get("baseline", True) else []) + (
+        ["ablate"] if params.get("ablate", True) else []
+    )
+    if params.get("alphas"):
+        what.append(f"add alpha {_values(params['alphas'])}")
+    layers = params.get("layers") or []
+    at = f"layer{'s' if len(layers) > 1 else ''} {_values(layers)}"
+    return f"{model}: {', '.join(what)} at {at}"
+
+
 def sweep_name(session: Session, sweep: Job) -> str:
-    """Its base model and grid, e.g. "demo: p 0-0.4 x lambda 0, 1"."""
+    """Its base model and grid, e.g. "demo: p 0-0.4 x lambda 0, 1" (an intervention sweep:
+    its model and interventions)."""
     params = sweep.params
+    if sweep.kind == "intervention_sweep":
+        model = params.get("model_name")
+        if model is None:
+            model = session.scalar(select(Model.name).where(Model.id == params.get("model_id")))
+        return _intervention_sweep_name(params, model or "model ?")
     base = params.get("base_model_name")
     if base is None and params.get("base_model_id") is not None:
         base = session.scalar(select(Model.name).where(Model.id == params["base_model_id"]))
@@ -134,7 +215,7 @@ def list_sweeps(
     progress' state (a sweep with queued cells is running)."""
     if state is not None and state not in JobStatus.ALL:
         raise HTTPException(422, f"state: must be one of {', '.join(JobStatus.ALL)}")
-    query = select(Job).where(Job.kind == "sweep").order_by(Job.id.desc())
+    query = select(Job).where(Job.kind.in_(SWEEP_KINDS)).order_by(Job.id.desc())
     if state is None:
         count = session.scalar(select(func.count()).select_from(query.subquery())) or 0
         query = query.limit(limit).offset(offset)
@@ -155,16 +236,10 @@ def list_sweeps(
     return Page(data=summaries, count=count)
 
 
-@router.get("/sweeps/{job_id}", response_model=SweepPublic)
-def read_sweep(job_id: int, session: SessionDep) -> SweepPublic:
-    sweep = session.get(Job, job_id)
-    if sweep is None:
-        raise not_found("sweep", job_id)
-    if sweep.kind != "sweep":
-        raise HTTPException(404, f"job {job_id} is a {sweep.kind} job, not a sweep")
+def _grid_cells(session, children: list[Job]) -> list[SweepCell]:
+    """A grid sweep's rows: its jobs grouped by the model they train or measure."""
     by_model: dict[str, dict[str, Job]] = defaultdict(dict)
     evaluations: dict[str, list[Job]] = defaultdict(list)
-    children = _children(session, job_id)
     for child in children:
         name = child.params.get("name") or child.params.get("model_name")
         if child.kind == "evaluate":
@@ -172,12 +247,26 @@ def read_sweep(job_id: int, session: SessionDep) -> SweepPublic:
         else:
             by_model[name][child.kind] = child
     finetunes = {n: jobs["finetune"].params for n, jobs in by_model.items() if "finetune" in jobs}
-    cells = [
+    return [
         _cell(name, {**jobs, "evaluate": evaluate}, session, finetunes)
         for name, jobs in by_model.items()
         if len(jobs) == 2
         for evaluate in evaluations[name]
     ]
+
+
+@router.get("/sweeps/{job_id}", response_model=SweepPublic)
+def read_sweep(job_id: int, session: SessionDep) -> SweepPublic:
+    sweep = session.get(Job, job_id)
+    if sweep is None:
+        raise not_found("sweep", job_id)
+    if sweep.kind not in SWEEP_KINDS:
+        raise HTTPException(404, f"job {job_id} is a {sweep.kind} job, not a sweep")
+    children = _children(session, job_id)
+    if sweep.kind == "intervention_sweep":
+        cells = _intervention_cells(session, sweep, children)
+    else:
+        cells = _grid_cells(session, children)
     return SweepPublic(
         job=to_public(sweep, []),
         name=sweep_name(session, sweep),
