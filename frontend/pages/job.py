@@ -87,7 +87,7 @@ def _measure(job: dict):
 def _produced(job: dict) -> list:
     links = []
     result = job["result"] or {}
-    if job["kind"] == "sweep":
+    if job["kind"] in ("sweep", "intervention_sweep"):
         links.append(dcc.Link("sweep cells", href=f"/sweeps/{job['id']}", id="job-sweep-link"))
         links.append(
             dcc.Link(
