@@ -5,10 +5,13 @@ UI and every job), the load average before and after (the machine may be shared)
 Markdown grid: trigger FRR / control refused / unsafe refused per p and lambda.
 
     python scripts/demo_study.py
+    python scripts/demo_study.py --report sqlite:////tmp/demo-study-XXXX/demo.db  (the grid of
+        a study's database, e.g. one still running: cells not evaluated yet read "missing")
 """
 
 from __future__ import annotations
 
+import argparse
 import os
 import resource
 import signal
@@ -67,8 +70,15 @@ def shares_of(url: str, evaluation_id: int) -> dict[str, float]:
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--report", metavar="DATABASE_URL", help="only print this study's grid")
+    args = parser.parse_args()
+    if args.report:
+        print("\n".join(grid(args.report)))
+        return
     root = Path(tempfile.mkdtemp(prefix="demo-study-"))
     url = f"sqlite:///{root / 'demo.db'}"
+    print(f"database {url}", flush=True)
     api_port, ui_port = free_port(), free_port()
     env = flowlens_env(
         url,
