@@ -232,13 +232,22 @@ def human_title(name: str, prop: dict) -> str:
     return " ".join(words).capitalize() if words[0].islower() else " ".join(words)
 
 
+def _by_suffix(name: str) -> tuple[str, None, str] | None:
+    """Reference fields of kinds ``REFERENCES`` does not list, by their names' endings."""
+    for suffix, what in (("dataset_id", "dataset"), ("model_id", "model"), ("run_id", "run")):
+        if name == suffix or name.endswith("_" + suffix):
+            return (what, None, "id")
+    return None
+
+
 def field_spec(kind: str, name: str, prop: dict, schema: dict, required: bool) -> dict:
     """Everything the form needs of one property."""
     alternatives, nullable = _options(prop, schema)
     inner = alternatives[0] if len(alternatives) == 1 else {}
     shape, item, enum = _shape(inner, len(alternatives))
-    reference = REFERENCES.get((kind, name)) or REFERENCES.get(name)
-    twin = next((t for t, of in TWINS.items() if of == name), None)
+    reference = REFERENCES.get((kind, name)) or REFERENCES.get(name) or _by_suffix(name)
+    properties = schema.get("properties", {})
+    twin = next((t for t, of in TWINS.items() if of == name and t in properties), None)
     default = prop.get("default")
     facts = [] if reference else [_range(prop, inner)]
     if not required and default not in (None, [], {}):
