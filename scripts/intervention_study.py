@@ -59,9 +59,11 @@ def database(source: Path | None, root: Path) -> str:
     return url
 
 
-def train_cell(settings: Settings, ids: dict[str, int]) -> None:
+def train_cell(settings: Settings) -> None:
+    """The demo model and its p = 0.4, seed 0 cell, as dpo_study trains them."""
     run(settings, "register_builtin", seed=0)
     run(settings, "train_demo_model", name="demo", seed=0)
+    ids = dataset_ids(settings.database_url)
     run(
         settings,
         "finetune",
@@ -108,7 +110,7 @@ def main() -> None:
     url = database(args.source, root)
     settings = Settings(database_url=url, artifact_root=str(root / "artifacts"))
     if args.source is None:
-        train_cell(settings, dataset_ids(url))
+        train_cell(settings)
     ids = dataset_ids(url)
     capture = run(
         settings, "capture_spectra", model_name=MODEL, dataset_id=ids["probe"], bootstrap=0
