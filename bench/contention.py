@@ -12,7 +12,7 @@ The step is the median of the 10-step intervals of the demo training's own progr
 (``--step-steps`` steps); the whole training is ``train_demo_model`` on the built-in general
 corpus as the ``train_demo_model`` job runs it (its default steps unless ``--demo-steps``).
 
-    python bench/contention.py [--rounds 2] [--step-steps 60] [--demo-steps N] [--no-demo]
+    python bench/contention.py [--rounds 2] [--step-steps 60] [--demo-steps N] [--no-demo] [--quick]
 """
 
 from __future__ import annotations
@@ -110,31 +110,43 @@ def main() -> None:
     parser.add_argument("--step-steps", type=int, default=60)
     parser.add_argument("--demo-steps", type=int, default=0, help="0: the job's default")
     parser.add_argument("--no-demo", action="store_true")
+    parser.add_argument("--quick", action="store_true", help="1 round, 30-step step, 50-step demo")
     parser.add_argument("--child", choices=["worker", "defaults"])
     parser.add_argument("--steps", type=int, default=0)
     args = parser.parse_args()
     if args.child:
         run_child(args.child, args.steps)
         return
-    print(f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f} at the start")
-    measurements = [("step", args.step_steps, "step_ms", "ms")]
+    if args.quick:
+        args.rounds, args.step_steps, args.demo_steps = 1, 30, 50
+    if args.step_steps < 30:
+        parser.error("--step-steps: at least 30 (steps 20-30 and on are timed)")
+    cores = len(os.sched_getaffinity(0))
+    print(f"{cores} cores, load average {os.getloadavg()[0]:.2f} at the start")
+    measurements = [("step", args.step_steps, "step_ms", "ms", ("worker", "defaults"))]
     if not args.no_demo:
-        measurements.append(("demo training", args.demo_steps, "seconds", "s"))
+        measurements.append(("demo training", args.demo_steps, "seconds", "s", ("worker",)))
     print(
-        "| measurement | threads | idle | beside a busy loop | busy / idle |\n|---|---|---|---|---|"
+        "| measurement | threads | idle | beside a busy loop | busy / idle (median) "
+        "| per round |\n|---|---|---|---|---|---|"
     )
-    for name, steps, key, unit in measurements:
-        for settings in ("worker", "defaults"):
+    for name, steps, key, unit, variants in measurements:
+        for settings in variants:
             idle, busy = [], []
             for _ in range(args.rounds):
-                idle.append(child(settings, steps, busy=False))
-                busy.append(child(settings, steps, busy=True))
+                for runs, is_busy in ((idle, False), (busy, True)):
+                    runs.append(child(settings, steps, busy=is_busy))
+                    print(f"  {name}, {settings}, busy={is_busy}: {runs[-1]}", flush=True)
             a = statistics.median(r[key] for r in idle)
             b = statistics.median(r[key] for r in busy)
+            ratios = [y[key] / x[key] for x, y in zip(idle, busy, strict=True)]
             label = f"{settings} ({idle[0]['threads']})"
             what = f"{name} ({idle[0]['steps']} steps)" if key == "seconds" else name
-            print(f"| {what} | {label} | {a:.1f} {unit} | {b:.1f} {unit} | {b / a:.2f}x |")
-            sys.stdout.flush()
+            print(
+                f"| {what} | {label} | {a:.1f} {unit} | {b:.1f} {unit} "
+                f"| {statistics.median(ratios):.2f}x | {', '.join(f'{r:.2f}' for r in ratios)} |",
+                flush=True,
+            )
     print(f"load average {os.getloadavg()[0]:.2f} at the end")
 
 

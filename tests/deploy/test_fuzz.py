@@ -18,6 +18,7 @@ from hypothesis.errors import Unsatisfiable  # noqa: E402
 from hypothesis.stateful import (  # noqa: E402
     Bundle,
     RuleBasedStateMachine,
+    initialize,
     invariant,
     precondition,
     rule,
@@ -202,7 +203,8 @@ def raw_json(value) -> bytes:
 
 def test_stateful_links_never_5xx(database_url, tmp_path):
     """A hypothesis state machine over the API's links: jobs created (valid echo jobs and
-    fuzzed params of every kind, naming existing models, datasets and jobs), read, listed,
+    fuzzed params of every kind, with ids 1-60 where the models, datasets and jobs made so far
+    are), read, listed,
     cancelled and retried while a worker claims them and completes, fails, loses (a signal)
     or releases them; datasets uploaded, read, paged and deleted; models registered, read and
     deleted; ids of any size. No request gets a 5xx, and cancel/retry follow the job's status
@@ -245,6 +247,12 @@ def test_stateful_links_never_5xx(database_url, tmp_path):
             def __init__(self) -> None:
                 super().__init__()
                 self.leases: list = []
+
+            @initialize(target=jobs)
+            def a_job_cancelled_and_retried(self):
+                job = self.submit_echo(0.0, 0)
+                self.cancel(job, then_retry=True)
+                return job
 
             @rule(target=jobs, sleep=st.floats(0, 5), priority=st.integers(-5, 5))
             def submit_echo(self, sleep, priority):
@@ -359,10 +367,9 @@ def test_stateful_links_never_5xx(database_url, tmp_path):
                 label=st.sampled_from([None, "safe", "unsafe", "maybe"]),
             )
             def upload_dataset(self, name, fmt, rows, label):
-                if fmt == "jsonl":
-                    data = b"\n".join(raw_json(r) for r in rows)
-                    if rows and isinstance(rows[0], dict) is False:
-                        data = b"\n".join(raw_json({"prompt": r}) for r in rows)
+                if fmt == "jsonl":  # objects as they are, other values as prompts
+                    lines = (r if isinstance(r, dict) else {"prompt": r} for r in rows)
+                    data = b"\n".join(raw_json(line) for line in lines)
                 else:
                     data = raw_json(rows)
                 form = {"name": name, "format": fmt, **({"label": label} if label else {})}
