@@ -346,7 +346,7 @@ def run_legend(run: dict | None, run_id) -> str:
     return f"{run['name']} {small}" if run else small
 
 
-_MOVE_MARKERS = """function (layer) {
+_MOVE_MARKERS = """function (_after, layer) {
     for (const id of GRAPHS) {
         const plot = document.querySelector(`#${id} .js-plotly-plot`);
         if (plot && window.Plotly && ((plot.layout || {}).shapes || []).length) {
@@ -357,15 +357,16 @@ _MOVE_MARKERS = """function (layer) {
 }"""
 
 
-def markers_follow(slider: str, graphs: tuple[str, ...], store: str) -> None:
-    """Move the :func:`marker_shape` of ``graphs`` to the layer of ``slider`` in the browser:
-    Plotly.relayout of that shape alone, no server round trip (a ``dash.Patch`` of the figure
-    would cost one, and dcc.Graph re-plots a new figure whole). ``store`` (a dcc.Store) takes
-    the layer."""
+def markers_follow(after: str, slider: str, graphs: tuple[str, ...], store: str) -> None:
+    """Move the :func:`marker_shape` of ``graphs`` to the layer of ``slider`` in the browser, once
+    the component ``after`` (e.g. the main graph's caption, redrawn by the layer's callback) has
+    changed: the main graph comes first, the markers follow (Plotly.relayout of the shapes, no
+    server round trip). ``store`` (a dcc.Store) takes the layer."""
     dash.clientside_callback(
         _MOVE_MARKERS.replace("GRAPHS", json.dumps(list(graphs))),
         dash.Output(store, "data"),
-        dash.Input(slider, "value"),
+        dash.Input(after, "children"),
+        dash.State(slider, "value"),
         prevent_initial_call=True,
     )
 
