@@ -44,16 +44,29 @@ def _dataset(session: Session, field: str, dataset_id: int | None, *fits: str) -
         dataset_roles.require(session, field, dataset, *fits)
 
 
-# the kinds that register a model under their parameter "name"
-MODEL_MAKERS = ("train_demo_model", "finetune", "dpo")
+# the kinds that register a model: under their parameter "name", else (fine-tunes) under
+# "<base model>-<suffix><job id>" (worker/jobs/finetune.py, dpo.py)
+MODEL_MAKERS = {"train_demo_model": None, "finetune": "ft", "dpo": "dpo"}
 
 
-def _being_made(session: Session, kinds: tuple[str, ...], name: str) -> bool:
-    """Whether a queued or running job of ``kinds`` will register ``name``."""
-    unfinished = select(Job.params).where(
-        Job.kind.in_(kinds), Job.status.in_((JobStatus.QUEUED, JobStatus.RUNNING))
+def _being_made(session: Session, name: str) -> bool:
+    """Whether a queued or running job will register a model named ``name``."""
+    unfinished = select(Job.id, Job.kind, Job.params).where(
+        Job.kind.in_(list(MODEL_MAKERS)), Job.status.in_((JobStatus.QUEUED, JobStatus.RUNNING))
     )
-    return any((params or {}).get("name") == name for params in session.scalars(unfinished))
+    for job_id, kind, params in session.execute(unfinished):
+        params = params or {}
+        if params.get("name") == name:
+            return True
+        suffix = MODEL_MAKERS[kind]
+        if params.get("name") or suffix is None or not name.endswith(f"-{suffix}{job_id}"):
+            continue
+        base = params.get("base_model_name")
+        if base is None and params.get("base_model_id") is not None:
+            base = session.scalar(select(Model.name).where(Model.id == params["base_model_id"]))
+        if name == f"{base}-{suffix}{job_id}":
+            return True
+    return False
 
 
 def _model(session: Session, field: str, model_id: int | None, name: str | None) -> Model | None:
@@ -65,7 +78,7 @@ def _model(session: Session, field: str, model_id: int | None, name: str | None)
             raise FieldError(field, f"model {model_id} not found")
         return model
     model = session.scalar(select(Model).where(Model.name == name))
-    if model is None and name is not None and not _being_made(session, MODEL_MAKERS, name):
+    if model is None and name is not None and not _being_made(session, name):
         known = session.scalars(select(Model.name).order_by(Model.id.desc()).limit(5)).all()
         raise FieldError(
             field.removesuffix("_id") + "_name",

@@ -100,6 +100,18 @@ def test_a_name_a_queued_job_will_register_is_accepted(client, datasets):
     assert made.status_code == 201
     later = submit(client, "evaluate", model_name="mine", probe_dataset_id=datasets["p"])
     assert later.status_code == 201, later.text
+    unnamed = submit(
+        client,
+        "finetune",
+        base_model_id=base,
+        general_dataset_id=datasets["g"],
+        safety_dataset_id=datasets["s"],
+    ).json()  # it registers "base-ft<its id>"
+    default = f"base-ft{unnamed['id']}"
+    later = submit(client, "capture_spectra", model_name=default, dataset_id=datasets["p"])
+    assert later.status_code == 201, later.text
+    wrong = submit(client, "capture_spectra", model_name=default + "0", dataset_id=datasets["p"])
+    assert "no model named" in field_error(wrong, "model_name")
 
 
 def test_limits_are_served_and_the_413_speaks_in_megabytes(database_url, tmp_path):

@@ -80,7 +80,8 @@ def open_options(page, field: str) -> list[str]:
 def test_the_finetune_form_is_grouped_labelled_filtered_and_submits(tab, served):
     api, model = served["api"], served["model"]
     page = tab.open("/finetune/new")
-    page.wait_for_selector("#submit-button")
+    page.wait_for_selector("#field-base_model_id .dash-dropdown")  # loaded asynchronously
+    wait_idle(page)
     headings = page.locator(".form h3").all_inner_texts()
     expected = ["Model and data", "Optimisation", "VCL", "LoRA", "Devices", "Output"]
     assert [h for h in headings if h in expected] == expected
@@ -106,9 +107,15 @@ def test_the_finetune_form_is_grouped_labelled_filtered_and_submits(tab, served)
     choose(page, "safety_dataset_id", "safety")
     page.fill("#field-lora_target_modules input", "q_proj, v_proj")
     page.fill("#field-steps input", "5")
+    page.click("text=capture and evaluate the trained model")  # queued after it
     page.click("#submit-button")
     page.wait_for_url("**/jobs/*", timeout=30_000)
     job = httpx.get(f"{api}/jobs/{page.url.rsplit('/', 1)[1]}").json()
+    after = httpx.get(f"{api}/jobs", params={"kind": "capture_spectra,evaluate"}).json()["data"]
+    after = {j["kind"]: j for j in after if j["depends_on"] == [job["id"]]}
+    trained = f"{model['name']}-ft{job['id']}"  # the name the fine-tune registers
+    assert after["capture_spectra"]["params"]["model_name"] == trained
+    assert after["evaluate"]["params"]["probe_dataset_id"] == served["probe"]
     params = job["params"]
     assert params["base_model_id"] == model["id"] and params["steps"] == 5
     assert params["general_dataset_id"] == served["general"]
