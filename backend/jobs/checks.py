@@ -275,7 +275,10 @@ def data_similarity(session: Session, params) -> None:
     _dataset(session, "dataset_id", params.dataset_id)
     _dataset(session, "other_dataset_id", params.other_dataset_id)
     if params.model_id is not None or params.model_name is not None:
-        _model(session, "model_id", params.model_id, params.model_name)
+        model = _model(session, "model_id", params.model_id, params.model_name)
+        d_model = (model.config or {}).get("d_model") if model else None
+        if d_model and params.k > d_model:
+            raise FieldError("k", f"k must be at most d_model = {d_model}, got {params.k}")
     if params.run_id is None:
         return
     runs = []

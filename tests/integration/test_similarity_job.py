@@ -138,7 +138,7 @@ def test_similarity_route(measured):
 
 
 def test_bad_similarity_requests_name_the_field(measured):
-    (_, client, datasets, _), runs, _ = measured
+    (_, client, datasets, model_id), runs, _ = measured
     params = {"dataset_id": datasets["probe"]["id"], "other_dataset_id": datasets["safety"]["id"]}
     swapped = client.post(
         "/api/jobs",
@@ -157,4 +157,7 @@ def test_bad_similarity_requests_name_the_field(measured):
             "params": {**params, "run_id": runs[1], "other_run_id": runs[0], "k": 33},
         },
     )
+    assert too_big.status_code == 422 and "d_model = 32" in too_big.text
+    on_model = {**params, "model_id": model_id, "k": 33}
+    too_big = client.post("/api/jobs", json={"kind": "data_similarity", "params": on_model})
     assert too_big.status_code == 422 and "d_model = 32" in too_big.text
