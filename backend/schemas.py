@@ -116,6 +116,8 @@ class Health(BaseModel):
     database: str
     version: str
     workers_alive: int
+    # team mode: the UI hides its write buttons from readers without a token
+    writes_need_token: bool = False
 
 
 class ModelCreate(RequestBody):

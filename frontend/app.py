@@ -16,10 +16,11 @@ import os
 from pathlib import Path
 
 import dash
+import httpx
 import plotly.graph_objects as go
 from dash import ALL, Dash, Input, Output, State, dcc, html
 
-from frontend.api import Api
+from frontend.api import Api, ApiError
 from frontend.components import layout_defaults
 
 HERE = Path(__file__).parent
@@ -85,10 +86,15 @@ def nav_links() -> list:
 
 
 TOKEN_BOX_JS = """
-function(refused, token) {
-    const show = Boolean(token) || (refused || []).some(Boolean);
+function(refused, token, needed) {
+    const show = Boolean(token) || Boolean(needed) || (refused || []).some(Boolean);
     return show ? {"display": "flex"} : {"display": "none"};
 }
+"""
+# team mode (the API's writes need a token): a reader without one sees no write buttons
+# (class write-control: cancel, retry, delete, capture and evaluate, freeze)
+READ_ONLY_JS = """
+function(needed, token) { return needed && !token ? "read-only" : ""; }
 """
 
 
@@ -141,11 +147,19 @@ def create_app(api_url: str, api_token: str | None = None, public_url: str | Non
                 ],
                 className="header",
             ),
-            html.Main(dash.page_container),
+            html.Main(dash.page_container, id="page-main"),
             dcc.Interval(id="share-tick", interval=1000),
             dcc.Store(id="api-token-store", storage_type="session"),
             dcc.Store(id="public-url", data=public.strip() or None),
+            dcc.Store(id="writes-need-token"),
         ]
+    )
+    app.callback(Output("writes-need-token", "data"), Input("url", "pathname"))(writes_need_token)
+    app.clientside_callback(
+        READ_ONLY_JS,
+        Output("page-main", "className"),
+        Input("writes-need-token", "data"),
+        Input("api-token-store", "data"),
     )
     app.clientside_callback(
         "function(value) { return (value || '').trim() || null; }",
@@ -157,6 +171,7 @@ def create_app(api_url: str, api_token: str | None = None, public_url: str | Non
         Output("token-box", "style"),
         Input({"type": "auth-401", "page": ALL}, "data"),
         Input("api-token-store", "data"),
+        Input("writes-need-token", "data"),
     )
     app.clientside_callback(
         COPY_LINK_JS,
@@ -170,6 +185,14 @@ def create_app(api_url: str, api_token: str | None = None, public_url: str | Non
     # not in the first page a user opens
     layout_defaults(go.Figure(), "warm-up")
     return app
+
+
+def writes_need_token(_path) -> bool:
+    """Whether the API wants a token for writes (its /health says; false when it cannot)."""
+    try:
+        return bool(api().get("/health").get("writes_need_token"))
+    except (ApiError, httpx.HTTPError):  # an API down shows its error on the page itself
+        return False
 
 
 def api() -> Api:

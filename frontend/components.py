@@ -617,7 +617,9 @@ def freeze_control(page_id: str) -> html.Div:
     ``freeze_view``."""
     return html.Div(
         [
-            html.Button("Freeze this view", id=f"{page_id}-freeze", className="button small"),
+            html.Button(
+                "Freeze this view", id=f"{page_id}-freeze", className="button small write-control"
+            ),
             html.Span(
                 "stores what is shown as a read-only snapshot with a stable link",
                 className="muted",

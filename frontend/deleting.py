@@ -50,11 +50,15 @@ def delete_panel(what: str, ident: int, name: str, back: str) -> html.Div:
                 [],
                 id="delete-cascade",
             ),
-            html.Button(f"Delete {name}", className="button danger", id="delete-button"),
+            html.Button(
+                f"Delete {name}", className="button danger write-control", id="delete-button"
+            ),
             html.Span(
                 [
                     f" Delete {what} {name} for good? ",
-                    html.Button("Yes, delete", className="button danger", id="delete-confirm"),
+                    html.Button(
+                        "Yes, delete", className="button danger write-control", id="delete-confirm"
+                    ),
                 ],
                 id="delete-ask",
                 style={"display": "none"},

@@ -160,7 +160,11 @@ def measure_panel(model: dict, ancestors: list[int], depends_on: list[int], what
                             placeholder="none",
                         ),
                     ),
-                    html.Button("Capture and evaluate", id="measure-submit", className="button"),
+                    html.Button(
+                        "Capture and evaluate",
+                        id="measure-submit",
+                        className="button write-control",
+                    ),
                 ],
                 className="controls",
             ),

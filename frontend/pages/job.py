@@ -9,6 +9,8 @@ with the base model per layer on the same x-axis; a finetune or dpo job
 offers "capture and evaluate" of its model (frontend/measure.py: queued after it while it has not
 finished); a sweep job links to its cells (/sweeps/<id>) and the concentration vs false refusal
 view (/relation?sweep=<id>). A job that does not exist gets a page saying so, without buttons.
+In team mode (the API's writes need a token) a reader without one sees no Cancel/Retry (class
+write-control, hidden by frontend/app.py's read-only class).
 """
 
 from __future__ import annotations
@@ -38,8 +40,8 @@ def layout(job, job_id=None, **_query):
         dcc.Store(id="job-id", data=job_id),
         html.Div(
             [
-                html.Button("Cancel", id="job-cancel", className="button danger"),
-                html.Button("Retry", id="job-retry", className="button"),
+                html.Button("Cancel", id="job-cancel", className="button danger write-control"),
+                html.Button("Retry", id="job-retry", className="button write-control"),
                 html.Span(id="job-action", className="muted"),
             ],
             className="controls",

@@ -147,9 +147,8 @@ def test_a_refused_write_asks_for_a_token_and_sends_it(tab, seeded):
     assert httpx.post(f"{api}/jobs", json={"kind": "echo", "params": {}}).status_code == 401
     before = httpx.get(f"{api}/jobs").json()["count"]
     page = tab.open("/submit/echo?message=from-the-ui")
-    assert not page.is_visible("#token-box")  # asked for only when a write is refused
+    page.wait_for_selector("#token-box", state="visible", timeout=10_000)  # writes need one
     page.click("#submit-button")
-    page.wait_for_selector("#token-box", state="visible", timeout=10_000)
     assert "HTTP 401" in page.inner_text("#submit-error")
     assert httpx.get(f"{api}/jobs").json()["count"] == before
     page.fill("#api-token", seeded["token"])

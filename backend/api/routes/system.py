@@ -10,6 +10,7 @@ from fastapi import APIRouter
 from sqlalchemy import select
 
 from backend.api.deps import SessionDep, SettingsDep
+from backend.auth import needs_token
 from backend.models import Job, JobStatus, Worker, utcnow
 from backend.schemas import Health, WorkerPublic
 
@@ -32,6 +33,7 @@ def health(session: SessionDep, settings: SettingsDep) -> Health:
         database=session.get_bind().dialect.name,
         version=version("flowlens"),
         workers_alive=len(alive),
+        writes_need_token=needs_token(settings, "POST"),
     )
 
 
