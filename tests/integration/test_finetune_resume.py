@@ -17,7 +17,7 @@ from backend.artifacts import ArtifactStore
 from backend.db import session_scope, write_session
 from backend.models import Job, Model, TrainMetric
 
-STEPS, EVERY = 120, 10
+STEPS, EVERY = 40, 10
 QUICK_LEASE = {"lease_seconds": 3, "heartbeat_seconds": 0.5, "poll_seconds": 0.1}  # fast re-queue
 
 
