@@ -15,7 +15,7 @@ from safetensors.numpy import save_file
 from sqlalchemy import create_engine, select
 from sqlalchemy.orm import Session
 
-from backend.artifacts import ArtifactStore
+from backend.artifacts import PROJECTIONS_FILE, ArtifactStore
 from backend.models import DatasetRow, Run
 from worker.science.projection import projection_tensors
 
@@ -47,7 +47,7 @@ def seed_points(
         tensors = projection_tensors(X, principal_directions(X), idx, unsafe)
         store = ArtifactStore(str(artifact_root))
         prefix = f"runs/seeded-run-{run_id}"
-        path = Path(store.root) / prefix / "projections.safetensors"
+        path = Path(store.root) / prefix / PROJECTIONS_FILE
         path.parent.mkdir(parents=True, exist_ok=True)
         save_file(tensors, str(path))
         run.activations_uri = store.uri(f"{prefix}/activations.safetensors")

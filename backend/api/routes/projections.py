@@ -19,11 +19,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from backend.api.deps import IMMUTABLE, cached_result, json_answer, not_found
-from backend.artifacts import ArtifactStore
+from backend.artifacts import PROJECTIONS_FILE, ArtifactStore
 from backend.models import DatasetRow, Run
 
 router = APIRouter(tags=["runs"])
-FILE = "projections.safetensors"
 
 
 class ProjectionPublic(BaseModel):
@@ -50,7 +49,7 @@ def _scores(store: ArtifactStore, run: Run) -> dict[str, np.ndarray]:
     missing = f"run {run.id} has no per-prompt scores"
     if run.activations_uri is None:
         raise HTTPException(404, f"{missing}: position {run.position!r} keeps no points")
-    key = posixpath.join(posixpath.dirname(store.key_of(run.activations_uri)), FILE)
+    key = posixpath.join(posixpath.dirname(store.key_of(run.activations_uri)), PROJECTIONS_FILE)
     try:
         with store.open_file(key) as handle:
             return load(handle.read())
