@@ -15,6 +15,7 @@ from typing import Any
 
 WRAPPER = "._original_component"
 
+
 def plain_name(name: str) -> str:
     """A module or weight name without the bridge's wrapper parts."""
     return name.replace(WRAPPER, "")
