@@ -11,6 +11,7 @@ fresh one where the demo model and the p = 0.4 seed-0 cell are trained first (as
 
     python scripts/intervention_study.py [--from /tmp/dpo-study-XXXX] [--alphas -1 1]
     python scripts/intervention_study.py --report /tmp/intervention-study-XXXX  # tables again
+    python scripts/intervention_study.py --more /tmp/intervention-study-XXXX --alphas -0.25 0.25
 """
 
 from __future__ import annotations
@@ -101,21 +102,52 @@ def main() -> None:
         "--kl-max", type=float, default=1.0, help="select_direction's KL limit (its default 0.1)."
     )
     parser.add_argument("--report", type=Path, help="Only print the tables of a study folder.")
+    parser.add_argument(
+        "--more", type=Path, help="In a study folder: steering cells of --alphas at its layer."
+    )
     args = parser.parse_args()
     if args.report is not None:
-        url = f"sqlite:///{args.report / 'study.db'}"
-        report(Settings(database_url=url, artifact_root=str(args.report / "artifacts")))
+        report(folder_settings(args.report))
         return
-    root = Path(tempfile.mkdtemp(prefix="intervention-study-"))
-    url = database(args.source, root)
-    settings = Settings(database_url=url, artifact_root=str(root / "artifacts"))
-    if args.source is None:
-        train_cell(settings)
-    ids = dataset_ids(url)
+    if args.more is not None:
+        settings = folder_settings(args.more)
+        selection = newest_result(settings, "select_direction")
+    else:
+        root = Path(tempfile.mkdtemp(prefix="intervention-study-"))
+        url = database(args.source, root)
+        settings = Settings(database_url=url, artifact_root=str(root / "artifacts"))
+        if args.source is None:
+            train_cell(settings)
+        selection = select(settings, args)
+    layer = args.layer if args.layer is not None else selection["best_layer"]
+    if layer is None:
+        raise SystemExit("select_direction proposed no layer: give --layer")
+    ids = dataset_ids(settings.database_url)
+    run(
+        settings,
+        "intervention_sweep",
+        model_name=MODEL,
+        run_id=selection["run_id"],
+        probe_dataset_id=ids["probe"],
+        heldout_dataset_id=ids["general_heldout"],
+        layers=[layer],
+        alphas=args.alphas,
+        ablate=args.more is None,
+        baseline=args.more is None,
+        evaluate={"max_new_tokens": MAX_NEW_TOKENS},
+    )
+    while run_inline(settings) is not None:  # its evaluate jobs, one after the other
+        pass
+    report(settings)
+
+
+def select(settings: Settings, args) -> dict:
+    """Capture the model on the probe set and score every layer's direction."""
+    ids = dataset_ids(settings.database_url)
     capture = run(
         settings, "capture_spectra", model_name=MODEL, dataset_id=ids["probe"], bootstrap=0
     )
-    selection = run(
+    return run(
         settings,
         "select_direction",
         model_name=MODEL,
@@ -124,34 +156,24 @@ def main() -> None:
         max_prompts=args.direction_prompts,
         kl_max=args.kl_max,
     )
-    layer = args.layer if args.layer is not None else selection["best_layer"]
-    if layer is None:
-        raise SystemExit("select_direction proposed no layer: give --layer")
-    run(
-        settings,
-        "intervention_sweep",
-        model_name=MODEL,
-        run_id=capture["run_id"],
-        probe_dataset_id=ids["probe"],
-        heldout_dataset_id=ids["general_heldout"],
-        layers=[layer],
-        alphas=args.alphas,
-        evaluate={"max_new_tokens": MAX_NEW_TOKENS},
-    )
-    while run_inline(settings) is not None:  # its evaluate jobs, one after the other
-        pass
-    report(settings)
+
+
+def folder_settings(folder: Path) -> Settings:
+    url = f"sqlite:///{folder / 'study.db'}"
+    return Settings(database_url=url, artifact_root=str(folder / "artifacts"))
+
+
+def newest_result(settings: Settings, kind: str) -> dict:
+    with session_scope(settings.database_url) as session:
+        return session.query(Job).where(Job.kind == kind).order_by(Job.id.desc()).first().result
 
 
 def report(settings: Settings) -> None:
-    """The tables of the database's newest select_direction and intervention_sweep jobs."""
+    """The tables of the database's newest select_direction and every intervention_sweep."""
+    selection = newest_result(settings, "select_direction")
     with session_scope(settings.database_url) as session:
-        newest = {
-            kind: session.query(Job).where(Job.kind == kind).order_by(Job.id.desc()).first()
-            for kind in ("select_direction", "intervention_sweep")
-        }
-        selection = newest["select_direction"].result
-        found = read_sweep(newest["intervention_sweep"].id, session)
+        sweeps = session.query(Job.id).where(Job.kind == "intervention_sweep").order_by(Job.id)
+        found = [read_sweep(job_id, session) for (job_id,) in sweeps]
     print("| layer | refusal-score drop | KL (ablation) |\n|---|---|---|")
     for s in selection["layers"]:
         mark = " (proposed)" if s["layer"] == selection["best_layer"] else ""
@@ -161,7 +183,7 @@ def report(settings: Settings) -> None:
         "| unsafe refused (safety) | KL on safe prompts | held-out loss |"
     )
     print("|---|---|---|---|---|---|---|")
-    for cell in found.cells:
+    for cell in (c for sweep in found for c in sweep.cells):
         cell = cell.model_dump()
         if cell["evaluation_id"] is None:
             raise SystemExit(f"{cell_method(cell)}: its evaluate job {cell['jobs']} has not run")
@@ -173,7 +195,8 @@ def report(settings: Settings) -> None:
             f"{m['heldout_loss']:.3f} |"
         )
     run_id, url = selection["run_id"], settings.database_url
-    print(f"\nsweep job {found.job.id}, direction run {run_id}, {url}")
+    jobs = ", ".join(str(sweep.job.id) for sweep in found)
+    print(f"\nintervention_sweep jobs {jobs}, direction run {run_id}, {url}")
 
 
 if __name__ == "__main__":
