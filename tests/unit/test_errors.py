@@ -12,6 +12,7 @@ from backend.config import Settings
 from backend.db import write_session
 from backend.errors import FieldError, FlowLensError, format_api_errors
 from backend.jobs.params import FinetuneParams
+from backend.models import Model
 from frontend.api import Api, WriteRefused
 
 FINETUNE = {"base_model_name": "tiny", "general_dataset_id": 1, "safety_dataset_id": 1}
@@ -19,6 +20,8 @@ FINETUNE = {"base_model_name": "tiny", "general_dataset_id": 1, "safety_dataset_
 
 @pytest.fixture
 def client(database_url):
+    with write_session(database_url) as session:  # names are checked at submit, like ids
+        session.add(Model(name="tiny", source="demo", uri="x", job_id=None))
     with TestClient(create_app(Settings(database_url=database_url))) as c:
         yield c
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 from safetensors.numpy import load_file, save_file
 from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
 
 from backend.artifacts import PROJECTIONS_FILE
 from backend.jobs.params import CaptureSpectraParams
@@ -14,7 +15,12 @@ from worker.context import JobContext, JobError
 from worker.jobs.common import CACHE, dataset_rows, load_registered_model, store
 from worker.science.capture import capture_all_tokens_covariance, capture_last_prompt
 from worker.science.projection import projection_tensors
-from worker.science.spectra import ReferenceBasis, compute_spectra, spectra_from_streaming
+from worker.science.spectra import (
+    ReferenceBasis,
+    SpectraResult,
+    compute_spectra,
+    spectra_from_streaming,
+)
 
 CAPTURE_SHARE = 0.6  # of the progress bar; spectra take the rest
 
@@ -50,6 +56,25 @@ def _save(ctx: JobContext, arrays: dict[str, np.ndarray], key: str) -> str:
         save_file({k: np.ascontiguousarray(v) for k, v in arrays.items()}, str(path))
         faults.reached("artifact_write")
     return artifacts.uri(key)
+
+
+def add_run(session: Session, result: SpectraResult, **columns) -> Run:
+    """A Run row with ``columns``, ``result``'s global basis and one RunLayer per layer."""
+    run = Run(global_basis=result.global_basis.to_dict(), **columns)
+    session.add(run)
+    session.flush()
+    session.add_all(
+        RunLayer(
+            run_id=run.id,
+            layer=record.layer,
+            eigenvalues=record.eigenvalues,
+            evr=record.evr,
+            values=record.values,
+            intervals=record.intervals,
+        )
+        for record in result.layers
+    )
+    return run
 
 
 def capture_spectra(ctx: JobContext, params: CaptureSpectraParams) -> dict:
@@ -97,7 +122,9 @@ def capture_spectra(ctx: JobContext, params: CaptureSpectraParams) -> dict:
     basis_uri = _save(ctx, result.reference_basis().to_tensors(), f"{prefix}/basis.safetensors")
     with ctx.transaction() as session:
         session.execute(delete(Run).where(Run.job_id == ctx.job_id))  # a re-run replaces
-        run = Run(
+        run = add_run(
+            session,
+            result,
             job_id=ctx.job_id,
             model_id=model_row.id,
             dataset_id=dataset.id,
@@ -108,21 +135,7 @@ def capture_spectra(ctx: JobContext, params: CaptureSpectraParams) -> dict:
             n_layers=model.n_layers,
             d_model=model.d_model,
             params=params.model_dump(),
-            global_basis=result.global_basis.to_dict(),
             activations_uri=activations_uri,
             basis_uri=basis_uri,
-        )
-        session.add(run)
-        session.flush()
-        session.add_all(
-            RunLayer(
-                run_id=run.id,
-                layer=record.layer,
-                eigenvalues=record.eigenvalues,
-                evr=record.evr,
-                values=record.values,
-                intervals=record.intervals,
-            )
-            for record in result.layers
         )
         return {"run_id": run.id, "n_prompts": len(prompts), "n_rows": int(n_rows)}

@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from backend.artifacts import ArtifactStore
 from backend.jobs.lora_targets import lora_targets
-from backend.models import Dataset, DatasetRow, Model
+from backend.models import Dataset, DatasetRow, Model, Run
 from worker.context import JobContext, JobError
 from worker.models.loading import (
     LoadedModel,
@@ -108,3 +108,22 @@ def dataset_rows(
     if not rows:
         raise JobError(f"dataset {dataset_id} ({dataset.name}) has no rows")
     return dataset, rows
+
+
+def residuals_run(
+    ctx: JobContext, run_id: int | None, capture_job_id: int | None, field: str
+) -> Run:
+    """The capture run given by id or by the capture job that made it, which kept its
+    last-prompt residuals (probes and refusal directions read them); detached."""
+    with ctx.transaction() as session:
+        if run_id is not None:
+            run = session.get(Run, run_id)
+        else:
+            run = session.scalar(select(Run).where(Run.job_id == capture_job_id))
+        if run is None:
+            which = run_id or f"of capture job {capture_job_id}"
+            raise JobError(f"{field}: run {which} not found")
+        if run.activations_uri is None:
+            raise JobError(f"{field}: run {run.id} kept no residuals (position {run.position!r})")
+        session.expunge(run)
+    return run

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from backend.jobs.params import InterventionParams, SelectDirectionParams
 from backend.models import Run, RunLayer
 from worker.context import JobContext, JobError
-from worker.jobs.common import CACHE, dataset_rows, load_registered_model, store
+from worker.jobs.common import CACHE, dataset_rows, load_registered_model, residuals_run, store
 from worker.science.corpus import REFUSAL_TEXTS
 from worker.science.generation import refusal_score, refusal_start_ids
 from worker.science.interventions import Intervention, applied, kl_of, refusal_direction
@@ -23,21 +23,12 @@ def _direction_run(
     ctx: JobContext, run_id: int | None, capture_job_id: int | None, field: str
 ) -> tuple[Run, np.ndarray, np.ndarray, dict[int, float]]:
     """The run, its residuals X (N x L x d), labels and each layer's mean norm."""
+    run = residuals_run(ctx, run_id, capture_job_id, field)
     with ctx.transaction() as session:
-        if run_id is not None:
-            run = session.get(Run, run_id)
-        else:
-            run = session.scalar(select(Run).where(Run.job_id == capture_job_id))
-        if run is None:
-            which = run_id or f"of capture job {capture_job_id}"
-            raise JobError(f"{field}: run {which} not found")
-        if run.activations_uri is None:
-            raise JobError(f"{field}: run {run.id} kept no residuals (position {run.position!r})")
         norms = {
             layer.layer: layer.values.get("mean_norm")
             for layer in session.scalars(select(RunLayer).where(RunLayer.run_id == run.id))
         }
-        session.expunge(run)
     saved = load_file(str(store(ctx).local_path(run.activations_uri, CACHE)))
     return run, saved["X"], saved["labels"], norms
 

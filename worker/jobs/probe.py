@@ -12,25 +12,10 @@ from safetensors.numpy import load_file, save_file
 from sqlalchemy import delete, select
 
 from backend.jobs.params import ProbeParams
-from backend.models import DatasetRow, Probe, Run
+from backend.models import DatasetRow, Probe
 from worker.context import JobContext, JobError
-from worker.jobs.common import CACHE, store
+from worker.jobs.common import CACHE, residuals_run, store
 from worker.science.probes import best_layer, fit_layer_probes, max_folds
-
-
-def _run(ctx: JobContext, params: ProbeParams) -> tuple[int, str, int, int]:
-    """(run id, its activations uri, its dataset id, its number of prompts)."""
-    with ctx.transaction() as session:
-        if params.run_id is not None:
-            run = session.get(Run, params.run_id)
-        else:
-            run = session.scalar(select(Run).where(Run.job_id == params.capture_job_id))
-        if run is None:
-            which = params.run_id or f"of capture job {params.capture_job_id}"
-            raise JobError(f"run_id: run {which} not found")
-        if run.activations_uri is None:
-            raise JobError(f"run_id: run {run.id} kept no residuals (position {run.position!r})")
-        return run.id, run.activations_uri, run.dataset_id, run.n_prompts
 
 
 def _row_indices(ctx: JobContext, dataset_id: int, n: int) -> np.ndarray:
@@ -46,9 +31,10 @@ def _row_indices(ctx: JobContext, dataset_id: int, n: int) -> np.ndarray:
 
 
 def probe(ctx: JobContext, params: ProbeParams) -> dict:
-    run_id, activations_uri, dataset_id, n_prompts = _run(ctx, params)
+    run = residuals_run(ctx, params.run_id, params.capture_job_id, "run_id")
+    run_id, dataset_id, n_prompts = run.id, run.dataset_id, run.n_prompts
     artifacts = store(ctx)
-    tensors = load_file(str(artifacts.local_path(activations_uri, CACHE)))
+    tensors = load_file(str(artifacts.local_path(run.activations_uri, CACHE)))
     X, labels = tensors["X"], tensors["labels"]
     if params.folds > max_folds(labels):
         raise JobError(

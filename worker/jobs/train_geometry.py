@@ -16,8 +16,9 @@ from safetensors.numpy import load_file, save_file
 from sqlalchemy import select
 from transformers import TrainerCallback
 
-from backend.models import Run, RunLayer
+from backend.models import Run
 from worker.context import JobContext
+from worker.jobs.capture import add_run
 from worker.jobs.common import CACHE, dataset_rows, store
 from worker.models.loading import LoadedModel
 from worker.science.capture import capture_last_prompt
@@ -71,7 +72,9 @@ class GeometryCallback(TrainerCallback):
         with artifacts.writing(key, CACHE) as path:
             save_file(result.reference_basis().to_tensors(), str(path))
         with self.ctx.transaction() as session:
-            run = Run(
+            add_run(
+                session,
+                result,
                 train_job_id=self.ctx.job_id,
                 train_step=step,
                 model_id=self.base_model_id,
@@ -82,21 +85,7 @@ class GeometryCallback(TrainerCallback):
                 n_layers=self.model.n_layers,
                 d_model=self.model.d_model,
                 params={"train_step": step, "n_prompts": len(self.prompts)},
-                global_basis=result.global_basis.to_dict(),
                 basis_uri=artifacts.uri(key),
-            )
-            session.add(run)
-            session.flush()
-            session.add_all(
-                RunLayer(
-                    run_id=run.id,
-                    layer=r.layer,
-                    eigenvalues=r.eigenvalues,
-                    evr=r.evr,
-                    values=r.values,
-                    intervals=r.intervals,
-                )
-                for r in result.layers
             )
         self.ctx.log(f"geometry captured at step {step} on {len(self.prompts)} prompts")
 

@@ -16,8 +16,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from backend.api.deps import SessionDep, get_or_404
+from backend.api.routes.projections import PromptColumns, prompt_columns
 from backend.artifacts import ArtifactStore
-from backend.models import Completion, DatasetRow, Evaluation, Probe, Run
+from backend.models import Completion, Evaluation, Probe, Run
 
 router = APIRouter(tags=["probes"])
 REFUSED = ("full_refusal", "partial_refusal")
@@ -39,13 +40,9 @@ class ProbePublic(BaseModel):
     created_at: datetime
 
 
-class ProbePrompts(BaseModel):
+class ProbePrompts(PromptColumns):
     probe_id: int
     layer: int
-    idx: list[int]
-    prompt: list[str]
-    label: list[str]
-    type: list[str]
     p_unsafe: list[float] = Field(description="Held-out P(unsafe) of each prompt at the layer.")
 
 
@@ -98,21 +95,11 @@ def read_probe_prompts(
     probe = get_or_404(session, Probe, probe_id, "probe")
     layer = _layer(probe, layer)
     tensors = _p_unsafe(request, probe)
-    idx = tensors["idx"].tolist()
     dataset_id = session.get(Run, probe.run_id).dataset_id
-    rows = {
-        r.idx: r
-        for r in session.scalars(
-            select(DatasetRow).where(DatasetRow.dataset_id == dataset_id, DatasetRow.idx.in_(idx))
-        )
-    }
     return ProbePrompts(
         probe_id=probe.id,
         layer=layer,
-        idx=idx,
-        prompt=[rows[i].prompt if i in rows else "" for i in idx],
-        label=[rows[i].label if i in rows else "" for i in idx],
-        type=[rows[i].type if i in rows else "" for i in idx],
+        **prompt_columns(session, dataset_id, tensors["idx"].tolist()),
         p_unsafe=[float(p) for p in tensors["p_unsafe"][layer].tolist()],
     )
 

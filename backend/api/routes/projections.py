@@ -25,15 +25,35 @@ from backend.models import DatasetRow, Run
 router = APIRouter(tags=["runs"])
 
 
-class ProjectionPublic(BaseModel):
-    run_id: int
-    layer: int
-    n_layers: int
-    components: list[str] = Field(description='The scored directions: "PC1", "PC2", ...')
+class PromptColumns(BaseModel):
+    """A run's prompts as columns, in the run's order."""
+
     idx: list[int] = Field(description="Dataset row index of each prompt.")
     prompt: list[str]
     label: list[str]
     type: list[str]
+
+
+def prompt_columns(session: Session, dataset_id: int, idx: list[int]) -> dict[str, list]:
+    """The text, label and type of the dataset's rows at ``idx``, as PromptColumns' fields."""
+    rows = {
+        r.idx: r
+        for r in session.scalars(
+            select(DatasetRow).where(DatasetRow.dataset_id == dataset_id, DatasetRow.idx.in_(idx))
+        )
+    }
+    columns = {
+        name: [getattr(rows[i], name) if i in rows else "" for i in idx]
+        for name in ("prompt", "label", "type")
+    }
+    return {"idx": idx, **columns}
+
+
+class ProjectionPublic(PromptColumns):
+    run_id: int
+    layer: int
+    n_layers: int
+    components: list[str] = Field(description='The scored directions: "PC1", "PC2", ...')
     pcs: list[list[float]] = Field(description="Per component, each prompt's score.")
     refusal: list[float] | None = Field(
         description="Each prompt's score on the unit refusal direction; None when the prompt "
@@ -64,15 +84,6 @@ def projection_body(session: Session, store: ArtifactStore, run_id: int, layer: 
     if not 0 <= layer < run.n_layers:
         raise HTTPException(422, f"layer: expected 0..{run.n_layers - 1}, got {layer}")
     tensors = _scores(store, run)
-    idx = tensors["idx"].tolist()
-    rows = {
-        r.idx: r
-        for r in session.scalars(
-            select(DatasetRow).where(
-                DatasetRow.dataset_id == run.dataset_id, DatasetRow.idx.in_(idx)
-            )
-        )
-    }
     pcs = tensors["pcs"][:, layer, :]
     refusal = tensors["refusal"][:, layer]
     body = ProjectionPublic(
@@ -80,10 +91,7 @@ def projection_body(session: Session, store: ArtifactStore, run_id: int, layer: 
         layer=layer,
         n_layers=run.n_layers,
         components=[f"PC{i + 1}" for i in range(pcs.shape[1])],
-        idx=idx,
-        prompt=[rows[i].prompt if i in rows else "" for i in idx],
-        label=[rows[i].label if i in rows else "" for i in idx],
-        type=[rows[i].type if i in rows else "" for i in idx],
+        **prompt_columns(session, run.dataset_id, tensors["idx"].tolist()),
         pcs=[_short(pcs[:, j]) for j in range(pcs.shape[1])],
         refusal=None if np.isnan(refusal).all() else _short(refusal),
     )
