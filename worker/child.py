@@ -31,7 +31,6 @@ from worker.distributed import (
     requeue_or_fail,
     uses_ranks,
 )
-from worker.space import check_space
 
 DB_ATTEMPTS = 15
 DB_RETRY_S = 2.0
@@ -74,7 +73,6 @@ def run_job(lease: queue.Lease, kind_name: str, params: dict, settings: Settings
         ctx.settings = ctx.settings.model_copy(update={"device": devices[0]})
         if lease.attempt > 1:  # what an earlier attempt was writing when it stopped
             clean_leftovers(ctx, temps_only=True)
-        check_space(ctx, kind_name, validated)
         if uses_ranks(kind_name, devices):
             result = launch(ctx, kind_name, params, devices)
         else:  # one device: a several-device worker's one-device jobs take its first

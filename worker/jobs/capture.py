@@ -21,6 +21,7 @@ from worker.science.spectra import (
     compute_spectra,
     spectra_from_streaming,
 )
+from worker.space import check_space
 
 CAPTURE_SHARE = 0.6  # of the progress bar; spectra take the rest
 
@@ -78,6 +79,7 @@ def add_run(session: Session, result: SpectraResult, **columns) -> Run:
 
 
 def capture_spectra(ctx: JobContext, params: CaptureSpectraParams) -> dict:
+    check_space(ctx, "capture_spectra", params)
     model_row, model = load_registered_model(ctx, params.model_id, params.model_name)
     dataset, rows = dataset_rows(ctx, params.dataset_id, params.max_prompts)
     if len(rows) < 3:

@@ -19,6 +19,7 @@ from worker.jobs.common import CACHE, dataset_rows, model_source, registered_mod
 from worker.jobs.finetune import MetricWriter, resume_point
 from worker.science.lora import adapted_modules
 from worker.science.preference import FORMAT, rows_to_pairs
+from worker.space import check_space
 
 
 def _load(path: str, device: str):
@@ -98,6 +99,7 @@ def dpo(ctx: JobContext, params: DPOParams) -> dict:
             return loss
 
     base_row = registered_model(ctx, params.base_model_id, params.base_model_name)
+    check_space(ctx, "dpo", params)
     model_name = params.name or f"{base_row.name}-dpo{ctx.job_id}"
     with ctx.transaction() as session:
         taken = session.scalar(select(Model.job_id).where(Model.name == model_name))

@@ -34,6 +34,7 @@ from worker.models.saving import save_hf
 from worker.science.batching import collate_sft, pad_id
 from worker.science.lora import add_lora, save_adapter
 from worker.science.vcl import vcl_window
+from worker.space import check_space
 
 METRICS_EVERY = 5  # steps between metric writes (one transaction each)
 SCHEDULES = {"constant": "constant_with_warmup", "linear": "linear", "cosine": "cosine"}
@@ -155,6 +156,7 @@ def finetune(ctx: JobContext, params: FinetuneParams) -> dict:
 
     base_row = registered_model(ctx, params.base_model_id, params.base_model_name)
     check_training_memory(ctx, base_row, params, "finetune")
+    check_space(ctx, "finetune", params)  # after: a model that cannot train is told so first
     base_row, model = load_registered_model(ctx, base_row.id, dtype=params.dtype)
     adapter = with_lora(model, params, base_row.name) if params.lora_rank else None
     model_name = params.name or f"{base_row.name}-ft{ctx.job_id}"
