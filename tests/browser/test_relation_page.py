@@ -43,11 +43,12 @@ def test_cells_zoom_freeze_and_share(tab, chromium, seeded):
         " {'xaxis.range': [0.1, 0.9], 'yaxis.range': [0, 0.5]})"
     )
     page.wait_for_url("**zoom=0.1%2C0.9%2C0%2C0.5*", timeout=10_000)
-    # freeze: refused without a token, then stored with it
-    page.click("#relation-freeze")
+    # freeze: a write, offered only once a token is given (team mode), then stored with it
     page.wait_for_selector("#token-box", state="visible", timeout=10_000)
+    assert not page.is_visible("#relation-freeze")
     page.fill("#api-token", seeded["token"])
     page.wait_for_function("() => (sessionStorage.getItem('api-token-store') || '').length > 3")
+    page.wait_for_selector("#relation-freeze", state="visible", timeout=10_000)
     page.click("#relation-freeze")
     page.wait_for_selector("#freeze-link", timeout=20_000)
     href = page.get_attribute("#freeze-link", "href")

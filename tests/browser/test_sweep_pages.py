@@ -149,7 +149,9 @@ def test_a_refused_write_asks_for_a_token_and_sends_it(tab, seeded):
     page = tab.open("/submit/echo?message=from-the-ui")
     page.wait_for_selector("#token-box", state="visible", timeout=10_000)  # writes need one
     page.click("#submit-button")
-    assert "HTTP 401" in page.inner_text("#submit-error")
+    page.wait_for_function(
+        "() => document.querySelector('#submit-error').innerText.includes('HTTP 401')"
+    )
     assert httpx.get(f"{api}/jobs").json()["count"] == before
     page.fill("#api-token", seeded["token"])
     page.wait_for_function(
