@@ -58,6 +58,7 @@ dash.register_page(__name__, path="/relation", name="Relation", order=3)
 PROBE_METRICS = metrics_for(Scope.PROBE)
 X_METRICS = [*LAYER_METRICS, *PROBE_METRICS]
 METRICS = [m.name for m in X_METRICS]
+METRIC_OPTIONS = metric_options(X_METRICS)  # what the x-metric dropdown offers
 TARGETS = [m.name for m in metrics_for(Scope.EVALUATION)]
 DEFAULT_TARGET = "false_refusal_rate"
 HOVER = [get_metric(n) for n in ("false_refusal_rate", "safety", "f1")]
@@ -439,9 +440,7 @@ def layout(
                 control("Layer", layer_slider("relation-layer", top + 1, layer), wide=True),
                 control(
                     "Layer metric (x)",
-                    dcc.Dropdown(
-                        metric_options(X_METRICS), metric, id="relation-metric", clearable=False
-                    ),
+                    dcc.Dropdown(METRIC_OPTIONS, metric, id="relation-metric", clearable=False),
                 ),
                 control(
                     "Evaluation metric (y)",

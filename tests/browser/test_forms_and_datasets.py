@@ -59,7 +59,7 @@ def choose(page, field: str, text: str) -> list[str]:
     page.click(f"#field-{field} .dash-dropdown")
     page.keyboard.type(text)
     match = page.locator("[role=option]", has_text=text).first
-    match.wait_for(timeout=10_000)
+    match.wait_for(timeout=30_000)
     shown = page.locator("[role=option]").all_inner_texts()
     match.click()
     page.wait_for_function(
@@ -102,6 +102,7 @@ def test_the_finetune_form_is_grouped_labelled_filtered_and_submits(tab, served)
     page.wait_for_function("() => document.querySelector('#field-vcl_lambda input').value === '1'")
     assert page.input_value("#field-vcl_k input") == "3"
     assert page.input_value("#field-vcl_window_b input") == "0.5"
+    wait_idle(page)  # the preset's callbacks settle before a dropdown is typed into
     choose(page, "base_model_id", model["name"])
     choose(page, "general_dataset_id", "general")
     choose(page, "safety_dataset_id", "safety")

@@ -8,7 +8,7 @@ from __future__ import annotations
 import sys
 
 import pytest
-from sqlalchemy import delete
+from sqlalchemy import delete, update
 from support import run_inline
 
 from backend.db import session_scope, write_session
@@ -42,7 +42,14 @@ def expanded(lab):
             )
         }
         children = [(c.id, c.kind, c.params) for c in children]
-    return sweep, children, deps
+    yield sweep, children, deps
+    # the cells left queued would be claimed by later tests' run_inline on the shared lab
+    with write_session(settings.database_url) as session:
+        session.execute(
+            update(Job)
+            .where(Job.parent_job_id == sweep.id, Job.status == JobStatus.QUEUED)
+            .values(status=JobStatus.CANCELLED)
+        )
 
 
 def test_expansion_queues_a_capture_then_one_evaluate_per_cell(lab, expanded):

@@ -55,9 +55,12 @@ def test_every_layer_metric_is_served_with_its_interval(layers):
 
 def test_every_layer_metric_is_a_choice_of_the_pages_that_list_metrics(pages, layers):
     names = [m.name for m in LAYER]
+    probes = [m.name for m in metrics_for(Scope.PROBE)]  # the relation page's x also offers them
     for name, module in pages.items():
-        assert [o["value"] for o in module.METRIC_OPTIONS] == names, name
-        assert [o["label"] for o in module.METRIC_OPTIONS] == [m.label for m in LAYER], name
+        offered = [o["value"] for o in module.METRIC_OPTIONS]
+        assert offered == names + (probes if name == "relation" else []), name
+        labels = [o["label"] for o in module.METRIC_OPTIONS][: len(names)]
+        assert labels == [m.label for m in LAYER], name
     header = next(csv.reader(io.StringIO(pages["spectra"].layers_csv(layers))))
     assert header[: 1 + len(names)] == ["layer", *names]
     bounds = [f"{m.name}_{end}" for m in LAYER if m.interval for end in ("lo", "hi")]
