@@ -56,10 +56,20 @@ def tab(chromium, served):
 def choose(page, field: str, text: str) -> list[str]:
     """Open a reference dropdown, search ``text``, pick the first option; returns the option
     texts the search showed."""
-    page.click(f"#field-{field} .dash-dropdown")
-    page.keyboard.type(text)
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
     match = page.locator("[role=option]", has_text=text).first
-    match.wait_for(timeout=30_000)
+    for attempt in range(3):  # options that arrive while typing re-render the search: again
+        page.click(f"#field-{field} .dash-dropdown")
+        page.keyboard.type(text)
+        try:
+            match.wait_for(timeout=10_000)
+            break
+        except PlaywrightTimeout:
+            if attempt == 2:
+                raise
+            page.keyboard.press("Escape")
+            wait_idle(page)
     shown = page.locator("[role=option]").all_inner_texts()
     match.click()
     page.wait_for_function(
