@@ -59,17 +59,18 @@ def choose(page, field: str, text: str) -> list[str]:
     from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
     match = page.locator("[role=option]", has_text=text).first
-    for attempt in range(3):  # options that arrive while typing re-render the search: again
+    for attempt in range(5):  # a click during a re-render leaves the menu shut: click again
         page.click(f"#field-{field} .dash-dropdown")
         page.keyboard.type(text)
         try:
-            match.wait_for(timeout=10_000)
+            match.wait_for(timeout=8_000)
             break
         except PlaywrightTimeout:
-            if attempt == 2:
+            if attempt == 4:
                 raise
             page.keyboard.press("Escape")
             wait_idle(page)
+            page.wait_for_timeout(500)
     shown = page.locator("[role=option]").all_inner_texts()
     match.click()
     page.wait_for_function(
