@@ -59,11 +59,17 @@ def choose(page, field: str, text: str) -> list[str]:
     from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
     match = page.locator("[role=option]", has_text=text).first
-    for attempt in range(5):  # a click during a re-render leaves the menu shut: click again
-        page.click(f"#field-{field} .dash-dropdown")
-        page.keyboard.type(text)
+    for attempt in range(5):  # a re-render (the form's callbacks) can shut the menu: again
         try:
+            page.click(f"#field-{field} .dash-dropdown")
+            page.keyboard.type(text)
             match.wait_for(timeout=8_000)
+            shown = page.locator("[role=option]").all_inner_texts()
+            match.click(timeout=5_000)
+            page.wait_for_function(
+                f"() => document.querySelector('#field-{field}').innerText.includes({text!r})",
+                timeout=5_000,
+            )
             break
         except PlaywrightTimeout:
             if attempt == 4:
@@ -71,11 +77,6 @@ def choose(page, field: str, text: str) -> list[str]:
             page.keyboard.press("Escape")
             wait_idle(page)
             page.wait_for_timeout(500)
-    shown = page.locator("[role=option]").all_inner_texts()
-    match.click()
-    page.wait_for_function(
-        f"() => document.querySelector('#field-{field}').innerText.includes({text!r})"
-    )
     return shown
 
 
