@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import and_, exists, select, update
 from sqlalchemy.orm import Session, aliased
 
+from backend.jobs.params import devices_owned
 from backend.models import Job, JobDependency, JobStatus, utcnow
 
 LOG_TAIL_CHARS = 20_000
@@ -76,20 +77,30 @@ def runnable():
     return select(Job.id).where(Job.status == JobStatus.QUEUED, ~blocked)
 
 
+CLAIM_CANDIDATES = 64  # runnable jobs looked at per claim for one whose devices this worker owns
+
+
 def claim(
-    session: Session, worker_id: str, *, kinds: Iterable[str] | None, lease_seconds: float
+    session: Session,
+    worker_id: str,
+    *,
+    kinds: Iterable[str] | None,
+    lease_seconds: float,
+    devices: list[str] | None = None,
 ) -> Lease | None:
-    """Atomically take the best runnable job: priority first, then oldest.
+    """Atomically take the best runnable job: priority first, then oldest. A job naming
+    ``devices`` in its params goes only to a worker whose ``devices`` include them.
 
     PostgreSQL: ``FOR UPDATE SKIP LOCKED``. SQLite: the caller's ``write_session`` holds the
     write lock from BEGIN, so claims serialise; the UPDATE is guarded on status anyway.
     """
-    query = runnable().order_by(Job.priority.desc(), Job.id).limit(1)
+    query = runnable().add_columns(Job.params).order_by(Job.priority.desc(), Job.id)
     if kinds is not None:
         query = query.where(Job.kind.in_(list(kinds)))
     if session.get_bind().dialect.name == "postgresql":
         query = query.with_for_update(skip_locked=True, of=Job)
-    job_id = session.scalar(query)
+    candidates = session.execute(query.limit(CLAIM_CANDIDATES if devices else 1)).all()
+    job_id = next((i for i, params in candidates if _fits(params, devices)), None)
     if job_id is None:
         return None
     now = utcnow()
@@ -108,6 +119,11 @@ def claim(
         .returning(Job.attempts)
     ).first()
     return Lease(job_id, worker_id, row[0]) if row else None
+
+
+def _fits(params: dict | None, devices: list[str] | None) -> bool:
+    wanted = (params or {}).get("devices")
+    return not wanted or devices is None or devices_owned(devices, wanted)
 
 
 def _held(lease: Lease):

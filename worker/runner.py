@@ -118,6 +118,7 @@ class WorkerLoop:
                 self.id,
                 kinds=self.options.kinds,
                 lease_seconds=self.settings.lease_seconds,
+                devices=device_list(self.settings.device),
             )
             if lease is None:
                 return False

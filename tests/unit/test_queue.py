@@ -46,6 +46,25 @@ def test_claim_filters_kinds_and_sets_lease(database_url):
     assert row.lease_expires_at > utcnow()
 
 
+def test_a_job_naming_devices_goes_only_to_a_worker_that_owns_them(database_url):
+    with write_session(database_url) as s:
+        two_gpus = queue.enqueue(s, "finetune", {"devices": ["cuda:1", "cuda:0"]}).id
+        two_cpus = queue.enqueue(s, "finetune", {"devices": ["cpu", "cpu"]}).id
+        anywhere = queue.enqueue(s, "finetune", {"devices": None}).id
+
+    def take(worker: str, devices: list[str]) -> int | None:
+        with write_session(database_url) as s:
+            lease = queue.claim(s, worker, kinds=None, lease_seconds=30, devices=devices)
+        return lease and lease.job_id
+
+    assert take("one-gpu", ["cuda:0"]) == anywhere  # skips both jobs it cannot run
+    assert take("one-gpu", ["cuda:0"]) is None
+    assert take("one-cpu", ["cpu"]) is None  # two cpu ranks need a worker listing cpu twice
+    assert take("two-cpus", ["cpu", "cpu"]) == two_cpus
+    assert take("gpu-box", ["cuda:0", "cuda:1", "cuda:2"]) == two_gpus
+    assert job(database_url, two_gpus).worker_id == "gpu-box"
+
+
 def test_concurrent_claims_never_share_a_job(database_url):
     ids = set(add(database_url, 60))
     taken: list[int] = []
