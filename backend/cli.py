@@ -13,6 +13,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import httpx
 
@@ -149,7 +150,9 @@ def cmd_up(settings: Settings, args: argparse.Namespace) -> int:
     """Migrate, then run API, one worker and UI as child processes until Ctrl-C.
 
     The children run in their own sessions so that Ctrl-C reaches only ``up``, which then
-    stops them in order (the worker gives its running job back to the queue)."""
+    stops them in order (the worker gives its running job back to the queue). The terminal gets
+    one line per job event (``JobWatcher``); the worker's own output (its lines, its jobs'
+    warnings and tracebacks) goes to ``worker.log`` beside the artifact folder."""
     from sqlalchemy.exc import SQLAlchemyError
 
     from backend import migrate
@@ -165,11 +168,19 @@ def cmd_up(settings: Settings, args: argparse.Namespace) -> int:
             print(f"empty database: queued the demo study (jobs {queued})", flush=True)
     env = {**os.environ, **_env_of(settings)}
     me = [sys.executable, "-m", "backend.cli"]
+    worker_log = Path(settings.artifact_root).parent / "worker.log"
+    worker_log.parent.mkdir(parents=True, exist_ok=True)
+    with worker_log.open("ab") as log:
+        worker = subprocess.Popen(
+            [*me, "worker", "--concurrency", str(args.concurrency)],
+            env=env,
+            start_new_session=True,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
     children = {
         "api": subprocess.Popen([*me, "api"], env=env, start_new_session=True),
-        "worker": subprocess.Popen(
-            [*me, "worker", "--concurrency", str(args.concurrency)], env=env, start_new_session=True
-        ),
+        "worker": worker,
         "ui": subprocess.Popen([*me, "ui"], env=env, start_new_session=True),
     }
     _wait_for(f"{settings.api_url}/api/health", children["api"])
@@ -177,6 +188,7 @@ def cmd_up(settings: Settings, args: argparse.Namespace) -> int:
         f"\nFlowLens is up.\n  dashboard: http://{settings.ui_host}:{settings.ui_port}/\n"
         f"  API:       {settings.api_url}/api  (OpenAPI: {settings.api_url}/docs)\n"
         f"  database:  {settings.database_url}\n"
+        f"  worker:    its log in {worker_log}\n"
         "One line per job event follows. Press Ctrl-C to stop.\n",
         flush=True,
     )
@@ -202,7 +214,10 @@ def cmd_up(settings: Settings, args: argparse.Namespace) -> int:
             print(line, flush=True)
     for name, proc in children.items():
         if proc.poll() is not None and not stopping:
-            print(f"{name} exited with code {proc.returncode}; stopping the others", flush=True)
+            said = f" (its log: {worker_log})" if name == "worker" else ""
+            print(
+                f"{name} exited with code {proc.returncode}{said}; stopping the others", flush=True
+            )
     for proc in children.values():
         if proc.poll() is None:
             proc.send_signal(signal.SIGTERM)

@@ -5,9 +5,11 @@ the header's "Copy link" button copies the page's address and shows it in a text
 public URL (FLOWLENS_PUBLIC_URL, e.g. https://flowlens.example.org) when one is set, so a link
 made on the server itself does not point at 127.0.0.1.
 
-API token: when a write answers 401 (the API runs with FLOWLENS_AUTH=on), the page sets its
-``{"type": "auth-401", "page": ...}`` store and the header shows a token field; the token is
-kept in the ``api-token-store`` (sessionStorage) and sent by every write as a bearer token.
+API token: in team mode (the API's writes need a token, /api/health says so) the header shows a
+token field, and until a token is typed in it the page is read-only: every control that writes
+is hidden (READ_ONLY_JS); the token is kept in the ``api-token-store`` (sessionStorage) and sent
+by every write as a bearer token. A write that answers 401 sets its page's
+``{"type": "auth-401", "page": ...}`` store, which shows the token field too.
 """
 
 from __future__ import annotations
@@ -48,8 +50,9 @@ function(n_clicks, n_intervals, base) {
 """
 
 
-# the header's links, in this order, with what each page shows on hover; a page registered for
-# the navigation (dash.register_page, nav not False) that is not here follows them
+# the header's links, in this order, with what each page shows on hover; the groups open a menu
+# on hover or keyboard focus (one line at 1280 px); a page registered for the navigation
+# (dash.register_page, nav not False) that is not here goes into OTHERS_GROUP's menu
 NAV = [
     ("/", "Overview", "The study's headline, active jobs and sweeps, workers"),
     ("/runs", "Runs", "Every capture run by name: model · prompt set · hook"),
@@ -58,31 +61,70 @@ NAV = [
     ("/evals", "Evaluations", "False refusal, safety and f1 of each model on a probe set"),
     ("/sweeps", "Sweeps", "Grids of fine-tunes and their progress"),
     ("/jobs", "Jobs", "Every job, its status and place in the queue"),
-    ("/compare", "Compare runs", "Per-layer spectra of several runs side by side"),
-    (
-        "/relation",
-        "Concentration vs refusal",
-        "Across a sweep's cells: how each layer's concentration relates to false refusal",
-    ),
-    ("/frontier", "Frontier", "False refusal against safety of every model and intervention"),
-    ("/finetune/new", "New fine-tune", "Fine-tune a model, with or without VCL"),
-    ("/sweeps/new", "New sweep", "A grid of fine-tunes, each captured and evaluated"),
 ]
+NAV_GROUPS = [  # (id, label, whether its pages write, links)
+    (
+        "nav-analyse",
+        "Analyse",
+        False,
+        [
+            ("/compare", "Compare runs", "Per-layer spectra of several runs side by side"),
+            (
+                "/relation",
+                "Concentration vs refusal",
+                "Across a sweep's cells: how each layer's concentration relates to false refusal",
+            ),
+            (
+                "/frontier",
+                "Frontier",
+                "False refusal against safety of every model and intervention",
+            ),
+        ],
+    ),
+    (
+        "nav-new",
+        "New",
+        True,  # a reader without a token (team mode) does not see it
+        [
+            ("/finetune/new", "New fine-tune", "Fine-tune a model, with or without VCL"),
+            ("/sweeps/new", "New sweep", "A grid of fine-tunes, each captured and evaluated"),
+        ],
+    ),
+]
+OTHERS_GROUP = "nav-analyse"
 
 
-def nav_links() -> list:
-    listed = [p for p, _, _ in NAV]
+def nav_links() -> html.Nav:
+    """The header's navigation: NAV, then NAV_GROUPS as menus; only registered pages."""
+    listed = {p for p, _, _ in NAV} | {p for *_, links in NAV_GROUPS for p, _, _ in links}
     others = [
         (page["relative_path"], page["name"], page.get("description") or "")
         for page in dash.page_registry.values()
         if page.get("nav", True) and page["relative_path"] not in listed
     ]
     registered = {page["relative_path"] for page in dash.page_registry.values()}
-    return [
-        dcc.Link(name, href=path, title=title, className="nav")
-        for path, name, title in NAV + others
-        if path in registered
-    ]
+
+    def links(entries):
+        return [
+            dcc.Link(name, href=path, title=title, className="nav")
+            for path, name, title in entries
+            if path in registered
+        ]
+
+    groups = []
+    for id, label, writes, entries in NAV_GROUPS:
+        entries = entries + others if id == OTHERS_GROUP else entries
+        groups.append(
+            html.Div(
+                [
+                    html.Span(f"{label} ▾", className="nav-group-label", tabIndex="0"),
+                    html.Div(links(entries), className="nav-menu"),
+                ],
+                id=id,
+                className="nav-group" + (" write-control" if writes else ""),
+            )
+        )
+    return html.Nav([*links(NAV), *groups], id="nav", className="nav-bar")
 
 
 TOKEN_BOX_JS = """
@@ -91,10 +133,13 @@ function(refused, token, needed) {
     return show ? {"display": "flex"} : {"display": "none"};
 }
 """
-# team mode (the API's writes need a token): a reader without one sees no write buttons
-# (class write-control: cancel, retry, delete, capture and evaluate, freeze)
+# team mode (the API's writes need a token): for a reader without one the app's root has the
+# class read-only, which hides every control that writes (class write-control: submit, upload,
+# import, delete, cancel, retry, capture and evaluate, labels, freeze, the links to the forms)
+# and shows the hints saying they need a token (class token-hint); until /api/health has
+# answered (needed is null) the controls stay hidden
 READ_ONLY_JS = """
-function(needed, token) { return needed && !token ? "read-only" : ""; }
+function(needed, token) { return needed !== false && !token ? "read-only" : ""; }
 """
 
 
@@ -119,7 +164,7 @@ def create_app(api_url: str, api_token: str | None = None, public_url: str | Non
             html.Header(
                 [
                     dcc.Link(html.Strong("FlowLens"), href="/", className="brand"),
-                    *nav_links(),
+                    nav_links(),
                     html.Div(
                         [
                             html.Label("API token", htmlFor="api-token"),
@@ -152,12 +197,14 @@ def create_app(api_url: str, api_token: str | None = None, public_url: str | Non
             dcc.Store(id="api-token-store", storage_type="session"),
             dcc.Store(id="public-url", data=public.strip() or None),
             dcc.Store(id="writes-need-token"),
-        ]
+        ],
+        id="app",
+        className="read-only",
     )
     app.callback(Output("writes-need-token", "data"), Input("url", "pathname"))(writes_need_token)
     app.clientside_callback(
         READ_ONLY_JS,
-        Output("page-main", "className"),
+        Output("app", "className"),
         Input("writes-need-token", "data"),
         Input("api-token-store", "data"),
     )

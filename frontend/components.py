@@ -611,15 +611,20 @@ def zoom_query(zoom: list | None) -> str | None:
     return ",".join("" if v is None else f"{v:.6g}" for v in zoom)
 
 
+def token_hint(what: str) -> html.P:
+    """Says that ``what`` (e.g. "Submitting") needs a token, to a reader without one in team mode
+    (class token-hint: shown only where frontend/app.py hides the write controls)."""
+    text = f"{what} needs an API token: type yours in the header's token field."
+    return html.P(text, className="token-hint muted")
+
+
 def freeze_control(page_id: str) -> html.Div:
     """The "Freeze this view" button of a page (ids ``<page_id>-freeze`` and
     ``<page_id>-freeze-result``) and its auth-401 store; the page's callback calls
     ``freeze_view``."""
     return html.Div(
         [
-            html.Button(
-                "Freeze this view", id=f"{page_id}-freeze", className="button small write-control"
-            ),
+            html.Button("Freeze this view", id=f"{page_id}-freeze", className="button small"),
             html.Span(
                 "stores what is shown as a read-only snapshot with a stable link",
                 className="muted",
@@ -627,7 +632,7 @@ def freeze_control(page_id: str) -> html.Div:
             html.Div(id=f"{page_id}-freeze-result"),
             dcc.Store(id={"type": "auth-401", "page": page_id}),
         ],
-        className="freeze",
+        className="freeze write-control",
     )
 
 

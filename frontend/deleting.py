@@ -2,7 +2,7 @@
 /api/<things>/<id>/dependants, each a link), a second click to confirm, and DELETE, with cascade
 when the box is ticked; a 409 (dependants appeared meanwhile) or a 401 is said in the panel
 (a 401 shows the header's token field). Success leaves for ``back`` (the list page). One panel
-a page.
+a page; a reader without a token (team mode) sees what depends on the thing, not the controls.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from dash import Input, Output, State, callback, dcc, html, no_update
 from dash.exceptions import PreventUpdate
 
 from frontend.api import WriteRefused
-from frontend.components import api, fetch
+from frontend.components import api, fetch, token_hint
 
 PAGES = {"runs": "/runs", "evaluations": "/evaluations", "models": "/models", "jobs": "/jobs"}
 
@@ -45,10 +45,12 @@ def delete_panel(what: str, ident: int, name: str, back: str) -> html.Div:
         [
             html.H2(f"Delete this {what}"),
             html.P(said, className="muted", id="delete-dependants"),
+            token_hint("Deleting"),
             dcc.Checklist(
                 [{"label": " also delete what depends on it", "value": "on"}] if found else [],
                 [],
                 id="delete-cascade",
+                className="write-control",
             ),
             html.Button(
                 f"Delete {name}", className="button danger write-control", id="delete-button"

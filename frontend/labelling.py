@@ -9,7 +9,7 @@ from dash import Input, Output, State, callback, clientside_callback, ctx, dcc, 
 
 from backend.metrics import get_metric
 from frontend.api import WriteRefused, auth_headers
-from frontend.components import api, control, error, fetch, fmt, table
+from frontend.components import api, control, error, fetch, fmt, table, token_hint
 
 VERDICTS = ["full_compliance", "full_refusal", "partial_refusal"]
 KEYS = dict(zip("123", VERDICTS, strict=True))  # key -> the verdict it labels
@@ -38,7 +38,7 @@ function(_id) {
                 return;
             }
             const button = buttons[e.key] && document.getElementById(buttons[e.key]);
-            if (button && !button.disabled) {
+            if (button && !button.disabled && button.offsetParent) {  // shown (team mode)
                 e.preventDefault();
                 button.click();
             }
@@ -111,8 +111,10 @@ def classifiers_section(
 
 
 def labelling_section(position: int):
-    def button(id: str, text: str) -> html.Button:
-        return html.Button(text, id=id, className="button small")
+    def button(id: str, text: str, writes: bool = False) -> html.Button:
+        return html.Button(
+            text, id=id, className="button small write-control" if writes else "button small"
+        )
 
     return html.Div(
         [
@@ -122,14 +124,18 @@ def labelling_section(position: int):
                 "moves on); n or → next, p or ← previous, u next unlabelled.",
                 className="muted",
             ),
+            token_hint("Labelling"),
             dcc.Store(id="label-items"),
             dcc.Store(id="label-pos", data=position),
             dcc.Store(id="label-keys"),
             dcc.Store(id={"type": "auth-401", "page": "evaluation"}),
             html.Div(
                 [
-                    *[button(f"label-{v}", f"{k} {v.replace('_', ' ')}") for k, v in KEYS.items()],
-                    button("label-remove", "remove my label"),
+                    *[
+                        button(f"label-{v}", f"{k} {v.replace('_', ' ')}", writes=True)
+                        for k, v in KEYS.items()
+                    ],
+                    button("label-remove", "remove my label", writes=True),
                     button("label-prev", "‹ previous (p)"),
                     html.Span(id="label-position", className="muted"),
                     button("label-next", "next (n) ›"),

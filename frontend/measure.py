@@ -163,14 +163,14 @@ def measure_panel(model: dict, ancestors: list[int], depends_on: list[int], what
                     html.Button(
                         "Capture and evaluate",
                         id="measure-submit",
-                        className="button write-control",
+                        className="button",
                     ),
                 ],
                 className="controls",
             ),
             html.Div(id="measure-result"),
         ],
-        className="card",
+        className="card write-control",  # a reader without a token (team mode) sees none
         id="measure-panel",
     )
 

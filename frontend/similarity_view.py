@@ -53,7 +53,9 @@ def dataset_section(dataset: dict, datasets: list[dict]) -> html.Div:
                     control("Other set", dcc.Dropdown(others, None, id="similarity-other")),
                     control("Model", dcc.Dropdown(model_options, None, id="similarity-model")),
                     html.Button(
-                        "Measure on this model", id="similarity-submit", className="button"
+                        "Measure on this model",
+                        id="similarity-submit",
+                        className="button write-control",
                     ),
                 ],
                 className="controls",
@@ -189,7 +191,7 @@ def sweep_similarity(params: dict, cells: list[dict]) -> tuple[html.Div, list]:
             html.Button(
                 f"Measure {safety} ~ {probe} on {len(missing)} cell model(s)",
                 id="sweep-similarity-submit",
-                className="button",
+                className="button write-control",
                 disabled=not missing or bool(found["pending_job_ids"]),
             ),
             html.Span(id="sweep-similarity-queued"),

@@ -71,6 +71,7 @@ def walk(page, ui: str, step) -> tuple[int, str]:
         page.goto(ui + "/")
         page.wait_for_selector("#_pages_content > *", timeout=60_000)
     with step("New sweep form: tiny model, p 0 and 0.4, 2 steps"):
+        page.hover("#nav-new")  # the header's "New" menu
         page.click("a.nav:has-text('New sweep')")
         page.wait_for_selector("#submit-button", timeout=60_000)
         choose(page, "base_model_id", "tiny")

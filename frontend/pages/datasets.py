@@ -15,7 +15,7 @@ import dash
 from dash import Input, Output, State, callback, dcc, html, no_update
 
 from frontend.api import WriteRefused
-from frontend.components import api, control, error, fetch, page, stats_table
+from frontend.components import api, control, error, fetch, page, stats_table, token_hint
 
 dash.register_page(__name__, path="/datasets", name="Datasets", order=1)
 
@@ -82,36 +82,44 @@ def layout(side="prompts", **_query):
         dcc.Interval(id="datasets-tick", interval=3000, disabled=not computing(listed)),
         dcc.Store(id="datasets-side", data=side),
         html.H2("Upload a dataset"),
-        html.P(FORMAT_HELP, className="muted"),
+        token_hint("Uploading a dataset"),
         html.Div(
             [
-                control("Name", dcc.Input(id="upload-name", type="text")),
-                control(
-                    "Format", dcc.Dropdown(FORMATS, "jsonl", id="upload-format", clearable=False)
+                html.P(FORMAT_HELP, className="muted"),
+                html.Div(
+                    [
+                        control("Name", dcc.Input(id="upload-name", type="text")),
+                        control(
+                            "Format",
+                            dcc.Dropdown(FORMATS, "jsonl", id="upload-format", clearable=False),
+                        ),
+                        control(
+                            "Label of rows without one",
+                            dcc.Dropdown(LABELS, "", id="upload-label", clearable=False),
+                        ),
+                        control(
+                            "OR-Bench split",
+                            dcc.Dropdown(
+                                [
+                                    {"label": "Hard-1K (safe)", "value": "hard-1k"},
+                                    {"label": "80K (safe)", "value": "80k"},
+                                    {"label": "Toxic (unsafe)", "value": "toxic"},
+                                ],
+                                None,
+                                id="upload-split",
+                                placeholder="orbench only",
+                            ),
+                        ),
+                        file_drop("upload-file", (limits or {}).get("max_bytes")),
+                        html.Button("Upload", id="upload-button", className="button"),
+                    ],
+                    className="controls",
                 ),
-                control(
-                    "Label of rows without one",
-                    dcc.Dropdown(LABELS, "", id="upload-label", clearable=False),
-                ),
-                control(
-                    "OR-Bench split",
-                    dcc.Dropdown(
-                        [
-                            {"label": "Hard-1K (safe)", "value": "hard-1k"},
-                            {"label": "80K (safe)", "value": "80k"},
-                            {"label": "Toxic (unsafe)", "value": "toxic"},
-                        ],
-                        None,
-                        id="upload-split",
-                        placeholder="orbench only",
-                    ),
-                ),
-                file_drop("upload-file", (limits or {}).get("max_bytes")),
-                html.Button("Upload", id="upload-button", className="button"),
+                html.Div(id="upload-result"),
             ],
-            className="controls",
+            className="write-control",
+            id="upload-section",
         ),
-        html.Div(id="upload-result"),
         dcc.Store(id={"type": "auth-401", "page": "datasets"}),
     )
 

@@ -26,6 +26,7 @@ from frontend.components import (
     parse_ids,
     table,
     to_int,
+    token_hint,
     upload_field,
     upload_name_callback,
 )
@@ -127,26 +128,35 @@ def comparison(evaluations: list[dict], names: dict, datasets: dict) -> html.Div
 def _import_form() -> list:
     return [
         html.H2("Import completions"),
-        html.P(
-            "A CSV (XSTest's published completions) or JSONL file with prompt and completion, "
-            "optional type, label (safe/unsafe) and human label (final_label or verdict). "
-            "A job judges the completions with the classifier.",
-            className="muted",
-        ),
+        token_hint("Importing completions"),
         html.Div(
             [
-                control("Name of its prompt set", dcc.Input(id="import-name", type="text")),
-                control(
-                    "Format",
-                    dcc.Dropdown(["csv", "jsonl"], "csv", id="import-format", clearable=False),
+                html.P(
+                    "A CSV (XSTest's published completions) or JSONL file with prompt and "
+                    "completion, optional type, label (safe/unsafe) and human label (final_label "
+                    "or verdict). A job judges the completions with the classifier.",
+                    className="muted",
                 ),
-                control("Classifier", dcc.Input(id="import-classifier", value="rules")),
-                upload_field("import-file"),
-                html.Button("Import", id="import-button", className="button"),
+                html.Div(
+                    [
+                        control("Name of its prompt set", dcc.Input(id="import-name", type="text")),
+                        control(
+                            "Format",
+                            dcc.Dropdown(
+                                ["csv", "jsonl"], "csv", id="import-format", clearable=False
+                            ),
+                        ),
+                        control("Classifier", dcc.Input(id="import-classifier", value="rules")),
+                        upload_field("import-file"),
+                        html.Button("Import", id="import-button", className="button"),
+                    ],
+                    className="controls",
+                ),
+                html.Div(id="import-result"),
             ],
-            className="controls",
+            className="write-control",
+            id="import-section",
         ),
-        html.Div(id="import-result"),
         dcc.Store(id={"type": "auth-401", "page": "evals"}),
     ]
 

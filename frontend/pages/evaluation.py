@@ -266,7 +266,7 @@ def no_probe(evaluation: dict, why: str) -> list:
             f"Fit a probe on run {kept[0]['id']}",
             href=f"/submit/probe?run_id={kept[0]['id']}",
             id="eval-probe-submit",
-            className="button small",
+            className="button small write-control",
         )
     else:
         action = dcc.Link(
@@ -276,7 +276,7 @@ def no_probe(evaluation: dict, why: str) -> list:
                 f"&dataset_id={evaluation['dataset_id']}"
             ),
             id="eval-probe-capture",
-            className="button small",
+            className="button small write-control",
         )
     return [html.P(why, className="muted", id="eval-probe-none"), action]
 

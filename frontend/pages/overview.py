@@ -95,7 +95,7 @@ def headline() -> tuple[html.Div, bool]:
         card = html.Div(
             [
                 html.P("No sweep yet.", className="muted"),
-                dcc.Link("Start one", href="/sweeps/new"),
+                dcc.Link("Start one", href="/sweeps/new", className="write-control"),
             ],
             id="overview-headline",
             className="card",
@@ -150,8 +150,8 @@ def layout(**_query):
         html.Div(
             [
                 html.Strong("Next: "),
-                dcc.Link("new fine-tune", href="/finetune/new"),
-                dcc.Link("new sweep", href="/sweeps/new"),
+                dcc.Link("new fine-tune", href="/finetune/new", className="write-control"),
+                dcc.Link("new sweep", href="/sweeps/new", className="write-control"),
                 dcc.Link("models", href="/models"),
                 dcc.Link("runs", href="/runs"),
                 dcc.Link("evaluations", href="/evals"),
@@ -160,7 +160,9 @@ def layout(**_query):
             id="finetune-links",
         ),
         html.Div(
-            [html.Strong("Submit a job: "), *submit_links], className="links", id="submit-links"
+            [html.Strong("Submit a job: "), *submit_links],
+            className="links write-control",
+            id="submit-links",
         ),
         html.H2("Active jobs"),
         html.Div(sweeps, id="overview-sweeps"),

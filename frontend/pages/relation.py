@@ -356,7 +356,11 @@ def sweep_list():
             sweeps_table(listed, id="sweep-list")
             if listed
             else html.P(
-                ["No sweeps yet: ", dcc.Link("start one", href="/sweeps/new"), "."],
+                [
+                    "No sweeps yet: ",
+                    dcc.Link("start one", href="/sweeps/new", className="write-control"),
+                    ".",
+                ],
                 className="muted",
             ),
         ]

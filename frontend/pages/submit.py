@@ -3,7 +3,8 @@
 URL: /submit/<kind>?<field>=<value>...  (query values pre-fill the form; a model may be given
 by name: ``?model_name=demo``). Presets fill several fields at once. A fine-tune or DPO form
 offers "capture and evaluate the trained model" (frontend/measure.py), queued to run after it.
-A 422 shows each message beside its field; success opens /jobs/<id>.
+A 422 shows each message beside its field; success opens /jobs/<id>. A reader without a token
+(team mode) sees the form but no Submit button.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from dash.exceptions import PreventUpdate
 
 from frontend import job_form
 from frontend.api import WriteRefused
-from frontend.components import api, control, error, fetch, page
+from frontend.components import api, control, error, fetch, page, token_hint
 from frontend.measure import queue_after_training
 
 dash.register_page(__name__, path_template="/submit/<kind>", name="Submit", nav=False)
@@ -110,7 +111,8 @@ def layout(kind=None, **query):
         after_training(kind),
         html.Div(
             [
-                html.Button("Submit", id="submit-button", className="button"),
+                html.Button("Submit", id="submit-button", className="button write-control"),
+                token_hint("Submitting"),
                 html.Span(id="submit-error", className="error"),
             ],
             className="controls",

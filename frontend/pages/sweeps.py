@@ -27,7 +27,7 @@ def layout(state=None, offset=None, **_query):
         html.Div(
             [
                 ui.control("State", ui.filter_dropdown("sweeps", "state", STATES, state)),
-                dcc.Link("New sweep", href="/sweeps/new"),
+                dcc.Link("New sweep", href="/sweeps/new", className="write-control"),
             ],
             className="controls",
         ),

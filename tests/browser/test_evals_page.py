@@ -61,15 +61,14 @@ def test_ticking_two_evaluations_compares_them(tab, seeded):
 
 def test_import_form_creates_an_imported_evaluation(tab, seeded):
     page = tab.open("/evals")
-    page.wait_for_selector("#import-button")
-    page.fill("#import-name", "from-the-ui")
-    page.set_input_files("#import-file input[type=file]", str(SAMPLE))
-    page.click("#import-button")
-    page.wait_for_selector("#token-box", state="visible", timeout=10_000)  # a write asks first
+    page.wait_for_selector("#token-box", state="visible", timeout=10_000)  # writes need one
+    assert not page.is_visible("#import-button")  # none offered without a token
     page.fill("#api-token", seeded["token"])
     page.wait_for_function(
         "() => (sessionStorage.getItem('api-token-store') || '').includes('fl_')"
     )
+    page.fill("#import-name", "from-the-ui")
+    page.set_input_files("#import-file input[type=file]", str(SAMPLE))
     page.click("#import-button")
     page.wait_for_selector("#import-ok", timeout=20_000)
     assert "3 completions, 3 human labels" in page.inner_text("#import-ok")

@@ -148,6 +148,8 @@ def test_a_refused_write_asks_for_a_token_and_sends_it(tab, seeded):
     before = httpx.get(f"{api}/jobs").json()["count"]
     page = tab.open("/submit/echo?message=from-the-ui")
     page.wait_for_selector("#token-box", state="visible", timeout=10_000)  # writes need one
+    assert not page.is_visible("#submit-button")  # none offered without a token
+    page.fill("#api-token", "fl_not-a-token")
     page.click("#submit-button")
     page.wait_for_function(
         "() => document.querySelector('#submit-error').innerText.includes('HTTP 401')"
@@ -155,7 +157,7 @@ def test_a_refused_write_asks_for_a_token_and_sends_it(tab, seeded):
     assert httpx.get(f"{api}/jobs").json()["count"] == before
     page.fill("#api-token", seeded["token"])
     page.wait_for_function(
-        "() => (sessionStorage.getItem('api-token-store') || '').includes('fl_')"
+        f"() => (sessionStorage.getItem('api-token-store') || '').includes('{seeded['token']}')"
     )
     page.click("#submit-button")
     page.wait_for_url("**/jobs/*", timeout=20_000)

@@ -26,19 +26,37 @@ def test_up_serves_everything_and_stops_cleanly_on_ctrl_c(tmp_path):
         wait_http(f"http://127.0.0.1:{api_port}/api/health", timeout=60)
         wait_http(f"http://127.0.0.1:{ui_port}/", timeout=60)
         api = f"http://127.0.0.1:{api_port}/api"
-        job = httpx.post(f"{api}/jobs", json={"kind": "echo", "params": {"message": "up"}}).json()
+        # long enough (2 s) for the 1 s poll to see it running; the second one fails
+        params = [{"message": "up", "sleep_seconds": 2}, {"crash": "exception"}]
+        jobs = [
+            httpx.post(f"{api}/jobs", json={"kind": "echo", "params": p}).json() for p in params
+        ]
+        job, crash = jobs
         done = wait_until(
-            lambda: httpx.get(f"{api}/jobs/{job['id']}").json()["status"] == "succeeded",
+            lambda: (
+                [httpx.get(f"{api}/jobs/{j['id']}").json()["status"] for j in jobs]
+                == ["succeeded", "failed"]
+            ),
             60,
-            "a job run by the embedded worker",
+            "two jobs run by the embedded worker",
         )
         assert done
         assert httpx.get(f"{api}/health").json()["workers_alive"] == 1
         text = log.read_text()
         assert f"dashboard: http://127.0.0.1:{ui_port}/" in text and "/docs" in text
-        line = f"job {job['id']} echo succeeded"  # one line per job event, no access logs
-        assert wait_until(lambda: line in log.read_text(), 10, "the job's event line")
-        assert "GET /" not in log.read_text()
+        failed = f"job {crash['id']} echo failed: RuntimeError: diagnostic crash requested"
+        assert wait_until(lambda: failed in log.read_text(), 10, "the failed job's event line")
+        # one line per job event, nothing else: no worker lines, no access logs, no duplicates
+        events = log.read_text().split("One line per job event follows. Press Ctrl-C to stop.\n")
+        lines = [line for line in events[1].splitlines() if line]
+        started, succeeded = (f"job {job['id']} echo {e}" for e in ("started", "succeeded"))
+        allowed = {f"job {j['id']} echo {e}" for j in jobs for e in ("queued", "started")}
+        assert set(lines) <= allowed | {succeeded, failed} and len(set(lines)) == len(lines), lines
+        later = [line for line in lines if not line.endswith(" queued")]  # queued: if seen
+        crash_started = f"job {crash['id']} echo started"  # unless it failed between two polls
+        assert later in ([started, succeeded, crash_started, failed], [started, succeeded, failed])
+        worker_log = (tmp_path / "worker.log").read_text()  # beside the artifact folder
+        assert f"job {crash['id']}" in worker_log
         # the CLI: --wait ends with the job's event line; jobs show is text
         cli = [sys.executable, "-m", "backend.cli"]
         run = subprocess.run(
