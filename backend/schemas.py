@@ -322,6 +322,20 @@ class SweepPublic(BaseModel):
     progress: SweepProgress
 
 
+class ModelSetPublic(BaseModel):
+    """A set of models as relation cells (GET /api/relation): one cell per model."""
+
+    name: str = Field(description="'<model> and its family', or the models' names.")
+    dataset_id: int | None = Field(
+        description="The prompt set of the cells' runs and probe set of their evaluations."
+    )
+    dataset_name: str | None
+    cells: list[SweepCell] = Field(
+        description="One per model, in the set's order; run_id and evaluation_id are null where "
+        "the model has none on the dataset."
+    )
+
+
 class SweepSummary(BaseModel):
     """A sweep in the list: its job, its name and its progress."""
 

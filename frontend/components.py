@@ -554,6 +554,11 @@ def job_subject(job: dict, names: Names) -> str:
     return f"evaluation {params['evaluation_id']}" if params.get("evaluation_id") else ""
 
 
+def family_relation_link(model_name: str, id: str) -> dcc.Link:
+    """The relation view of a model beside its base, siblings and children (pages/relation.py)."""
+    return dcc.Link("relation with its family", href="/relation" + query(family=model_name), id=id)
+
+
 def sweep_progress_line(progress: dict) -> str:
     """A sweep's progress in one line: "12/39 done · 2 running · 25 queued · ETA 4 min"."""
     if not progress["total"]:

@@ -1,6 +1,8 @@
 """The newcomer's path in a real browser, by clicks and dropdown choices only: from `flowlens up`
 to a fine-tune grid of their own (the New sweep form: two cells, p = 0 and 0.4), each cell's
-capture and evaluation, its relation view, and a frozen link of that view opened as a reader.
+capture and evaluation, its relation view, and a frozen link of that view opened as a reader;
+then from the frozen view back to the live one, to one fine-tune's job page, its model page, the
+relation view of that model's family (it, its base and the other cell) and a frozen link of it.
 
 Runs `flowlens up --no-demo` on a temporary SQLite database holding the built-in datasets and
 a tiny demo model (2 layers, d_model 32: the demo study's settings are fixed in backend/demo.py,
@@ -65,8 +67,25 @@ def choose(page, field: str, text: str) -> None:
     )
 
 
-def walk(page, ui: str, step) -> tuple[int, str]:
-    """The path itself; returns the sweep's job id and the frozen link."""
+def freeze(page, n_cells: int) -> str:
+    """Freeze the relation view shown once its scatter is drawn, open the frozen link; returns
+    it."""
+    page.wait_for_selector("#relation-scatter .point", timeout=60_000)
+    page.click("#relation-freeze")
+    page.wait_for_selector("#freeze-link", timeout=60_000)
+    page.click("#freeze-link")
+    page.wait_for_url("**/snapshots/*", timeout=60_000)
+    page.wait_for_selector("#snapshot-source", timeout=60_000)
+    page.wait_for_function(
+        f"() => document.body.innerText.includes('over n = {n_cells} cells')", timeout=60_000
+    )
+    page.wait_for_selector(".js-plotly-plot .point", timeout=60_000)  # the stored scatter
+    return page.url
+
+
+def walk(page, ui: str, step) -> dict:
+    """The path itself; returns the sweep's job id, the frozen links of its relation view and
+    of its first cell's family, and the links the job and model pages offered."""
     with step("overview"):
         page.goto(ui + "/")
         page.wait_for_selector("#_pages_content > *", timeout=60_000)
@@ -92,16 +111,26 @@ def walk(page, ui: str, step) -> tuple[int, str]:
         page.click("a:has-text('relation'), a:has-text('concentration vs false refusal')")
         page.wait_for_selector("#relation-freeze", timeout=60_000)
     with step("freeze, open the frozen link"):
-        page.click("#relation-freeze")
-        page.wait_for_selector("#freeze-link", timeout=60_000)
-        page.click("#freeze-link")
-        page.wait_for_url("**/snapshots/*", timeout=60_000)
-        page.wait_for_selector("#_pages_content > *", timeout=60_000)
-        page.wait_for_function(
-            "() => document.body.innerText.includes('over n = 2 cells')", timeout=60_000
-        )
-        page.wait_for_selector(".js-plotly-plot .point", timeout=60_000)  # the stored scatter
-    return sweep, page.url
+        sweep_link = freeze(page, 2)
+    with step("back to the live view, a cell's fine-tune job, its model"):
+        page.click("#snapshot-source")
+        page.click("#relation-cells a:has-text('finetune')", timeout=60_000)
+        page.wait_for_url("**/jobs/*", timeout=60_000)
+        job_link = page.get_attribute("#job-family-link", "href", timeout=60_000)
+        page.click("#job-model-link")
+        page.wait_for_url("**/models/*", timeout=60_000)
+        model_link = page.get_attribute("#model-family-link", "href", timeout=60_000)
+    with step("relation with its family"):
+        page.click("#model-family-link")
+        page.wait_for_selector("#relation-freeze", timeout=60_000)
+    with step("freeze the family's view, open the frozen link"):
+        family_link = freeze(page, 2)  # the base model has no capture or evaluation
+    return {
+        "sweep": sweep,
+        "sweep_link": sweep_link,
+        "family_link": family_link,
+        "offered": [job_link, model_link],
+    }
 
 
 def main() -> int:
@@ -141,9 +170,10 @@ def main() -> int:
                     if exc:
                         page.screenshot(path=str(args.out / "failed.png"))
 
-            _, link = walk(page, ui, step)
+            walked_to = walk(page, ui, step)
             page.screenshot(path=str(args.out / "snapshot.png"))
-            print(f"walked in {time.monotonic() - walked:.1f} s; frozen link {link}")
+            print(f"walked in {time.monotonic() - walked:.1f} s; frozen links", end=" ")
+            print(walked_to["sweep_link"], walked_to["family_link"])
             print("page errors:", errors or "none")
             browser.close()
     finally:

@@ -7,8 +7,9 @@ VCL window layer) from /api/jobs/<id>/metrics, refreshed while it runs, and, whe
 geometry during training (/api/jobs/<id>/geometry), concentration@3, effective rank and alignment
 with the base model per layer on the same x-axis; a finetune or dpo job
 offers "capture and evaluate" of its model (frontend/measure.py: queued after it while it has not
-finished); a sweep job links to its cells (/sweeps/<id>) and the concentration vs false refusal
-view (/relation?sweep=<id>). A job that does not exist gets a page saying so, without buttons.
+finished), and once it has, the relation view of that model's family (/relation?family=<name>);
+a sweep job links to its cells (/sweeps/<id>) and the concentration vs false refusal view
+(/relation?sweep=<id>). A job that does not exist gets a page saying so, without buttons.
 In team mode (the API's writes need a token) a reader without one sees no Cancel/Retry (class
 write-control, hidden by frontend/app.py's read-only class).
 """
@@ -114,6 +115,9 @@ def _produced(job: dict) -> list:
     if result.get("model_id"):
         links.append(names.model_link(result["model_id"], id="job-model-link"))
         links.append(dcc.Link("its evaluations", href=f"/evals?model_id={result['model_id']}"))
+        if job["kind"] in TRAINED_SUFFIX:
+            name = names.model(result["model_id"])
+            links.append(ui.family_relation_link(name, "job-family-link"))
     if result.get("dataset_id"):
         links.append(names.dataset_link(result["dataset_id"]))
     for dataset_id in (result.get("created") or {}).values():

@@ -1,6 +1,7 @@
 """One model: its lineage (the chain of models it was trained from, the data mix and the
-training parameters), the models trained from it, its runs and evaluations, and "capture and
-evaluate" (frontend/measure.py) with the base model's run as reference.
+training parameters), the models trained from it, its runs and evaluations, "capture and
+evaluate" (frontend/measure.py) with the base model's run as reference, and the relation view of
+its family (/relation?family=<name>: it beside its base, siblings and children).
 
 URL: /models/<model_id>
 """
@@ -162,6 +163,7 @@ def layout(model, model_id=None, **_query):
         html.H2("Lineage"),
         _chain(chain),
         html.P(["Trained by: ", made_by, " · ", model["uri"]], className="muted"),
+        html.Div([ui.family_relation_link(model["name"], "model-family-link")], className="links"),
         _training(model, names),
         html.Div(
             [html.Strong("Trained from it: "), *trained] if trained else [],

@@ -1,9 +1,14 @@
-"""A per-layer metric against an evaluation metric across the cells of a sweep.
+"""A per-layer metric against an evaluation metric across cells: a sweep's, or a set of models
+(each with its capture run and its evaluation on one prompt set: GET /api/relation).
 
-URL: /relation?sweep=<job id>&layer=<int>&metric=<a per-layer or probe metric of the catalogue,
-e.g. concentration@3, alignment, refusal_direction_cos@1, probe_auroc>&target=<an evaluation
-metric, default false_refusal_rate>&vcl=all|on|off&lam=&sign=&k=&seed=&method=<comma lists: the
-cells that enter>&zoom=<x0,x1,y0,y1 of the scatter>&cells=<selected cell positions>
+URL: /relation?sweep=<job id> or /relation?family=<model name>&models=<model ids>&dataset=<the
+prompt set>&runs=&evaluations=<chosen ids>, then &layer=<int>&metric=<a per-layer or probe metric
+of the catalogue, e.g. concentration@3, alignment, refusal_direction_cos@1, probe_auroc>&target=<an
+evaluation metric, default false_refusal_rate>&vcl=all|on|off&lam=&sign=&k=&seed=&method=<comma
+lists: the cells that enter>&zoom=<x0,x1,y0,y1 of the scatter>&cells=<selected cell positions>
+A family is a model with its parent chain, its siblings and its children: a fine-tune beside its
+base and the other fine-tunes of that base (the link "relation with its family" of model and job
+pages). Without a sweep or models, the page offers both.
 
 Which cells enter is the first choice: VCL sets the concentration directly, so pooling cells
 with VCL on and off mixes two relations (the default is VCL off when a sweep has both). Left: one
@@ -39,6 +44,7 @@ from frontend.components import (
     layer_slider,
     layout_defaults,
     metric_options,
+    named_link,
     page,
     parse_zoom,
     query,
@@ -65,6 +71,7 @@ HOVER = [get_metric(n) for n in ("false_refusal_rate", "safety", "f1")]
 COLORS = {"pearson": "#2563eb", "spearman": "#f97316"}
 NAMES = {"pearson": "Pearson r", "spearman": "Spearman ρ"}
 VCL_CHOICES = ["all", "off", "on"]
+SET_KEYS = ("family", "models", "dataset", "runs", "evaluations")  # a model set, as the API's
 
 
 def vcl_on(cell: dict) -> bool:
@@ -312,6 +319,14 @@ def correlation_figure(rows: list[dict], metric: str, target: str, layer: int):
     return layout_defaults(fig, title, 440)
 
 
+def _enters(cell: dict, ok: bool, metric: str, target: str, layer: int) -> str:
+    """"yes" for a cell the filters let in that has both values, "not measured" without."""
+    if not ok:
+        return "no"
+    measured = value_at(cell, metric, layer) is not None and target_of(cell, target) is not None
+    return "yes" if measured else "not measured"
+
+
 def cells_rows(cells, inside, metric, target, layer) -> tuple[list[str], list[list]]:
     """The cells table as text (the snapshot stores it so)."""
     shown, goal = get_metric(metric), get_metric(target)
@@ -320,7 +335,7 @@ def cells_rows(cells, inside, metric, target, layer) -> tuple[list[str], list[li
     columns += scores
     rows = [
         [
-            "yes" if ok else "no",
+            _enters(c, ok, metric, target, layer),
             intervention_view.method_label(c),
             *[str(v) for v in cell_params(c)],
             shown.format(value_at(c, metric, layer)),
@@ -336,12 +351,18 @@ def cells_table(cells, inside, metric, target, layer, selected=()):
     columns, rows = cells_rows(cells, inside, metric, target, layer)
     body = []
     for i, (c, row) in enumerate(zip(cells, rows, strict=True)):
-        trained = next((k for k in ("finetune", "dpo") if k in c["jobs"]), "evaluate")
-        links = [dcc.Link(trained, href=f"/jobs/{c['jobs'][trained]}")]
+        trained = next((k for k in ("finetune", "dpo", "evaluate") if k in c["jobs"]), None)
+        links = [dcc.Link(trained, href=f"/jobs/{c['jobs'][trained]}")] if trained else []
+        if c["model_id"] is not None:
+            links.append(dcc.Link("model", href=f"/models/{c['model_id']}"))
         if c["run_id"]:
             links.append(dcc.Link("spectra", href=f"/runs/{c['run_id']}?layer={layer}"))
+        else:
+            links.append(html.Span("not captured", className="muted"))
         if c["evaluation_id"]:
             links.append(dcc.Link("evaluation", href=f"/evals/{c['evaluation_id']}"))
+        else:
+            links.append(html.Span("not evaluated", className="muted"))
         cells_shown = [html.Strong(v) for v in row] if i in selected else row
         body.append([*cells_shown, html.Span(links, className="links")])
     return table([*columns, "links"], body, id="relation-cells")
@@ -364,6 +385,82 @@ def sweep_list():
                 className="muted",
             ),
         ]
+    )
+
+
+def set_picker(chosen: dict) -> html.Div:
+    """A set of models: the family of one (by name), models (by id), the prompt set (by name;
+    empty: the one most of them were captured and evaluated on), and the link to its view."""
+    models, err = fetch("/models", limit=1000)
+    datasets, _ = fetch("/datasets")
+    listed = (models or {}).get("data", [])
+    names = [m["name"] for m in listed]
+    given = _listed(chosen.get("models"))
+    picked = [m["id"] for m in listed if str(m["id"]) in given or m["name"] in given]
+    sets = [d["name"] for d in (datasets or {}).get("data", [])]
+    return html.Div(
+        [
+            error(err),
+            html.Div(
+                [
+                    control(
+                        "Family of (it, its parents, siblings and children)",
+                        dcc.Dropdown(
+                            names,
+                            chosen.get("family") if chosen.get("family") in names else None,
+                            id="relation-pick-family",
+                            placeholder="a model",
+                        ),
+                        wide=True,
+                    ),
+                    control(
+                        "and models",
+                        dcc.Dropdown(
+                            [{"label": m["name"], "value": m["id"]} for m in listed],
+                            picked,
+                            id="relation-pick-models",
+                            multi=True,
+                            placeholder="models",
+                        ),
+                        wide=True,
+                    ),
+                    control(
+                        "Prompt set",
+                        dcc.Dropdown(
+                            sets,
+                            chosen.get("dataset") if chosen.get("dataset") in sets else None,
+                            id="relation-pick-dataset",
+                            placeholder="the one most have",
+                        ),
+                    ),
+                    dcc.Link("show their relation", href="/relation", id="relation-set-link"),
+                ],
+                className="controls",
+            ),
+        ]
+    )
+
+
+def pickers(err: str | None = None) -> list:
+    """What the page offers without a sweep or models: a sweep, or a set of models."""
+    return [
+        error(err),
+        html.H2("A sweep's cells"),
+        sweep_list(),
+        html.H2("Or a set of models"),
+        set_picker({}),
+    ]
+
+
+@callback(
+    Output("relation-set-link", "href"),
+    Input("relation-pick-family", "value"),
+    Input("relation-pick-models", "value"),
+    Input("relation-pick-dataset", "value"),
+)
+def set_link(family, models, dataset) -> str:
+    return "/relation" + query(
+        family=family, models=",".join(map(str, models or [])), dataset=dataset
     )
 
 
@@ -390,6 +487,47 @@ def filter_controls(cells: list[dict], choice: dict) -> list:
     return out
 
 
+def _source(sweep, model_set: dict) -> tuple[dict | None, str | None, dict]:
+    """The cells' source: the sweep's GET /api/sweeps/<id>, or the set's GET /api/relation;
+    the answer, its error, and the URL keys naming it."""
+    if sweep:
+        found, err = fetch(f"/sweeps/{sweep}")
+        return found, err, {"sweep": to_int(sweep)}
+    given = {k: v for k, v in model_set.items() if v}
+    found, err = fetch("/relation", **given)
+    return found, err, given
+
+
+def _heading(found: dict, source: dict, cells: list[dict]) -> tuple[str, html.Div]:
+    """The subtitle and the links above the controls."""
+    complete = sum(1 for c in cells if c["run_id"] and c["evaluation_id"])
+    if "sweep" in source:
+        sweep = source["sweep"]
+        subtitle = (
+            f"{found['name']} · {sweep_progress_line(found['progress'])} · {len(cells)} cells "
+            f"with results · {n_layers(cells)} layers · sweep job {sweep}"
+        )
+        links = [
+            dcc.Link("sweep job", href=f"/jobs/{sweep}"),
+            dcc.Link("cells", href=f"/sweeps/{sweep}"),
+        ]
+        return subtitle, html.Div(links, className="links")
+    subtitle = (
+        f"{found['name']} · {complete} of {len(cells)} models captured and evaluated on "
+        f"{found['dataset_name'] or 'no prompt set yet'} · {n_layers(cells)} layers"
+    )
+    members = [
+        named_link(c["model_name"], f"/models/{c['model_id']}", "model", c["model_id"])
+        for c in cells
+    ]
+    change = html.Details(
+        [html.Summary("change the set"), set_picker(source)], id="relation-set-change"
+    )
+    return subtitle, html.Div(
+        [html.Div([html.Strong("Models: "), *members], className="links"), change]
+    )
+
+
 def layout(
     sweep=None,
     layer=None,
@@ -400,12 +538,13 @@ def layout(
     cells=None,
     **rest,
 ):
-    title = "Relation: a layer metric against an evaluation metric across a sweep's cells"
-    if not sweep:
-        return page(title, html.P("Choose a sweep:"), sweep_list())
-    found, err = fetch(f"/sweeps/{sweep}")
+    title = "Relation: a layer metric against an evaluation metric across cells"
+    model_set = {key: rest.pop(key, None) for key in SET_KEYS}
+    if not sweep and not (model_set["family"] or model_set["models"]):
+        return page(title, *pickers())
+    found, err, source = _source(sweep, model_set)
     if err:
-        return page(title, error(err), sweep_list())
+        return page(title, *pickers(err))
     all_cells = found["cells"]
     if not all_cells:
         return page(
@@ -417,24 +556,15 @@ def layout(
     choice = {"vcl": vcl if vcl in VCL_CHOICES else default_vcl(all_cells)}
     choice |= {key: _listed(rest.get(key)) for key, _, _ in FILTERS}
     top = max(n_layers(all_cells) - 1, 0)
-    subtitle = (
-        f"{found['name']} · {sweep_progress_line(found['progress'])} · {len(all_cells)} cells "
-        f"with results · {n_layers(all_cells)} layers · sweep job {sweep}"
-    )
+    subtitle, heading = _heading(found, source, all_cells)
     view = {"zoom": parse_zoom(zoom), "cells": [int(i) for i in _listed(cells) if i.isdigit()]}
     return page(
         title,
-        html.Div(
-            [
-                dcc.Link("sweep job", href=f"/jobs/{sweep}"),
-                dcc.Link("cells", href=f"/sweeps/{sweep}"),
-            ],
-            className="links",
-        ),
+        heading,
         dcc.Location(id="relation-loc", refresh=False),
         dcc.Store(
             id="relation-data",
-            data={"sweep": int(sweep), "name": found["name"], "cells": all_cells},
+            data={"source": source, "name": found["name"], "cells": all_cells},
         ),
         dcc.Store(id="relation-view", data=view),
         html.H2("Cells that enter"),
@@ -493,7 +623,7 @@ def _view(data, layer, metric, target, vcl, filters, view):
     labels = (get_metric(metric).label, get_metric(target).label, layer)
     selected = set(view.get("cells") or [])
     search = query(
-        sweep=data["sweep"],
+        **data["source"],
         layer=layer,
         metric=metric,
         target=target if target != DEFAULT_TARGET else None,

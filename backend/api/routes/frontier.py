@@ -62,7 +62,7 @@ class Frontier(BaseModel):
     datasets: list[Named] = Field(description="Every probe set of the unfiltered rows.")
 
 
-def _training(model: Model) -> tuple[str, dict[str, Any]]:
+def training(model: Model) -> tuple[str, dict[str, Any]]:
     """(kind, parameters) of the job that trained ``model``: finetune, dpo or base."""
     lineage = model.lineage or {}
     kind = lineage.get("kind") or ("finetune" if model.source == "finetune" else "base")
@@ -71,12 +71,12 @@ def _training(model: Model) -> tuple[str, dict[str, Any]]:
 
 def model_method(model: Model, models: dict[int, Model]) -> tuple[str, str, dict[str, Any]]:
     """(method, label, parameters) of a model from its lineage."""
-    kind, params = _training(model)
+    kind, params = training(model)
     if kind == "dpo":
         beta = params.get("beta")
         label = "DPO" if beta is None else f"DPO β={beta:g}"
         parent = models.get(model.parent_id)
-        if parent is not None and _training(parent)[0] == "finetune":
+        if parent is not None and training(parent)[0] == "finetune":
             label += f" on {model_method(parent, models)[1]}"
         return "DPO", label, {"beta": beta}
     if kind == "finetune":

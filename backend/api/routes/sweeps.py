@@ -1,6 +1,7 @@
 """Sweeps: one row per grid cell and system prompt, aggregated from the cell's finetune (or dpo),
 capture and evaluate jobs; an intervention sweep: one row per evaluate job (its intervention),
-with the direction's capture run."""
+with the direction's capture run. ``make_cell`` builds every cell (routes/relation.py: a set of
+models)."""
 
 from __future__ import annotations
 
@@ -23,7 +24,7 @@ SWEEP_KINDS = ("sweep", "intervention_sweep")
 METHODS = {"ablate": "ablation", "add": "steering"}  # as GET /api/frontier names them
 
 
-def _layers(session, run: Run | None) -> dict[str, list[float | None]]:
+def layers_of(session, run: Run | None) -> dict[str, list[float | None]]:
     """Every per-layer metric of ``run`` by name, a value per layer (none without a run)."""
     layers = (
         session.scalars(
@@ -35,31 +36,61 @@ def _layers(session, run: Run | None) -> dict[str, list[float | None]]:
     return {m.name: [values.get(m.name) for values in layers] for m in LAYER_METRICS}
 
 
-def _cell(name: str, jobs: dict[str, Job], session, finetunes: dict[str, dict]) -> SweepCell:
-    """One row: a cell's finetune (or dpo) and capture with one of its evaluate jobs (one per
-    system prompt); a DPO cell shows the grid parameters of the SFT cell it trained on."""
-    method = "dpo" if "dpo" in jobs else "sft"
-    ft = finetunes[jobs["dpo"].params["base_model_name"]] if method == "dpo" else finetunes[name]
-    model_id = session.scalar(select(Model.id).where(Model.name == name))
-    run = session.scalar(select(Run).where(Run.job_id == jobs["capture_spectra"].id))
-    evaluation = session.scalar(select(Evaluation).where(Evaluation.job_id == jobs["evaluate"].id))
-    vcl = ft["vcl_lambda"] > 0
+def grid_values(ft: dict) -> dict:
+    """A cell's grid parameters from its fine-tune's ``ft`` params (p 0, lambda 0 for a model
+    not fine-tuned; sign and k only with VCL on)."""
+    vcl = (ft.get("vcl_lambda") or 0.0) > 0
+    return {
+        "safety_fraction": ft.get("safety_fraction") or 0.0,
+        "vcl_lambda": ft.get("vcl_lambda") or 0.0,
+        "vcl_sign": ft.get("vcl_sign") if vcl else None,
+        "vcl_k": ft.get("vcl_k") if vcl else None,
+        "seed": ft.get("seed") or 0,
+    }
+
+
+def make_cell(
+    jobs: dict[str, Job],
+    run: Run | None,
+    evaluation: Evaluation | None,
+    layers: dict[str, list[float | None]],
+    **fields,
+) -> SweepCell:
+    """One cell: ``fields`` (method, grid values, model_name, model_id, ...), its jobs by kind
+    with their statuses, its run's ``layers``, its evaluation's metrics and system prompt (its
+    evaluate job's while it has none). Every view of cells
+    (a grid sweep, an intervention sweep, a set of models) builds them here."""
+    asked = jobs["evaluate"].params if "evaluate" in jobs else {}
+    if evaluation is not None:
+        asked = evaluation.params
     return SweepCell(
-        method=method,
-        safety_fraction=ft["safety_fraction"],
-        vcl_lambda=ft["vcl_lambda"],
-        vcl_sign=ft["vcl_sign"] if vcl else None,
-        vcl_k=ft["vcl_k"] if vcl else None,
-        seed=ft["seed"],
-        system_prompt=jobs["evaluate"].params.get("system_prompt"),
-        model_name=name,
-        model_id=model_id,
+        **fields,
+        system_prompt=asked.get("system_prompt"),
         jobs={kind: job.id for kind, job in jobs.items()},
         status={kind: job.status for kind, job in jobs.items()},
         run_id=run.id if run else None,
         evaluation_id=evaluation.id if evaluation else None,
         metrics=evaluation.metrics if evaluation else None,
-        layers=_layers(session, run),
+        layers=layers,
+    )
+
+
+def _cell(name: str, jobs: dict[str, Job], session, finetunes: dict[str, dict]) -> SweepCell:
+    """One row: a cell's finetune (or dpo) and capture with one of its evaluate jobs (one per
+    system prompt); a DPO cell shows the grid parameters of the SFT cell it trained on."""
+    method = "dpo" if "dpo" in jobs else "sft"
+    ft = finetunes[jobs["dpo"].params["base_model_name"]] if method == "dpo" else finetunes[name]
+    run = session.scalar(select(Run).where(Run.job_id == jobs["capture_spectra"].id))
+    evaluation = session.scalar(select(Evaluation).where(Evaluation.job_id == jobs["evaluate"].id))
+    return make_cell(
+        jobs,
+        run,
+        evaluation,
+        layers_of(session, run),
+        method=method,
+        **grid_values(ft),
+        model_name=name,
+        model_id=session.scalar(select(Model.id).where(Model.name == name)),
     )
 
 
@@ -84,8 +115,7 @@ def _intervention_cells(session, sweep: Job, children: list[Job]) -> list[SweepC
         model = session.scalar(select(Model).where(Model.name == params["model_name"]))
     lineage = (model.lineage or {}) if model else {}
     ft = lineage.get("params") or {} if lineage.get("kind") == "finetune" else {}
-    vcl = (ft.get("vcl_lambda") or 0.0) > 0
-    layers = _layers(session, run)
+    layers = layers_of(session, run)
     cells = []
     for child in children:
         if child.kind != "evaluate":
@@ -96,23 +126,16 @@ def _intervention_cells(session, sweep: Job, children: list[Job]) -> list[SweepC
             jobs = {"capture_spectra": capture, **jobs}
         evaluation = session.scalar(select(Evaluation).where(Evaluation.job_id == child.id))
         cells.append(
-            SweepCell(
+            make_cell(
+                jobs,
+                run,
+                evaluation,
+                layers,
                 method=METHODS[intervention["kind"]] if intervention else "none",
                 intervention=intervention,
-                safety_fraction=ft.get("safety_fraction") or 0.0,
-                vcl_lambda=ft.get("vcl_lambda") or 0.0,
-                vcl_sign=ft.get("vcl_sign") if vcl else None,
-                vcl_k=ft.get("vcl_k") if vcl else None,
-                seed=ft.get("seed") or 0,
-                system_prompt=child.params.get("system_prompt"),
+                **grid_values(ft),
                 model_name=model.name if model else params.get("model_name") or "?",
                 model_id=model.id if model else None,
-                jobs={kind: job.id for kind, job in jobs.items()},
-                status={kind: job.status for kind, job in jobs.items()},
-                run_id=run.id if run else None,
-                evaluation_id=evaluation.id if evaluation else None,
-                metrics=evaluation.metrics if evaluation else None,
-                layers=layers,
             )
         )
     return cells
