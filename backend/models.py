@@ -247,7 +247,9 @@ class Evaluation(Base):
     ``source`` is "generated" (an ``evaluate`` job generated the completions) or "imported"
     (a completion file produced elsewhere: no model, no job). ``metrics`` are the evaluation
     classifier's (``params["classifier"]``); ``classifier_metrics`` hold the same metrics for every
-    classifier that judged its completions (``reclassify``), by classifier name.
+    classifier that judged its completions (``reclassify``), by classifier name. ``version``
+    counts the row's updates (SQLAlchemy's version counter: every ORM update, as reclassify's,
+    bumps it): the API caches an evaluation's answers under its id and version.
     """
 
     __tablename__ = "evaluations"
@@ -264,6 +266,9 @@ class Evaluation(Base):
     classifier_metrics: Mapped[dict[str, Any]] = mapped_column(default=dict)
     per_type: Mapped[dict[str, Any]] = mapped_column(default=dict)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    version: Mapped[int] = mapped_column(Integer)
+
+    __mapper_args__ = {"version_id_col": version}
 
 
 class Completion(_PromptRow, Base):

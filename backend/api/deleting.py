@@ -1,6 +1,8 @@
 """The answer of a DELETE (datasets, models, runs): 409 listing the dependants unless
-``cascade``, else what was deleted; the artifacts of deleted rows are removed after the
-response (so after the commit: a failed transaction never loses a file)."""
+``cascade``, else what was deleted. Once the transaction commits (before the response is sent)
+this process's cached answers about every deleted row are evicted (``deps.DELETED``); the
+artifacts of deleted rows are removed after the response (so after the commit: a failed
+transaction never loses a file)."""
 
 from __future__ import annotations
 
@@ -10,6 +12,7 @@ from fastapi import BackgroundTasks, HTTPException
 from sqlalchemy.orm import Session
 
 from backend import deletion
+from backend.api.deps import DELETED
 from backend.artifacts import ArtifactPathError, ArtifactStore
 from backend.config import Settings
 from backend.deletion import HasDependants
@@ -43,4 +46,5 @@ def deleted_answer(
         raise HTTPException(409, str(exc)) from None
     background.add_task(remove_artifacts, settings, out.artifacts)
     kept = {k: v for k, v in out.ids.items() if v}
+    session.info.setdefault(DELETED, {}).update(kept)
     return DeletedPublic(deleted=kept, cancelled_jobs=out.cancelled_jobs)

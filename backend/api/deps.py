@@ -1,6 +1,7 @@
 """Dependencies as types (``SessionDep``, ``SettingsDep``) and the routes' shared reads: one row
-or 404, a query filtered on the given values, one page of it; and JSON answers with a strong
-ETag (304 on If-None-Match) and an in-process cache of results that never change."""
+or 404, a query filtered on the given values, one page of it (streamed); and JSON answers with a
+strong ETag (304 on If-None-Match) and an in-process cache of results, keyed by the row they are
+about, from which a write session's deletions are evicted once it commits."""
 
 from __future__ import annotations
 
@@ -8,20 +9,20 @@ import hashlib
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Callable, Hashable
+from collections.abc import AsyncIterator, Callable, Hashable, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Annotated, Any, NamedTuple, TypeVar
 
 import anyio
 from fastapi import Depends, HTTPException, Query, Request, Response
+from fastapi.responses import StreamingResponse
 from pydantic import BaseModel
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from backend.config import Settings
 from backend.db import new_session
-from backend.schemas import Page
 
 
 async def get_settings(request: Request) -> Settings:
@@ -63,13 +64,21 @@ async def get_db(settings: SettingsDep) -> AsyncIterator[Session]:
         yield session
 
 
-async def get_write_db(settings: SettingsDep) -> AsyncIterator[Session]:
-    async with _request_session(settings.database_url, write=True) as session:
+DELETED = "deleted"  # session.info key: table -> ids deleted by the session's transaction
+
+
+async def get_write_db(request: Request) -> AsyncIterator[Session]:
+    """A write session, committed before the response is sent (the dependency's function
+    scope), then the cached answers about the rows it deleted are evicted
+    (``session.info[DELETED]``): a read after the response never gets a deleted row's answer."""
+    url = request.app.state.settings.database_url
+    async with _request_session(url, write=True) as session:
         yield session
+    request.app.state.results.evict(session.info.get(DELETED, {}))
 
 
 SessionDep = Annotated[Session, Depends(get_db)]
-WriteSessionDep = Annotated[Session, Depends(get_write_db)]
+WriteSessionDep = Annotated[Session, Depends(get_write_db, scope="function")]
 
 
 Row = TypeVar("Row")
@@ -107,6 +116,14 @@ class Paging:
 PagingDep = Annotated[Paging, Depends()]
 
 
+STREAM_ROWS = 200  # rows read from the database and serialised per streamed chunk
+
+
+def count_of(session: Session, query: Select) -> int:
+    """How many rows ``query`` gives."""
+    return session.scalar(select(func.count()).select_from(query.subquery())) or 0
+
+
 def paginate(
     session: Session,
     query: Select,
@@ -114,11 +131,26 @@ def paginate(
     order_by,
     limit: int | None = None,
     offset: int = 0,
-) -> Page:
-    """One page of ``query`` in ``order_by`` order as ``schema`` items, with the count of all."""
-    count = session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    rows = session.scalars(query.order_by(order_by).limit(limit).offset(offset))
-    return Page(data=[schema.model_validate(r) for r in rows], count=count)
+) -> StreamingResponse:
+    """One page of ``query`` in ``order_by`` order as ``schema`` items, with the count of all:
+    the JSON of ``Page(data, count)``, streamed. The count is taken here; the rows are read
+    ``STREAM_ROWS`` at a time and serialised in worker threads while the body is sent, so a large
+    page is never whole in memory and never serialised on the event loop. The request's session
+    (``SessionDep``) stays open until the last chunk is sent."""
+    count = count_of(session, query)
+    page = query.order_by(order_by).limit(limit).offset(offset)
+    rows = session.scalars(page.execution_options(yield_per=STREAM_ROWS))
+
+    def chunks() -> Iterator[bytes]:
+        yield b'{"data":['
+        comma = b""
+        for batch in rows.partitions():
+            items = (schema.model_validate(r).model_dump_json().encode() for r in batch)
+            yield comma + b",".join(items)
+            comma = b","
+        yield b'],"count":%d}' % count
+
+    return StreamingResponse(chunks(), media_type="application/json")
 
 
 # --- cached JSON answers ----------------------------------------------------------------------
@@ -140,14 +172,17 @@ def answer_of(body: bytes) -> Answer:
 
 class JsonCache:
     """A bounded LRU of serialised JSON answers (at most ``max_bytes`` of bodies in all),
-    thread-safe. Entries older than ``ttl`` seconds are dropped on read: a deleted result whose
-    id is taken again is answered from the database at most ``ttl`` seconds later (the HTTP
-    max-age). ``loading`` holds the loads in progress (event loop only), one per key."""
+    thread-safe. A key starts with the table and id of the row the answer is about
+    (``("runs", 5, "layers")``): :meth:`evict` drops every answer about deleted rows. Entries
+    older than ``ttl`` seconds are dropped on read: a result deleted through another process
+    (another API worker, a job) is answered from the database at most ``ttl`` seconds later (the
+    HTTP max-age). ``loading`` holds the loads in progress (event loop only), one per key."""
 
     def __init__(self, max_bytes: int, ttl: float = 60.0) -> None:
         self.max_bytes = max_bytes
         self.ttl = ttl
         self.loading: dict[Hashable, _Load] = {}
+        self.evictions = 0  # loads begun before an eviction are not stored
         self._items: OrderedDict[Hashable, tuple[float, Answer]] = OrderedDict()
         self._bytes = 0
         self._lock = threading.Lock()
@@ -163,11 +198,15 @@ class JsonCache:
             self._items.move_to_end(key)
             return item[1]
 
-    def put(self, key: Hashable, body: bytes) -> Answer:
+    def put(self, key: Hashable, body: bytes, evictions: int | None = None) -> Answer:
+        """Keep ``body`` under ``key`` unless it is too large or something was evicted since
+        ``evictions`` (then it may be about a row deleted meanwhile)."""
         answer = answer_of(body)
         if len(body) > self.max_bytes:
             return answer
         with self._lock:
+            if evictions is not None and evictions != self.evictions:
+                return answer
             if key in self._items:
                 self._drop(key)
             self._items[key] = (time.monotonic(), answer)
@@ -175,6 +214,19 @@ class JsonCache:
             while self._bytes > self.max_bytes:
                 self._drop(next(iter(self._items)))
         return answer
+
+    def evict(self, deleted: dict[str, list[int]]) -> None:
+        """Drop the answers about the rows ``deleted`` (table -> ids) and forget their loads in
+        progress, so the next request reads the database (event loop only)."""
+        rows = {(table, ident) for table, ids in deleted.items() for ident in ids}
+        if not rows:
+            return
+        with self._lock:
+            self.evictions += 1
+            for key in [k for k in self._items if k[:2] in rows]:
+                self._drop(key)
+        for key in [k for k in self.loading if k[:2] in rows]:
+            del self.loading[key]
 
     def _drop(self, key: Hashable) -> None:
         self._bytes -= len(self._items.pop(key)[1].body)
@@ -192,14 +244,22 @@ class _Load:
 RESULTS_CACHE_BYTES = 64 * 1024 * 1024
 
 
+async def read_in_thread(request: Request, read: Callable[[Session], Row]) -> Row:
+    """``read(session)`` in a worker thread, with a read session of its own."""
+    url = request.app.state.settings.database_url
+    async with _request_session(url, write=False) as session:
+        return await anyio.to_thread.run_sync(read, session)
+
+
 async def cached_result(
     request: Request, key: Hashable, load: Callable[[Session], bytes | None]
 ) -> Answer | None:
-    """The JSON of an immutable result from the application's cache, or ``load``-ed from the
-    database in a worker thread and kept (None: no such result). A hit needs neither a thread
-    nor a database connection: it is answered on the event loop. Requests that miss the same
-    key while it loads wait for that one load (a burst of readers of a result not yet cached
-    makes one query, not one each)."""
+    """The JSON of a result from the application's cache, or ``load``-ed from the database in a
+    worker thread and kept (None: no such result); ``key`` starts with the table and id of the
+    row it is about (:class:`JsonCache`). A hit needs neither a thread nor a database
+    connection: it is answered on the event loop. Requests that miss the same key while it loads
+    wait for that one load (a burst of readers of a result not yet cached makes one query, not
+    one each)."""
     cache: JsonCache = request.app.state.results
     answer = cache.get(key)
     if answer is not None:
@@ -210,11 +270,10 @@ async def cached_result(
         if not pending.failed:
             return pending.answer
     current = cache.loading[key] = _Load()
+    evictions = cache.evictions
     try:
-        url = request.app.state.settings.database_url
-        async with _request_session(url, write=False) as session:
-            body = await anyio.to_thread.run_sync(load, session)
-        current.answer = None if body is None else cache.put(key, body)
+        body = await read_in_thread(request, load)
+        current.answer = None if body is None else cache.put(key, body, evictions)
         return current.answer
     except BaseException:
         current.failed = True

@@ -1,6 +1,6 @@
 """Finished results: runs and their layers never change (strong ETag, long caching, served from an
 in-process cache); evaluations and their completions may gain verdicts (ETag, no-cache, 304 only
-while unchanged)."""
+while unchanged; cached under the evaluation's version, which each update bumps)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, select
 
 from backend.api.deps import JsonCache
 from backend.api.main import create_app
@@ -122,10 +122,9 @@ def test_evaluations_revalidate_and_change_when_reclassified(client, database_ur
     completions = client.get(f"/api/evaluations/{eid}/completions")
     assert [c["prompt"] for c in completions.json()["data"]] == ["p0", "p1"]
     with session_scope(database_url) as s:  # what reclassify does to an imported evaluation
-        s.execute(update(Evaluation).where(Evaluation.id == eid).values(metrics={"frr": 1.0}))
-        s.execute(
-            update(Completion).where(Completion.evaluation_id == eid).values(verdict="full_refusal")
-        )
+        s.get(Evaluation, eid).metrics = {"frr": 1.0}  # an ORM update: bumps its version
+        for completion in s.scalars(select(Completion).where(Completion.evaluation_id == eid)):
+            completion.verdict = "full_refusal"
     changed = client.get(
         f"/api/evaluations/{eid}", headers={"If-None-Match": evaluation.headers["etag"]}
     )

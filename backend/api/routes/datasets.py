@@ -6,6 +6,7 @@ from dataclasses import replace
 from typing import Annotated
 
 from fastapi import APIRouter, BackgroundTasks, File, Form, HTTPException, Query, UploadFile
+from fastapi.responses import StreamingResponse
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
@@ -101,7 +102,7 @@ def read_dataset_rows(
     label: str | None = None,
     limit: int = Query(50, ge=1, le=1000),
     offset: int = Query(0, ge=0),
-) -> Page[DatasetRowPublic]:
+) -> StreamingResponse:
     get_or_404(session, Dataset, dataset_id, "dataset")
     query = where_given(
         select(DatasetRow).where(DatasetRow.dataset_id == dataset_id),

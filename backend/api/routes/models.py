@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, BackgroundTasks, HTTPException, Query
+from fastapi.responses import StreamingResponse
 from sqlalchemy import func, select
 
 from backend import deletion
@@ -30,7 +31,7 @@ def list_models(
     q: str | None = Query(None, max_length=255, description="Name contains (any case)."),
     limit: int = Query(100, ge=1, le=1000),
     offset: int = Query(0, ge=0),
-) -> Page[ModelPublic]:
+) -> StreamingResponse:
     query = where_given(select(Model), (Model.source, source), (Model.parent_id, parent_id))
     if q:
         query = query.where(func.lower(Model.name).contains(q.lower(), autoescape=True))

@@ -105,7 +105,7 @@ async def read_projections(run_id: int, request: Request, layer: int = Query(0, 
     store = ArtifactStore(request.app.state.settings.artifact_root)
     body = await cached_result(
         request,
-        ("projections", run_id, layer),
+        ("runs", run_id, "projections", layer),
         lambda session: projection_body(session, store, run_id, layer),
     )
     return json_answer(request, body, IMMUTABLE)

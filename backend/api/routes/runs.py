@@ -2,14 +2,16 @@
 
 A run row is written once, with all its layers, when its capture succeeds, and never changes:
 a run and its layers are answered from an in-process cache of their JSON (on the event loop, no
-database connection), with a strong ETag and ``Cache-Control: max-age=60, immutable``. A capture
-re-run replaces its run (SQLite may give the new one the same id): cached entries live 60 s,
-like the clients' copies.
+database connection), with a strong ETag and ``Cache-Control: max-age=60, immutable``. A DELETE
+through this process evicts them at once (backend/api/deleting.py); a run deleted or replaced
+elsewhere (another API process, a capture re-run: SQLite may give the new run the same id) is
+answered anew within 60 s, like the clients' copies.
 """
 
 from __future__ import annotations
 
 from fastapi import APIRouter, BackgroundTasks, Query, Request, Response
+from fastapi.responses import StreamingResponse
 from pydantic import TypeAdapter
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -32,7 +34,7 @@ def list_runs(
     model_id: int | None = None,
     dataset_id: int | None = None,
     ids: str | None = Query(None, description="Comma-separated run ids", pattern=r"^[\d,]*$"),
-) -> Page[RunPublic]:
+) -> StreamingResponse:
     query = deps.where_given(select(Run), (Run.model_id, model_id), (Run.dataset_id, dataset_id))
     if ids:
         query = query.where(Run.id.in_([int(i) for i in ids.split(",") if i]))
@@ -45,7 +47,7 @@ async def read_run(run_id: int, request: Request) -> Response:
         run = session.get(Run, run_id)
         return None if run is None else RunPublic.model_validate(run).model_dump_json().encode()
 
-    answer = await cached_result(request, ("run", run_id), load)
+    answer = await cached_result(request, ("runs", run_id, "run"), load)
     if answer is None:
         raise deps.not_found("run", run_id)
     return json_answer(request, answer, IMMUTABLE)
@@ -61,7 +63,7 @@ async def read_run_layers(run_id: int, request: Request) -> Response:
         )
         return LAYERS.dump_json([RunLayerPublic.model_validate(r) for r in rows])
 
-    answer = await cached_result(request, ("layers", run_id), load)
+    answer = await cached_result(request, ("runs", run_id, "layers"), load)
     if answer is None:
         raise deps.not_found("run", run_id)
     return json_answer(request, answer, IMMUTABLE)
@@ -82,6 +84,6 @@ def delete_run(
     cascade: bool = Query(False, description="Also delete the runs aligned to it."),
 ) -> DeletedPublic:
     """Delete a run, its layers and its activations; 409 listing its dependants unless
-    ``cascade``. Its cached answers expire within 60 s."""
+    ``cascade``."""
     run = deps.get_or_404(session, Run, run_id, "run")
     return deleted_answer(session, run, cascade, settings, background)

@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, Request
+from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 
@@ -70,7 +71,7 @@ def create_snapshot(
 
 
 @router.get("/snapshots", response_model=Page[SnapshotSummary])
-def list_snapshots(session: SessionDep, paging: PagingDep) -> Page[SnapshotSummary]:
+def list_snapshots(session: SessionDep, paging: PagingDep) -> StreamingResponse:
     """Snapshots, newest first (without their content)."""
     return paginate(
         session,
