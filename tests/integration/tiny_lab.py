@@ -13,10 +13,14 @@ from tests.unit.model_fixtures import build_tiny_model_dir
 from worker.science.corpus import builtin_dataset
 
 
-def tiny_lab(folder: Path, rows: int) -> tuple[Settings, dict[str, int], Path]:
-    """Settings (SQLite and a store under ``folder``), dataset ids by name, the model folder."""
+def tiny_lab(
+    folder: Path, rows: int, database_url: str | None = None
+) -> tuple[Settings, dict[str, int], Path]:
+    """Settings (``database_url``, else SQLite under ``folder``; a store under ``folder``),
+    dataset ids by name, the model folder."""
     settings = Settings(
-        database_url=f"sqlite:///{folder / 'lab.db'}", artifact_root=str(folder / "store")
+        database_url=database_url or f"sqlite:///{folder / 'lab.db'}",
+        artifact_root=str(folder / "store"),
     )
     migrate.upgrade(settings.database_url)
     tiny = build_tiny_model_dir(folder / "tiny")
