@@ -38,6 +38,7 @@ from frontend.components import (
     error,
     fetch,
     fmt,
+    fmt_time,
     freeze_control,
     freeze_view,
     graph,
@@ -48,6 +49,8 @@ from frontend.components import (
     page,
     parse_zoom,
     query,
+    run_names,
+    run_option,
     summary_lines,
     sweep_progress_line,
     sweeps_table,
@@ -320,7 +323,8 @@ def correlation_figure(rows: list[dict], metric: str, target: str, layer: int):
 
 
 def _enters(cell: dict, ok: bool, metric: str, target: str, layer: int) -> str:
-    """"yes" for a cell the filters let in that has both values, "not measured" without."""
+    """Whether a cell enters: no (the filters leave it out), yes, or not measured (let in, but
+    without both values)."""
     if not ok:
         return "no"
     measured = value_at(cell, metric, layer) is not None and target_of(cell, target) is not None
@@ -388,9 +392,61 @@ def sweep_list():
     )
 
 
-def set_picker(chosen: dict) -> html.Div:
+def measured_options(found: dict) -> tuple[list[dict], list[dict]]:
+    """The capture runs (not a checkpoint's) and the as-is evaluations of a model set's models
+    on its prompt set, newest first, as dropdown options: one of them replaces its model's
+    newest in the cells."""
+    names = {c["model_id"]: c["model_name"] for c in found["cells"]}
+    if found["dataset_id"] is None:
+        return [], []
+    runs, _ = fetch("/runs", dataset_id=found["dataset_id"], limit=500)
+    kept = [
+        r
+        for r in (runs or {}).get("data", [])
+        if r["model_id"] in names and r.get("train_job_id") is None
+    ]
+    named, _ = run_names([r["id"] for r in kept]) if kept else ({}, None)
+    run_options = [
+        run_option(named.get(r["id"]) or {"id": r["id"], "name": names[r["model_id"]]})
+        for r in kept
+    ]
+    evaluations, _ = fetch("/evaluations", limit=1000)
+    eval_options = [
+        {
+            "label": f"{names[e['model_id']]} · {fmt_time(e['created_at'])} · evaluation {e['id']}",
+            "value": e["id"],
+        }
+        for e in (evaluations or {}).get("data", [])
+        if e["model_id"] in names
+        and e["dataset_id"] == found["dataset_id"]
+        and not (e["params"] or {}).get("intervention")
+    ]
+    return run_options, eval_options
+
+
+def set_picker(chosen: dict, measured: tuple[list, list] = ([], [])) -> html.Div:
     """A set of models: the family of one (by name), models (by id), the prompt set (by name;
-    empty: the one most of them were captured and evaluated on), and the link to its view."""
+    empty: the one most of them were captured and evaluated on), and the link to its view; with
+    ``measured`` (a set's view: ``measured_options``), runs and evaluations to use instead of a
+    model's newest."""
+    run_options, eval_options = measured
+    instead = [
+        control(
+            f"{what} instead of the newest (one per model)",
+            dcc.Dropdown(
+                options,
+                [int(v) for v in _listed(chosen.get(key)) if v.isdigit()],
+                id=f"relation-pick-{key}",
+                multi=True,
+                placeholder="the newest",
+            ),
+            wide=True,
+        )
+        for what, key, options in (
+            ("Runs", "runs", run_options),
+            ("Evaluations", "evaluations", eval_options),
+        )
+    ]
     models, err = fetch("/models", limit=1000)
     datasets, _ = fetch("/datasets")
     listed = (models or {}).get("data", [])
@@ -437,6 +493,12 @@ def set_picker(chosen: dict) -> html.Div:
                 ],
                 className="controls",
             ),
+            # a set's view only: the options come from its prompt set
+            html.Div(
+                instead,
+                className="controls",
+                style=None if run_options or eval_options else {"display": "none"},
+            ),
         ]
     )
 
@@ -457,11 +519,13 @@ def pickers(err: str | None = None) -> list:
     Input("relation-pick-family", "value"),
     Input("relation-pick-models", "value"),
     Input("relation-pick-dataset", "value"),
+    Input("relation-pick-runs", "value"),
+    Input("relation-pick-evaluations", "value"),
 )
-def set_link(family, models, dataset) -> str:
-    return "/relation" + query(
-        family=family, models=",".join(map(str, models or [])), dataset=dataset
-    )
+def set_link(family, models, dataset, runs, evaluations) -> str:
+    listed = {k: ",".join(map(str, v or [])) for k, v in (("models", models), ("runs", runs))}
+    listed["evaluations"] = ",".join(map(str, evaluations or []))
+    return "/relation" + query(family=family, dataset=dataset, **listed)
 
 
 def _listed(text) -> list[str]:
@@ -516,12 +580,18 @@ def _heading(found: dict, source: dict, cells: list[dict]) -> tuple[str, html.Di
         f"{found['name']} · {complete} of {len(cells)} models captured and evaluated on "
         f"{found['dataset_name'] or 'no prompt set yet'} · {n_layers(cells)} layers"
     )
-    members = [
-        named_link(c["model_name"], f"/models/{c['model_id']}", "model", c["model_id"])
-        for c in cells
-    ]
+    members = []
+    for c in cells:
+        members += [" · "] if members else []
+        members.append(
+            named_link(c["model_name"], f"/models/{c['model_id']}", "model", c["model_id"])
+        )
     change = html.Details(
-        [html.Summary("change the set"), set_picker(source)], id="relation-set-change"
+        [
+            html.Summary("change the set, its prompt set, runs or evaluations"),
+            set_picker(source, measured_options(found)),
+        ],
+        id="relation-set-change",
     )
     return subtitle, html.Div(
         [html.Div([html.Strong("Models: "), *members], className="links"), change]

@@ -49,6 +49,23 @@ ANSWERS = {
     "/models": {"data": [{"id": i, "name": n} for i, n in ((1, "base"), (2, "sft"), (3, "vcl"))]},
     "/datasets": {"data": [{"id": 4, "name": "probe"}]},
     "/relation": FAMILY,
+    # on the set's prompt set (4): a run of sft, a checkpoint's of sft, one of a model not in it
+    "/runs": {
+        "data": [
+            {"id": 10, "model_id": 2, "train_job_id": None},
+            {"id": 11, "model_id": 2, "train_job_id": 5},
+            {"id": 12, "model_id": 9, "train_job_id": None},
+        ]
+    },
+    "/run-names": {"data": [{"id": 10, "name": "sft · probe · resid_post"}]},
+    "/evaluations": {
+        "data": [
+            {"id": 20 + i, "model_id": 3, "dataset_id": d, "params": p, "created_at": "2026-12-02"}
+            for i, (d, p) in enumerate(
+                [(4, {}), (4, {"intervention": {"kind": "ablate"}}), (5, {})]
+            )
+        ]
+    },
 }
 
 
@@ -61,6 +78,7 @@ def answered(relation, monkeypatch):
         return ANSWERS[path], None
 
     monkeypatch.setattr(relation, "fetch", fetch)
+    monkeypatch.setattr(sys.modules["frontend.components"], "fetch", fetch)  # run_names'
     return asked
 
 
@@ -83,9 +101,11 @@ def test_the_picker_offers_model_sets_and_links_to_them(relation, answered):
     shown = _ids(relation.layout())
     assert {"relation-pick-family", "relation-pick-models", "relation-set-link"} <= set(shown)
     assert shown["relation-pick-family"].options == ["base", "sft", "vcl"]
-    link = relation.set_link("sft", [3, 1], "probe")
-    assert link == "/relation?family=sft&models=3%2C1&dataset=probe"
-    assert relation.set_link(None, [], None) == "/relation"
+    link = relation.set_link("sft", [3, 1], "probe", [], None)
+    assert link == "/relation?family=sft&dataset=probe&models=3%2C1"
+    assert relation.set_link(None, [], None, None, []) == "/relation"
+    chosen = relation.set_link("sft", None, None, [7], [8, 9])
+    assert chosen == "/relation?family=sft&runs=7&evaluations=8%2C9"
 
 
 def test_a_familys_view_keeps_the_set_in_its_url(relation, answered):
@@ -94,6 +114,10 @@ def test_a_familys_view_keeps_the_set_in_its_url(relation, answered):
     data = shown["relation-data"].data
     assert data["source"] == {"family": "sft"} and data["name"] == "sft and its family"
     assert shown["relation-pick-family"].value == "sft"  # "change the set", prefilled
+    # runs and evaluations of the set's models on its prompt set, to replace a newest one
+    assert [o["value"] for o in shown["relation-pick-runs"].options] == [10]
+    evaluations = shown["relation-pick-evaluations"].options
+    assert evaluations == [{"label": "vcl · 2026-12-02 · evaluation 20", "value": 20}]
     view = relation._view(data, 1, "concentration@3", None, "all", [[]] * 5, {})
     assert view["search"] == "?family=sft&layer=1&metric=concentration%403&vcl=all"
     assert "over n = 2 cells" in view["summary"][0]  # base has neither capture nor evaluation
