@@ -1,4 +1,4 @@
-"""Entry point of the child process that runs one job (started with multiprocessing spawn).
+"""Entry point of the child process that runs one job (forked from the worker's fork server).
 
 A fresh process per job releases GPU memory, contains crashes and lets cancel terminate it.
 The child exits by itself when its worker dies, so an orphan never finishes a job that has
@@ -9,6 +9,7 @@ one rank per device (worker/distributed.py) and waits for them.
 from __future__ import annotations
 
 import importlib
+import multiprocessing
 import os
 import threading
 import time
@@ -36,9 +37,13 @@ DB_ATTEMPTS = 15
 DB_RETRY_S = 2.0
 
 
-def _exit_when_orphaned(parent_pid: int) -> None:
+def _exit_when_orphaned(worker_pid: int) -> None:
+    """Exit once the worker that started this job is gone (its fork server, our parent, lives
+    on while any job it forked does)."""
     while True:
-        if os.getppid() != parent_pid:
+        try:
+            os.kill(worker_pid, 0)
+        except ProcessLookupError:
             os._exit(70)
         time.sleep(0.5)
 
@@ -51,22 +56,29 @@ def job_function(kind: JobKind):
 
 def own_threads(threads: int) -> None:
     """The job uses the cores its worker gives it, and its idle threads sleep instead of
-    spinning (a busy machine otherwise makes a training step many times slower). Set before
-    torch is imported, which reads these at start; a user's own settings win."""
+    spinning (a busy machine otherwise makes a training step many times slower); a user's own
+    settings win. The wait policy is read when OpenMP loads, so the worker sets it before its
+    fork server imports torch; torch's thread pool starts at the first parallel operation, so
+    its size is still ours to set here."""
+    import torch
+
     for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ.setdefault(name, str(threads))
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+    torch.set_num_threads(int(os.environ["OMP_NUM_THREADS"]))
 
 
 def run_job(lease: queue.Lease, kind_name: str, params: dict, settings: Settings) -> None:
     """Validate the parameters, run the job function, record success or failure."""
-    threading.Thread(target=_exit_when_orphaned, args=(os.getppid(),), daemon=True).start()
+    worker = multiprocessing.parent_process()  # None when run in-process (tests)
+    worker_pid = worker.pid if worker is not None else os.getppid()
+    threading.Thread(target=_exit_when_orphaned, args=(worker_pid,), daemon=True).start()
     if settings.threads_per_job:  # the runner's share of the cores (not set for inline runs)
         own_threads(settings.threads_per_job)
     devices = device_list(settings.device)
     ctx = JobContext(lease, settings.model_copy(update={"device": devices[0]}))
     kind = get_kind(kind_name)
-    faults.arm(kind_name, lease.attempt)
+    faults.arm(kind_name, lease.attempt, worker_pid)
     try:
         validated = kind.params.model_validate(params)
         devices = job_devices(validated, devices)  # those the job names, else all

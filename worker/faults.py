@@ -17,6 +17,7 @@ POINTS = ("progress", "transaction", "save_model", "artifact_write")
 
 _armed: dict[str, tuple[int, bool]] = {}  # point -> (occurrence, kill the worker too)
 _seen: dict[str, int] = {}
+_worker: list[int] = []  # the pid of the job's worker
 
 
 def parse(spec: str, kind: str, attempt: int) -> dict[str, tuple[int, bool]]:
@@ -37,10 +38,11 @@ def parse(spec: str, kind: str, attempt: int) -> dict[str, tuple[int, bool]]:
     return armed
 
 
-def arm(kind: str, attempt: int) -> None:
+def arm(kind: str, attempt: int, worker_pid: int) -> None:
     """Called once by the job's process, before the job runs."""
     _armed.clear()
     _seen.clear()
+    _worker[:] = [worker_pid]
     _armed.update(parse(os.environ.get(ENV, ""), kind, attempt))
 
 
@@ -52,5 +54,5 @@ def reached(point: str) -> None:
     count, worker_too = _armed[point]
     if _seen[point] == count:
         if worker_too:
-            os.kill(os.getppid(), signal.SIGKILL)
+            os.kill(_worker[0], signal.SIGKILL)
         os.kill(os.getpid(), signal.SIGKILL)

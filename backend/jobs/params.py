@@ -135,6 +135,10 @@ def old_lora_shape(data):
     return data
 
 
+# accelerate shards only on accelerators: on CPU ranks it drops the FSDP plugin and trains DDP
+CPU_FSDP = "FSDP needs cuda devices (on cpu ranks accelerate would silently train DDP)"
+
+
 class FinetuneParams(JobParams):
     """Supervised fine-tuning on a general + safety mix, optionally with VCL (DESIGN.md)."""
 
@@ -216,7 +220,7 @@ class FinetuneParams(JobParams):
         False,
         title="FSDP",
         description="On several devices: shard weights, gradients and optimiser states over "
-        "them (FSDP) instead of a full copy on each (DDP). Untested without GPUs.",
+        "them (FSDP) instead of a full copy on each (DDP). Full fine-tunes only.",
     )
 
     @field_validator("devices")
@@ -251,6 +255,16 @@ class FinetuneParams(JobParams):
             )
         if self.vcl_window_b <= self.vcl_window_a:
             raise FieldError("vcl_window_b", "must be greater than vcl_window_a")
+        if self.fsdp and self.lora_rank:
+            raise FieldError(
+                "fsdp", "LoRA trains on DDP (each rank holds the frozen base): leave fsdp off"
+            )
+        if self.fsdp and self.devices and "cpu" in self.devices:
+            raise FieldError("fsdp", CPU_FSDP)
+        if self.fsdp and self.geometry_dataset_id is not None:
+            raise FieldError(
+                "fsdp", "geometry captures need the whole model on one rank: leave fsdp off"
+            )
         if self.vcl_lambda > 0 and self.vcl_position == "last_prompt":
             if self.batch_size <= self.vcl_k + 1:
                 raise FieldError(

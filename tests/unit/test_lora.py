@@ -177,3 +177,26 @@ def test_finetune_and_dpo_share_one_lora_shape_and_read_the_old_finetune_shape()
     assert old({**ft, "lora": True, "lora_rank": 4}).lora_rank == 4
     assert old({**ft, "lora": False, "lora_rank": 4}).lora_rank is None
     assert "lora" not in old({**ft, "lora": True}).model_dump()
+
+
+@pytest.mark.parametrize(
+    ("extra", "why"),
+    [
+        ({"lora_rank": 8}, "LoRA trains on DDP"),
+        ({"geometry_dataset_id": 3}, "geometry captures need the whole model on one rank"),
+        ({"devices": ["cpu", "cpu"]}, "FSDP needs cuda devices"),
+    ],
+)
+def test_fsdp_refuses_what_it_cannot_shard_naming_the_field(extra, why) -> None:
+    """accelerate drops the FSDP plugin on CPU ranks (it would train DDP and say nothing); a
+    merged adapter and rank 0's geometry captures need the whole model on one rank."""
+    from pydantic import ValidationError
+
+    from backend.jobs.params import FinetuneParams
+
+    base = {"base_model_name": "m", "general_dataset_id": 1, "safety_dataset_id": 2}
+    with pytest.raises(ValidationError) as raised:
+        FinetuneParams.model_validate({**base, "fsdp": True, **extra})
+    (error,) = raised.value.errors()
+    assert why in error["msg"]
+    FinetuneParams.model_validate({**base, "fsdp": True, "devices": ["cuda:0", "cuda:1"]})

@@ -6,6 +6,8 @@ import ctypes
 import os
 import time
 
+import torch
+
 from backend.jobs.params import EchoParams
 from worker.context import JobContext, JobError
 from worker.jobs.common import store
@@ -30,7 +32,7 @@ def echo(ctx: JobContext, params: EchoParams) -> dict:
     return {
         "message": params.message,
         "pid": os.getpid(),
-        "threads": os.environ.get("OMP_NUM_THREADS"),
+        "threads": str(torch.get_num_threads()),
     }
 
 

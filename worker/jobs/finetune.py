@@ -17,7 +17,7 @@ from pathlib import Path
 from sqlalchemy import delete, select
 
 from backend.jobs.lora_targets import lora_targets
-from backend.jobs.params import FinetuneParams
+from backend.jobs.params import CPU_FSDP, FinetuneParams
 from backend.models import Model, TrainMetric
 from worker.context import JobContext, JobError, JobLost
 from worker.distributed import is_main_process
@@ -38,6 +38,17 @@ from worker.space import check_space
 
 METRICS_EVERY = 5  # steps between metric writes (one transaction each)
 SCHEDULES = {"constant": "constant_with_warmup", "linear": "linear", "cosine": "cosine"}
+# FSDP2 over the ranks, one shard unit per decoder block (the model's ``_no_split_modules``);
+# checkpoints and the final model gathered whole on rank 0
+FSDP = {
+    "fsdp": True,
+    "fsdp_config": {
+        "version": 2,
+        "auto_wrap_policy": "TRANSFORMER_BASED_WRAP",
+        "reshard_after_forward": True,
+        "state_dict_type": "FULL_STATE_DICT",
+    },
+}
 
 
 def mix(general: list, safety: list, params: FinetuneParams) -> list[tuple[str, str]]:
@@ -61,6 +72,8 @@ def training_arguments(params: FinetuneParams, out_dir: str, total: int, device:
     from worker.science.trainer import job_arguments
 
     ranks = int(os.environ.get("WORLD_SIZE", "1"))
+    if params.fsdp and ranks > 1 and not device.startswith("cuda"):
+        raise JobError(f"fsdp: {CPU_FSDP}")
     return job_arguments(
         params,
         out_dir,
@@ -74,7 +87,7 @@ def training_arguments(params: FinetuneParams, out_dir: str, total: int, device:
         activation_checkpointing_kwargs={"use_reentrant": False},  # works with frozen inputs
         remove_unused_columns=False,
         ddp_backend=("nccl" if device.startswith("cuda") else "gloo") if ranks > 1 else None,
-        fsdp="full_shard auto_wrap" if params.fsdp and ranks > 1 else "",
+        **(FSDP if params.fsdp and ranks > 1 else {}),
     )
 
 
@@ -216,6 +229,8 @@ def finetune(ctx: JobContext, params: FinetuneParams) -> dict:
     trainer.train(resume_from_checkpoint=str(resume) if resume else None)
     if callback.stopped is not None:
         raise callback.stopped
+    # under FSDP each rank holds a shard: every rank takes part in gathering the whole
+    whole = trainer.accelerator.get_state_dict(trainer.model) if trainer.is_fsdp_enabled else None
     if not main:
         return {"steps": total}
 
@@ -227,7 +242,7 @@ def finetune(ctx: JobContext, params: FinetuneParams) -> dict:
         save_adapter(peft_model, lora["target_modules"], final.with_name("adapter"))
         lora["adapter_uri"] = artifacts.put(final.with_name("adapter"), f"{key}/adapter")
         peft_model.merge_and_unload()
-    save_hf(model, final)
+    save_hf(model, final, whole)
     uri = artifacts.put(final, f"{key}/model")
     lora = adapter[1] if adapter is not None else None
     n_safety = round(params.safety_fraction * params.n_examples)

@@ -18,12 +18,13 @@ from worker.models.loading import LoadedModel
 WRAPPER = "._original_component"
 
 
-def hf_state_dict(model: LoadedModel) -> dict:
-    """The HF model's own parameter names -> tensors (shared with the bridge, not copied)."""
-    state = {}
-    for name, tensor in model.bridge.original_model.state_dict().items():
-        state.setdefault(name.replace(WRAPPER, ""), tensor)
-    return state
+def hf_state_dict(model: LoadedModel, state: dict | None = None) -> dict:
+    """The HF model's own parameter names -> tensors (shared with the bridge, not copied), from
+    ``state`` where given (the bridge model's state dict gathered by FSDP)."""
+    hf = {}
+    for name, tensor in (state or model.bridge.original_model.state_dict()).items():
+        hf.setdefault(name.replace(WRAPPER, ""), tensor)
+    return hf
 
 
 def trainable_state_dict(model: LoadedModel) -> dict:
@@ -35,13 +36,14 @@ def trainable_state_dict(model: LoadedModel) -> dict:
     }
 
 
-def save_hf(model: LoadedModel, out_dir: Path) -> None:
+def save_hf(model: LoadedModel, out_dir: Path, state: dict | None = None) -> None:
+    """``model`` (or the weights of its gathered ``state``) as a Hugging Face directory."""
     from transformers import AutoModelForCausalLM
 
     original = model.bridge.original_model
     fresh = AutoModelForCausalLM.from_config(original.config, dtype=original.dtype)
     wanted = fresh.state_dict().keys()
-    fresh.load_state_dict({k: v for k, v in hf_state_dict(model).items() if k in wanted})
+    fresh.load_state_dict({k: v for k, v in hf_state_dict(model, state).items() if k in wanted})
     fresh.generation_config = original.generation_config
     with replacing(Path(out_dir)) as temp:
         fresh.save_pretrained(temp)

@@ -203,13 +203,18 @@ class VCLTrainer(Trainer):
         """The model as a plain Hugging Face directory (the bridge's wrapper names dropped), or
         with LoRA (frozen weights) only the weights that train, in ``adapter.safetensors``."""
         out = Path(output_dir or self.args.output_dir)
-        if all(p.requires_grad for p in self.model.parameters()):
+        if self.is_fsdp_enabled:  # every rank gathered ``state_dict``; rank 0 holds it
+            if self.args.should_save:
+                save_hf(self.loaded, out, state_dict)
+        elif all(p.requires_grad for p in self.model.parameters()):
             save_hf(self.loaded, out)
         else:
             out.mkdir(parents=True, exist_ok=True)
             save_file(trainable_state_dict(self.loaded), str(out / "adapter.safetensors"))
 
     def _load_from_checkpoint(self, resume_from_checkpoint: str, model=None) -> None:
+        if self.is_fsdp_enabled:  # accelerate's FSDP file (torch.load with weights_only)
+            return super()._load_from_checkpoint(resume_from_checkpoint, model)
         saved: dict[str, torch.Tensor] = {}
         for file in sorted(Path(resume_from_checkpoint).glob("*.safetensors")):
             saved |= load_file(str(file))
