@@ -12,6 +12,7 @@ Markdown grid: trigger FRR / control refused / unsafe refused per p and lambda.
 from __future__ import annotations
 
 import argparse
+import ctypes
 import os
 import resource
 import signal
@@ -30,6 +31,8 @@ from backend.db import session_scope  # noqa: E402
 from backend.demo import DEMO_SAFETY_FRACTIONS, DEMO_VCL_LAMBDA  # noqa: E402
 from backend.models import Evaluation, Job, JobStatus, Model  # noqa: E402
 
+PR_SET_CHILD_SUBREAPER = 36  # prctl(2)
+
 
 def wait_for_the_study(url: str, proc) -> list[Job]:
     """Every job of the study once none is queued or running (the sweep adds its cells)."""
@@ -43,6 +46,24 @@ def wait_for_the_study(url: str, proc) -> list[Job]:
         if len(jobs) > 3 and all(j.status in JobStatus.FINISHED for j in jobs):
             return jobs
     raise SystemExit(f"flowlens up exited with code {proc.returncode}")
+
+
+def adopt_orphans() -> None:
+    """Become the subreaper of this script's descendants (Linux): the worker's fork server, the
+    parent of every job's process, outlives the worker by a moment and is then reparented here,
+    so its CPU time and its jobs' count in RUSAGE_CHILDREN once ``reap_orphans`` collects it."""
+    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+
+
+def reap_orphans(timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            pid, _ = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return  # none left
+        if pid == 0:
+            time.sleep(0.2)
 
 
 def grid(url: str) -> list[str]:
@@ -87,6 +108,7 @@ def main() -> None:
         ui_port=ui_port,
         api_url=f"http://127.0.0.1:{api_port}",
     )
+    adopt_orphans()
     load_before = os.getloadavg()
     start_s = time.perf_counter()
     proc = start(["up"], env, root / "up.log")
@@ -95,6 +117,7 @@ def main() -> None:
         wall = time.perf_counter() - start_s
     finally:
         stop(proc, signal.SIGINT, timeout=60)
+        reap_orphans()
     cpu = resource.getrusage(resource.RUSAGE_CHILDREN)
     failed = [f"{j.id} {j.kind}: {j.error}" for j in jobs if j.status != JobStatus.SUCCEEDED]
     print(f"{len(jobs)} jobs, {len(failed)} not succeeded; wall {wall:.0f} s ({wall / 60:.1f} min)")

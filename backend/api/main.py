@@ -11,6 +11,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DataError
+from sqlalchemy.orm.exc import StaleDataError
 from starlette.concurrency import run_in_threadpool
 
 from backend.api.deps import RESULTS_CACHE_BYTES, JsonCache
@@ -190,6 +191,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def _data_error(request: Request, exc: DataError) -> JSONResponse:
         log.info("value refused on %s %s: %s", request.method, request.url.path, exc.orig)
         return JSONResponse(status_code=422, content={"detail": data_error_detail(exc)})
+
+    @app.exception_handler(StaleDataError)
+    async def _changed(request: Request, exc: StaleDataError) -> JSONResponse:
+        # a row changed (an evaluation reclassified) between this request's read and its write
+        log.info("row changed meanwhile on %s %s: %s", request.method, request.url.path, exc)
+        return JSONResponse(
+            status_code=409, content={"detail": "it changed while this request ran: try again"}
+        )
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
