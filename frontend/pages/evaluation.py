@@ -236,16 +236,10 @@ def intervention_line(evaluation: dict) -> html.P | None:
 
 def probe_splits(evaluation_id: int) -> tuple[dict | None, list[dict], str | None]:
     """(the probe, per layer the P(unsafe) of the refused and of the answered safe prompts, a
-    sentence why there is none): one GET of /evaluations/<id>/probe per layer."""
+    sentence why there is none): one GET of /evaluations/<id>/probe with every layer's split."""
     try:
-        first = api().get(f"/evaluations/{evaluation_id}/probe")
-        probe = first["probe"]
-        splits = [
-            first
-            if layer == first["layer"]
-            else api().get(f"/evaluations/{evaluation_id}/probe", layer=layer)
-            for layer in range(len(probe["layers"]))
-        ]
+        answer = api().get(f"/evaluations/{evaluation_id}/probe", all_layers="true")
+        probe, splits = answer["probe"], answer["per_layer"]
     except ApiError as exc:
         why = exc.detail if exc.status == 404 else f"API error {exc.status}: {exc.detail}"
         return None, [], why

@@ -92,6 +92,12 @@ def test_prompts_and_evaluation_split_of_p_unsafe(probed):
     p = prompts["p_unsafe"]
     assert split["refused"] == pytest.approx([p[i] for i in sorted(refused)])
     assert split["answered"] == pytest.approx([p[i] for i in safe if i not in refused])
+    every = client.get(f"/api/evaluations/{evaluation_id}/probe", params={"all_layers": "true"})
+    per_layer = every.json()["per_layer"]
+    assert per_layer[0] == {"refused": split["refused"], "answered": split["answered"]}
+    for layer, got in enumerate(per_layer):  # the same as one request per layer
+        one = client.get(f"/api/evaluations/{evaluation_id}/probe", params={"layer": layer})
+        assert got == {k: one.json()[k] for k in ("refused", "answered")}
 
 
 def test_bad_probe_requests_name_the_field(probed):

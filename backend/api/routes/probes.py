@@ -46,12 +46,20 @@ class ProbePrompts(PromptColumns):
     p_unsafe: list[float] = Field(description="Held-out P(unsafe) of each prompt at the layer.")
 
 
+class ProbeSplit(BaseModel):
+    refused: list[float]
+    answered: list[float]
+
+
 class EvaluationProbe(BaseModel):
     evaluation_id: int
     probe: ProbePublic
     layer: int
     refused: list[float] = Field(description="P(unsafe) of the safe prompts refused.")
     answered: list[float] = Field(description="P(unsafe) of the safe prompts answered.")
+    per_layer: list[ProbeSplit] | None = Field(
+        None, description="With all_layers=true: the same split at every layer, layer 0 first."
+    )
 
 
 def _p_unsafe(request: Request, probe: Probe) -> dict[str, np.ndarray]:
@@ -121,6 +129,7 @@ def read_evaluation_probe(
     request: Request,
     session: SessionDep,
     layer: int | None = Query(None, ge=0, description="Default: the probe's best layer."),
+    all_layers: bool = Query(False, description="Also the split at every layer (per_layer)."),
 ) -> EvaluationProbe:
     """P(unsafe) at ``layer`` of the safe prompts the evaluation refused, against those it
     answered, from the newest probe of the same model on the same prompts."""
@@ -134,18 +143,29 @@ def read_evaluation_probe(
         )
     layer = _layer(probe, layer)
     tensors = _p_unsafe(request, probe)
-    p_of = dict(zip(tensors["idx"].tolist(), tensors["p_unsafe"][layer].tolist(), strict=True))
-    refused, answered = [], []
+    row_of = {idx: row for row, idx in enumerate(tensors["idx"].tolist())}
     safe = select(Completion.idx, Completion.verdict).where(
         Completion.evaluation_id == evaluation_id, Completion.label == "safe"
     )
-    for idx, verdict in session.execute(safe.order_by(Completion.idx)):
-        if idx in p_of:
-            (refused if verdict in REFUSED else answered).append(float(p_of[idx]))
+    verdicts = [
+        (row_of[i], v in REFUSED)
+        for i, v in session.execute(safe.order_by(Completion.idx))
+        if i in row_of
+    ]
+
+    def split(at: int) -> ProbeSplit:
+        p = tensors["p_unsafe"][at]
+        return ProbeSplit(
+            refused=[float(p[row]) for row, refused in verdicts if refused],
+            answered=[float(p[row]) for row, refused in verdicts if not refused],
+        )
+
+    chosen = split(layer)
     return EvaluationProbe(
         evaluation_id=evaluation_id,
         probe=ProbePublic.model_validate(probe),
         layer=layer,
-        refused=refused,
-        answered=answered,
+        refused=chosen.refused,
+        answered=chosen.answered,
+        per_layer=[split(at) for at in range(len(tensors["p_unsafe"]))] if all_layers else None,
     )
