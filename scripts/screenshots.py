@@ -44,6 +44,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "screenshots")
     args = parser.parse_args()
+    args.out = args.out.resolve()
     args.out.mkdir(parents=True, exist_ok=True)
     from playwright.sync_api import sync_playwright
 
@@ -67,7 +68,7 @@ def main() -> int:
             page.wait_for_timeout(500)  # plotly's transitions
             shot = args.out / f"{name}.png"
             page.screenshot(path=str(shot))
-            print(f"{shot.relative_to(ROOT)}: {shot.stat().st_size // 1024} KB", flush=True)
+            print(f"{shot}: {shot.stat().st_size // 1024} KB", flush=True)
         browser.close()
     return 0
 
