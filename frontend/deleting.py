@@ -37,8 +37,9 @@ def delete_panel(what: str, ident: int, name: str, back: str) -> html.Div:
     if err:
         said = [err]
     elif found:
-        said = ["What depends on it: ", *dependants_list(found), ". Tick the box to delete those "
-                "too (queued or running jobs are cancelled)."]  # fmt: skip
+        tick = " Tick the box to delete those too (queued or running jobs are cancelled)."
+        said = ["What depends on it: ", *dependants_list(found), ".",
+                html.Span(tick, className="write-control")]  # fmt: skip
     else:
         said = ["Nothing depends on it."]
     return html.Div(
