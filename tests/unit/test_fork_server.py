@@ -1,0 +1,30 @@
+"""The worker's fork server imports ``PRELOAD`` once and forks every job from it. CUDA cannot
+be used in a process forked after CUDA was initialised, so importing those modules must not
+touch CUDA: checked in a fresh interpreter with torch.cuda's entry points counted."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+PROBE = """
+import json, torch
+calls = []
+for name in ("is_available", "device_count", "init", "_lazy_init", "current_device",
+             "get_device_properties", "get_device_capability", "is_bf16_supported"):
+    original = getattr(torch.cuda, name)
+    setattr(torch.cuda, name, lambda *a, _o=original, _n=name, **k: calls.append(_n) or _o(*a, **k))
+from worker.runner import PRELOAD
+import importlib
+for module in PRELOAD:
+    importlib.import_module(module)
+print(json.dumps({"calls": calls, "initialised": torch.cuda.is_initialized(), "preload": PRELOAD}))
+"""
+
+
+def test_the_fork_servers_preload_leaves_cuda_alone() -> None:
+    out = subprocess.run([sys.executable, "-c", PROBE], capture_output=True, text=True, check=True)
+    found = json.loads(out.stdout.strip().splitlines()[-1])
+    assert "worker.science.trainer" in found["preload"]  # torch, transformers, TransformerLens
+    assert found["calls"] == [] and found["initialised"] is False
