@@ -158,3 +158,28 @@ def test_last_checkpoint_skips_a_partial_write(tmp_path) -> None:
     (tmp_path / "checkpoint-30").mkdir()
     (tmp_path / "checkpoint-30" / "trainer_state.json").write_text('{"glob')  # cut short
     assert last_checkpoint(tmp_path) == tmp_path / "checkpoint-10"
+
+
+def test_under_fsdp_save_writes_the_gathered_state_and_only_on_rank_0(
+    demo, tmp_path, monkeypatch
+) -> None:
+    """FSDP itself needs GPUs (docs/training.md); what our ``_save`` does with the state dict
+    the Trainer gathers is checked here: rank 0 writes those weights as a Hugging Face
+    directory (not the module's own, which are shards under FSDP), other ranks write nothing."""
+    from safetensors.torch import load_file
+    from transformers import TrainingArguments
+
+    from worker.models.saving import hf_state_dict
+
+    trainer, _ = _trainer(demo, tmp_path, 0.0)
+    trainer.is_fsdp_enabled = True
+    gathered = {k: v.detach() * 2 for k, v in demo.bridge.original_model.state_dict().items()}
+    trainer._save(str(tmp_path / "rank0"), state_dict=gathered)
+    saved = load_file(str(tmp_path / "rank0" / "model.safetensors"))
+    expected = hf_state_dict(demo, gathered)
+    assert saved.keys() and all(torch.equal(saved[k], expected[k]) for k in saved)
+    live = hf_state_dict(demo)
+    assert not any(torch.equal(saved[k], live[k]) for k in saved if live[k].abs().sum() > 0)
+    monkeypatch.setattr(TrainingArguments, "should_save", property(lambda _: False))
+    trainer._save(str(tmp_path / "rank1"), state_dict={})
+    assert not (tmp_path / "rank1").exists()
