@@ -9,7 +9,7 @@ import hashlib
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Callable, Hashable, Iterator
+from collections.abc import AsyncIterator, Callable, Collection, Hashable, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Annotated, Any, NamedTuple, TypeVar
@@ -94,6 +94,16 @@ def get_or_404(session: Session, table: type[Row], ident: int, what: str) -> Row
     if row is None:
         raise not_found(what, ident)
     return row
+
+
+def comma_list(text: str | None, field: str, known: Collection[str] | None = None) -> list[str]:
+    """The comma-separated values of a query parameter; 422 naming ``field`` for one not in
+    ``known``."""
+    values = [v.strip() for v in (text or "").split(",") if v.strip()]
+    unknown = [v for v in values if known is not None and v not in known]
+    if unknown:
+        raise HTTPException(422, f"{field}: {unknown[0]!r} is not one of {', '.join(known)}")
+    return values
 
 
 def where_given(query: Select, *conditions: tuple[Any, Any]) -> Select:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Collection
 
 from fastapi import APIRouter, HTTPException, Query
 from fastapi.exceptions import RequestValidationError
@@ -12,7 +11,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from backend import queue
-from backend.api.deps import SessionDep, WriteSessionDep, not_found
+from backend.api.deps import SessionDep, WriteSessionDep, comma_list, not_found
 from backend.errors import FieldError
 from backend.jobs.kinds import KINDS
 from backend.models import Job, JobDependency, JobStatus, TrainMetric, utcnow
@@ -127,15 +126,6 @@ def submit_job(body: JobCreate, session: WriteSessionDep) -> JobPublic:
     return to_public(job, body.depends_on)
 
 
-def _listed(text: str | None, field: str, known: Collection[str] | None = None) -> list[str]:
-    """The comma-separated values of a filter; 422 naming ``field`` for one not in ``known``."""
-    values = [v.strip() for v in (text or "").split(",") if v.strip()]
-    unknown = [v for v in values if known is not None and v not in known]
-    if unknown:
-        raise HTTPException(422, f"{field}: {unknown[0]!r} is not one of {', '.join(known)}")
-    return values
-
-
 @router.get("/jobs", response_model=Page[JobPublic])
 def list_jobs(
     session: SessionDep,
@@ -149,9 +139,9 @@ def list_jobs(
     offset: int = Query(0, ge=0),
 ) -> Page[JobPublic]:
     query = select(Job)
-    if statuses := _listed(status, "status", JobStatus.ALL):
+    if statuses := comma_list(status, "status", JobStatus.ALL):
         query = query.where(Job.status.in_(statuses))
-    if kinds := _listed(kind, "kind"):
+    if kinds := comma_list(kind, "kind"):
         query = query.where(Job.kind.in_(kinds))
     if parent_job_id is not None:
         query = query.where(Job.parent_job_id == parent_job_id)

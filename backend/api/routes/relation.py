@@ -18,7 +18,7 @@ from fastapi import APIRouter, HTTPException, Query
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from backend.api.deps import SessionDep, not_found
+from backend.api.deps import SessionDep, comma_list, get_or_404, not_found
 from backend.api.routes.frontier import training
 from backend.api.routes.models import read_lineage
 from backend.api.routes.sweeps import grid_values, layers_of, make_cell
@@ -30,12 +30,8 @@ MAX_MODELS = 200
 METHODS = {"finetune": "sft", "dpo": "dpo", "base": "base"}  # training()'s kinds, as cells name
 
 
-def _listed(text: str | None) -> list[str]:
-    return [v.strip() for v in (text or "").split(",") if v.strip()]
-
-
 def _ids(text: str | None, field: str) -> list[int]:
-    listed = _listed(text)
+    listed = comma_list(text, field)
     if not all(v.isdigit() for v in listed):
         raise HTTPException(422, f"{field}: comma-separated ids expected, got {text!r}")
     return [int(v) for v in listed]
@@ -170,9 +166,7 @@ def _chosen(session: Session, table, ids: list[int], what: str, models: dict[int
     """The chosen runs or evaluations: each of a model of the set, at most one per model."""
     rows = []
     for ident in ids:
-        row = session.get(table, ident)
-        if row is None:
-            raise not_found(what, ident)
+        row = get_or_404(session, table, ident, what)
         if row.model_id not in models:
             raise HTTPException(422, f"{what} {ident} is not of a model of the set")
         rows.append(row)
@@ -201,7 +195,7 @@ def read_model_set(
     """A set of models as cells, one per model, in the set's order (the family first)."""
     head = _by_ref(session, Model, family_of, "model") if family_of else None
     members = family(session, head) if head else []
-    members += [_by_ref(session, Model, ref, "model") for ref in _listed(models)]
+    members += [_by_ref(session, Model, ref, "model") for ref in comma_list(models, "models")]
     if not members:
         raise HTTPException(422, "models or family: name at least one model")
     unique = list({m.id: m for m in members}.values())
