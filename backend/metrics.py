@@ -84,7 +84,9 @@ def _spectra() -> list[Metric]:
             ".2f",
             True,
         ),
-        Metric("total_variance", "Total variance", _LAYER_RUN, "Sum of the eigenvalues.", ".4g"),
+        Metric(
+            "total_variance", "Total variance", _LAYER_RUN, "Sum of the eigenvalues.", ".4g", True
+        ),
         Metric(
             "mean_norm", "Mean residual norm", _LAYER, "Mean L2 norm of the residuals.", ".3g", True
         ),
@@ -127,6 +129,7 @@ def _spectra() -> list[Metric]:
             _LAYER,
             "||mean(unsafe) - mean(safe)||.",
             ".3g",
+            True,
         ),
     ]
     return out

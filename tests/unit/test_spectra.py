@@ -18,6 +18,7 @@ from worker.science.twonn import intrinsic_dim_twonn, twonn_fit, twonn_ratios
 
 LAYER_NAMES = [m.name for m in metrics_for(Scope.LAYER)]
 INTERVAL_NAMES = {m.name for m in metrics_for(Scope.LAYER, interval=True)}
+REFUSAL_INTERVALS = {"refusal_direction_variance", "refusal_direction_norm"}
 
 
 # ---------------------------------------------------------------- data and references
@@ -347,25 +348,38 @@ def test_resampled_eigenvalues_equal_np_cov_of_resample(shape) -> None:
     np.testing.assert_allclose(got[:k], expected[:k], rtol=1e-8, atol=1e-10 * expected[0])
 
 
-def test_refusal_variance_of_a_resample_equals_recomputing_it() -> None:
+def test_refusal_values_of_a_resample_equal_recomputing_them() -> None:
     X_l = planted(40, 9, rank=3, seed=5, noise=0.1)
     labels = np.arange(40) % 2
     counts = B.resample_counts(40, 5, np.random.default_rng(0))
     counts = np.vstack([counts, np.ones(40, dtype=np.int64), labels])  # + all once, unsafe only
-    got = S.refusal_variance_samples(Points(X_l), labels, counts)
-    for w, value in zip(counts[:-1], got[:-1], strict=True):
+    got = S.refusal_samples(Points(X_l), labels, counts)
+    variance, norm = got["refusal_direction_variance"], got["refusal_direction_norm"]
+    for i, w in enumerate(counts[:-1]):
         idx = np.repeat(np.arange(40), w)
         r = S.refusal_direction(X_l[idx], labels[idx])
+        assert norm[i] == pytest.approx(np.linalg.norm(r), rel=1e-9)
         r /= np.linalg.norm(r)
         expected = np.var(X_l[idx] @ r, ddof=1) / np.trace(np.cov(X_l[idx], rowvar=False))
-        assert value == pytest.approx(expected, rel=1e-9)
-    assert np.isnan(got[-1])  # no safe prompt drawn: no direction
+        assert variance[i] == pytest.approx(expected, rel=1e-9)
+    assert np.isnan(variance[-1]) and np.isnan(norm[-1])  # no safe prompt drawn: no direction
+
+
+def test_total_variance_interval_is_the_percentile_interval_of_resampled_traces() -> None:
+    X_l = planted(30, 6, rank=2, seed=3, noise=0.2)
+    record = S.compute_spectra(X_l[:, None, :], n_bootstrap=50, seed=4).layers[0]
+    # the same resamples: layer 0's generator, nothing drawn before them with N <= twonn_max_points
+    counts = B.resample_counts(30, 50, np.random.default_rng([4, 0, 0]))
+    traces = [np.trace(np.cov(X_l[np.repeat(np.arange(30), w)], rowvar=False)) for w in counts]
+    expected = np.percentile(traces, [2.5, 97.5])
+    np.testing.assert_allclose(record.intervals["total_variance"], expected, rtol=1e-9)
+    assert record.values["total_variance"] == pytest.approx(np.trace(np.cov(X_l, rowvar=False)))
 
 
 def _widths(n: int) -> dict[str, float]:
     X = decaying(n, 8, seed=n, power=1.0)[:, None, :]
     record = S.compute_spectra(X, n_bootstrap=200, seed=1).layers[0]
-    assert set(record.intervals) == INTERVAL_NAMES - {"refusal_direction_variance"}  # no labels
+    assert set(record.intervals) == INTERVAL_NAMES - REFUSAL_INTERVALS  # no labels
     for key, (lo, hi) in record.intervals.items():
         value = record.values[key]
         assert lo <= value <= hi, (n, key, value, lo, hi)

@@ -15,6 +15,9 @@ the catalogue does not list is an error. Choices the design leaves open:
 - alignment: ID = round-half-up of the reference's TwoNN ID, clipped to [1, d] and then to the
   number of directions available in both; None where the reference has no ID.
 - Global basis: PCA of the stacked (N*L) x d matrix; its TwoNN uses a seeded subset of rows.
+- Intervals: every scalar of the spectrum, mean_norm, intrinsic_dim and the refusal direction's
+  variance share and norm. flow@k, alignment and refusal_direction_cos@k have none: they would
+  need each resample's eigenvectors (a d x d eigendecomposition per resample and layer).
 - TwoNN intervals resample the per-point ratios mu instead of recomputing neighbours (a resample
   with duplicated points has zero neighbour distances).
 """
@@ -130,20 +133,22 @@ def refusal_values(Xc: np.ndarray, direction: np.ndarray, U: np.ndarray) -> dict
     return out
 
 
-def refusal_variance_samples(pts: Points, labels: np.ndarray, counts: np.ndarray) -> np.ndarray:
-    """refusal_direction_variance of each resample given by its counts (B, n), the direction
-    re-estimated from the resampled prompts; NaN where a resample lacks safe or unsafe ones."""
+def refusal_samples(pts: Points, labels: np.ndarray, counts: np.ndarray) -> dict[str, np.ndarray]:
+    """refusal_direction_variance and refusal_direction_norm of each resample given by its counts
+    (B, n), the direction re-estimated from the resampled prompts; NaN where a resample lacks safe
+    or unsafe ones."""
     w = counts.astype(np.float64)
     unsafe = np.asarray(labels) == 1
     with np.errstate(invalid="ignore", divide="ignore"):
         D = (w * unsafe) @ pts.Xc / (w @ unsafe)[:, None]
         D -= (w * ~unsafe) @ pts.Xc / (w @ ~unsafe)[:, None]
-        R = D / np.linalg.norm(D, axis=1, keepdims=True)  # (B, d) unit directions
+        norm = np.linalg.norm(D, axis=1)
+        R = D / norm[:, None]  # (B, d) unit directions
         n = w.shape[1]
         mean = w @ pts.Xc / n  # (B, d) the resamples' means
         along = (w.T * (pts.Xc @ R.T - (mean * R).sum(axis=1)) ** 2).sum(axis=0)
         total = w @ (pts.Xc * pts.Xc).sum(axis=1) - n * (mean * mean).sum(axis=1)
-        return along / total
+        return {"refusal_direction_variance": along / total, "refusal_direction_norm": norm}
 
 
 # ---------------------------------------------------------------- bootstrap
@@ -158,7 +163,7 @@ def _intervals(
 ) -> dict[str, list[float]]:
     """95% percentile intervals of the catalogue's per-layer metrics with ``interval=True``:
     the spectrum values of each resample, mean_norm, intrinsic_dim from resampled ratios mu, and
-    with labels refusal_direction_variance."""
+    with labels refusal_direction_variance and refusal_direction_norm."""
     n = pts.X.shape[0]
     counts = resample_counts(n, n_bootstrap, rng)
     rows = [spectrum_values(resampled_eigenvalues(pts, w)) for w in counts]
@@ -167,7 +172,7 @@ def _intervals(
     if mu.size:
         samples["intrinsic_dim"] = twonn_fit(mu[rng.integers(0, mu.size, (n_bootstrap, mu.size))])
     if labels is not None:
-        samples["refusal_direction_variance"] = refusal_variance_samples(pts, labels, counts)
+        samples |= refusal_samples(pts, labels, counts)
     out = {}
     for metric in metrics_for(Scope.LAYER, interval=True):
         interval = percentile_interval(samples[metric.name]) if metric.name in samples else None
