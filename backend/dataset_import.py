@@ -12,7 +12,7 @@ import csv
 import io
 import json
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 FORMATS = ("jsonl", "csv", "xstest", "orbench")
 LABEL_VALUES = ("safe", "unsafe")
@@ -219,6 +219,19 @@ def _jsonl_records(text: str) -> Iterator[tuple[int, Mapping[str, object]]]:
         yield line, obj
 
 
+def _annotations(record: Mapping[str, object], line: int) -> dict[str, str]:
+    """{annotation_<k> column: verdict} of a record's non-empty annotator columns."""
+    found = {}
+    for column in sorted(k for k in record if k.startswith("annotation_")):
+        try:
+            verdict = verdict_name(str(record[column]))
+        except ValueError as exc:
+            raise ImportFormatError(f"{column}: {exc}", line) from None
+        if verdict:
+            found[column] = verdict
+    return found
+
+
 def _csv_records(
     text: str, fmt: str, limits: Limits, label: str | None = None
 ) -> Iterator[tuple[int, Mapping[str, object]]]:
@@ -289,21 +302,21 @@ def _xstest_label(type_: str, has_column: bool, label: str | None, line: int) ->
 def _row(record: Mapping[str, object], line: int, label: str, limits: Limits) -> Row:
     """Validate one record into a Row; ``label`` is the label used where it has none."""
     values: dict[str, str] = {}
-    for field in _FIELDS:
-        value = record.get(field)
+    for name in _FIELDS:
+        value = record.get(name)
         if value is None:
             value = ""
         if not isinstance(value, str):
             raise ImportFormatError(
-                f"field {field!r} must be a string, got {type(value).__name__}", line
+                f"field {name!r} must be a string, got {type(value).__name__}", line
             )
         if len(value) > limits.max_field_chars:
             raise ImportFormatError(
-                f"field {field!r} has {len(value)} characters, over the limit "
+                f"field {name!r} has {len(value)} characters, over the limit "
                 f"max_field_chars={limits.max_field_chars}",
                 line,
             )
-        values[field] = value
+        values[name] = value
     prompt = values["prompt"].strip()
     if not prompt:
         raise ImportFormatError(
@@ -322,14 +335,18 @@ def _row(record: Mapping[str, object], line: int, label: str, limits: Limits) ->
 
 @dataclass(frozen=True)
 class CompletionRow:
-    """One completion produced elsewhere: its prompt (label safe/unsafe, type) and, where the
-    file has one, a human three-way label (``verdict``)."""
+    """One completion produced elsewhere: its prompt (label safe/unsafe, type), where the file
+    has one, a human three-way label (``verdict``), and the file's line and ``id`` cell and its
+    ``annotation_<k>`` columns' verdicts (XSTest's annotators)."""
 
     prompt: str
     completion: str
     label: str
     type: str
     verdict: str | None
+    line: int = 0
+    ident: str = ""
+    annotations: dict[str, str] = field(default_factory=dict)
 
 
 def verdict_name(value: str) -> str | None:
@@ -390,7 +407,19 @@ def parse_completions(
             label = "unsafe" if contrast else DEFAULT_LABEL
         record.pop("response", None)
         row = _row({**record, "label": label}, line, DEFAULT_LABEL, limits)
-        out.append(CompletionRow(row.prompt, completion, row.label, row.type, verdict))
+        ident = str(record.get("id") or "").strip()
+        out.append(
+            CompletionRow(
+                row.prompt,
+                completion,
+                row.label,
+                row.type,
+                verdict,
+                line,
+                ident,
+                _annotations(record, line),
+            )
+        )
     if not out:
         raise ImportFormatError("no rows")
     return out

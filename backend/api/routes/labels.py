@@ -283,28 +283,20 @@ def file_labels(data: bytes) -> list[tuple[int, str, str, str, dict[str, str]]]:
     its annotation_<k> columns as "annotation_<k>", else its final label as "" (the importer)."""
     try:
         rows = dataset_import.parse_completions(data, "csv", limits=LIMITS)
-        records = list(
-            dataset_import._csv_records(dataset_import._decode(data), "completions", LIMITS)
-        )
-        out = []
-        for row, (line, record) in zip(rows, records, strict=True):
-            found = {}
-            for column in sorted(k for k in record if k.startswith("annotation_")):
-                try:
-                    verdict = dataset_import.verdict_name(str(record[column]))
-                except ValueError as exc:
-                    raise ImportFormatError(f"{column}: {exc}", line) from None
-                if verdict:
-                    found[column] = verdict
-            if not found and row.verdict:
-                found[""] = row.verdict
-            ident = str(record.get("id") or "").strip()
-            out.append((line, ident, row.prompt, row.completion.strip(), found))
-        return out
     except ImportTooLarge as exc:
         raise HTTPException(413, f"file: {exc}") from None
     except ImportFormatError as exc:
         raise HTTPException(400, f"file: {exc}") from None
+    return [
+        (
+            row.line,
+            row.ident,
+            row.prompt,
+            row.completion.strip(),
+            row.annotations or ({"": row.verdict} if row.verdict else {}),
+        )
+        for row in rows
+    ]
 
 
 @router.post("/evaluations/{evaluation_id}/labels", response_model=LabelImport)
