@@ -23,7 +23,7 @@ import plotly.graph_objects as go
 from dash import ALL, Dash, Input, Output, State, dcc, html
 
 from frontend.api import Api, ApiError
-from frontend.components import layout_defaults
+from frontend.figures import layout_defaults
 
 HERE = Path(__file__).parent
 PAGES = HERE / "pages"

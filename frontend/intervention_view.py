@@ -5,7 +5,7 @@ unsafe refusal: per layer, the steering cells in order of alpha through the mode
 
 from __future__ import annotations
 
-from frontend import components as ui
+from frontend.figures import plain_figure
 
 COLORS = ["#2563eb", "#f97316", "#16a34a", "#9333ea", "#dc2626", "#0891b2"]
 
@@ -69,7 +69,7 @@ def curve_figure(cells: list[dict]) -> dict:
     if plain:
         style = {"symbol": "star", "size": 14, "color": "#eab308"}
         traces.append(_trace(plain, "as is", mode="markers", marker=style))
-    return ui.plain_figure(
+    return plain_figure(
         [t for t in traces if t["x"]],
         "False refusal against unsafe refusal, one point per intervention",
         420,

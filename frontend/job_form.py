@@ -18,7 +18,8 @@ from typing import Any
 
 from dash import dcc, html
 
-from frontend.components import fetch, run_names, run_option
+from frontend.components import fetch
+from frontend.links import run_names, run_option
 
 GROUPS = (
     "Model and data",

@@ -12,7 +12,8 @@ from __future__ import annotations
 from dash import Input, Output, State, callback, dcc, html, no_update
 
 from frontend.api import WriteRefused
-from frontend.components import api, control, fetch, named_link, run_names, run_title
+from frontend.components import api, control, fetch
+from frontend.links import named_link, run_names, run_title
 
 TRAINED_SUFFIX = {"finetune": "ft", "dpo": "dpo"}  # as worker/jobs/{finetune,dpo}.py name results
 PROBE, HELDOUT = "probe", "general_heldout"  # the built-in datasets offered first

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from statistics import median
 
-from frontend import components as ui
+from frontend.figures import band_trace, plain_figure, stacked_rows
 
 THRESHOLD = 0.5
 REFUSED_COLOR, ANSWERED_COLOR = "#dc2626", "#2563eb"
@@ -86,7 +86,7 @@ def distribution_figure(split: dict, layer: int) -> dict:
                     "line": {"dash": "dash", "color": color},
                 }
             )
-    return ui.plain_figure(
+    return plain_figure(
         traces,
         f"Probe P(unsafe) at layer {layer}: false-refused vs answered safe prompts",
         380,
@@ -116,17 +116,17 @@ def accuracy_figure(probe: dict, run_layers: list[dict], k: int) -> dict:
     for layers, name, label, color, band, axis in series:
         xs = [rec["layer"] for rec in layers]
         values, lo, hi = _values(layers, name)
-        traces += [t for t in [ui.band_trace(xs, lo, hi, band, axis)] if t]
+        traces += [t for t in [band_trace(xs, lo, hi, band, axis)] if t]
         line = {"mode": "lines+markers", "line": {"color": color}, "yaxis": axis}
         traces.append({"type": "scatter", "x": xs, "y": values, "name": label} | line)
-    layout = ui.stacked_rows(
+    layout = stacked_rows(
         [
             f"Probe (safe vs unsafe, {probe['folds']}-fold), 95% intervals",
             f"{concentration}, 95% band",
         ]
     )
     layout["yaxis"]["range"] = [0, 1.02]
-    return ui.plain_figure(
+    return plain_figure(
         traces,
         f"Linear probe per layer (best layer {probe['best_layer']}) beside concentration",
         460,

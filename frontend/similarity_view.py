@@ -10,7 +10,8 @@ from __future__ import annotations
 from dash import Input, Output, State, callback, dcc, html, no_update
 
 from frontend.api import WriteRefused
-from frontend.components import api, control, error, fetch, fmt, named_link, table
+from frontend.components import api, control, error, fetch, fmt, table
+from frontend.links import named_link
 
 NS = ("1", "2", "3")
 

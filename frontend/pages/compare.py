@@ -12,6 +12,8 @@ from dash import Input, Output, State, callback, dcc, html
 
 from backend.metrics import Scope, get_metric, metrics_for
 from frontend import components as ui
+from frontend.figures import plain_figure
+from frontend.links import run_legend, run_names, run_option, run_title
 
 dash.register_page(__name__, path="/compare", name="Compare", order=2)
 
@@ -20,12 +22,12 @@ GLOBAL_METRICS = metrics_for(Scope.RUN)
 
 
 def layout(runs=None, metric=None, **_query):
-    named, err = ui.run_names(limit=200)
+    named, err = run_names(limit=200)
     chosen = ui.parse_ids(runs) or list(named)[:4]
     metric = metric if metric in ui.LAYER_METRIC_NAMES else "concentration@3"
     missing = [i for i in chosen if i not in named]
     if missing:  # chosen runs older than the newest 200
-        named |= ui.run_names(missing)[0]
+        named |= run_names(missing)[0]
     lines, heat, notes, bases, data, problems, _search = view(chosen, metric, named)
     return ui.page(
         "Compare runs",
@@ -36,7 +38,7 @@ def layout(runs=None, metric=None, **_query):
                 ui.control(
                     "Runs",
                     dcc.Dropdown(
-                        [ui.run_option(r) for r in named.values()],
+                        [run_option(r) for r in named.values()],
                         chosen,
                         id="compare-runs",
                         multi=True,
@@ -90,7 +92,7 @@ def global_table(runs: dict[int, dict], named: dict[int, dict]):
     """The runs' global bases (every layer's residuals stacked): one row per run that has one."""
     rows = [
         [
-            html.Span([ui.run_title(named.get(i), i), html.Small(f"  run {i}", className="muted")]),
+            html.Span([run_title(named.get(i), i), html.Small(f"  run {i}", className="muted")]),
             *[m.format(run["global_basis"]["values"].get(m.name)) for m in GLOBAL_METRICS],
         ]
         for i, run in runs.items()
@@ -120,7 +122,7 @@ def global_table(runs: dict[int, dict], named: dict[int, dict]):
 )
 def update(run_ids, metric):
     run_ids = run_ids or []
-    return view(run_ids, metric, ui.run_names(run_ids)[0] if run_ids else {})
+    return view(run_ids, metric, run_names(run_ids)[0] if run_ids else {})
 
 
 def view(run_ids: list[int], metric: str, named: dict[int, dict]) -> tuple:
@@ -135,9 +137,9 @@ def view(run_ids: list[int], metric: str, named: dict[int, dict]) -> tuple:
             problems.append(f"run {run_id}: {err}")
             continue
         series[str(run_id)] = [rec["values"].get(metric) for rec in layers]
-    names = {r: ui.run_legend(named.get(int(r)), r) for r in series}
+    names = {r: run_legend(named.get(int(r)), r) for r in series}
     label = get_metric(metric).label
-    lines = ui.plain_figure(
+    lines = plain_figure(
         [
             {"type": "scatter", "x": list(range(len(v))), "y": v, "mode": "lines+markers"}
             | {"name": names[r]}
@@ -154,7 +156,7 @@ def view(run_ids: list[int], metric: str, named: dict[int, dict]) -> tuple:
     empty = [r for r, v in series.items() if all(x is None for x in v)]
     ticks = [names[r] + ("<br><i>no values</i>" if r in empty else "") for r in series]
     columns = list(range(len(series)))
-    heat = ui.plain_figure(
+    heat = plain_figure(
         [
             {"type": "heatmap", "z": z, "x": columns, "y": list(range(depth))}
             | {"colorscale": "Viridis", "colorbar": {"title": {"text": label}}}
@@ -165,7 +167,7 @@ def view(run_ids: list[int], metric: str, named: dict[int, dict]) -> tuple:
     )
     notes = [
         html.P(
-            f"{ui.run_title(named.get(int(r)), r)} (run {r}): no {label}: "
+            f"{run_title(named.get(int(r)), r)} (run {r}): no {label}: "
             f"{why_empty(named.get(int(r)), metric)}."
         )
         for r in empty

@@ -13,17 +13,16 @@ from frontend.components import (
     error,
     fetch,
     graph,
-    layout_defaults,
     page,
     query,
     register_page_of_one,
-    stat_value,
-    stats_table,
     table,
     to_int,
 )
 from frontend.deleting import delete_panel
+from frontend.figures import layout_defaults
 from frontend.similarity_view import dataset_section
+from frontend.tables import stat_value, stats_table
 
 PAGE_SIZE = 50
 ENTROPIES = ["H1", "H2", "H3"]

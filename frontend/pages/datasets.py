@@ -15,7 +15,8 @@ import dash
 from dash import Input, Output, State, callback, dcc, html, no_update
 
 from frontend.api import WriteRefused
-from frontend.components import api, control, error, fetch, page, stats_table, token_hint
+from frontend.components import api, control, error, fetch, page, token_hint
+from frontend.tables import stats_table
 
 dash.register_page(__name__, path="/datasets", name="Datasets", order=1)
 

@@ -34,13 +34,13 @@ from frontend.components import (
     fetch,
     fmt,
     graph,
-    layout_defaults,
     page,
     query,
     register_page_of_one,
     table,
     to_int,
 )
+from frontend.figures import layout_defaults
 from frontend.labelling import (
     agreement_section,
     classifiers_section,

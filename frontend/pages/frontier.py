@@ -14,6 +14,7 @@ import dash
 from dash import Input, Output, callback, dcc, html, no_update
 
 from frontend import components as ui
+from frontend.figures import no_data_note, plain_figure
 
 dash.register_page(
     __name__,
@@ -85,8 +86,8 @@ def frontier_figure(points: list[dict]) -> dict:
                 ),
             }
         )
-    notes = [] if traces else [ui.no_data_note("no evaluation with both rates matches")]
-    return ui.plain_figure(
+    notes = [] if traces else [no_data_note("no evaluation with both rates matches")]
+    return plain_figure(
         traces,
         "False refusal against safety (size: held-out loss)",
         520,

@@ -24,7 +24,10 @@ from plotly.subplots import make_subplots
 from backend.metrics import get_metric
 from frontend import components as ui
 from frontend.api import WriteRefused
+from frontend.figures import layout_defaults
+from frontend.links import Names, family_relation_link, job_subject, named_link, run_link, run_names
 from frontend.measure import TRAINED_SUFFIX, measure_panel, trained_model_name
+from frontend.tables import TERMINAL, eta, progress_bar, status_badge
 
 LOG_TAIL = 8000
 LOSS_TERMS = [get_metric(name) for name in ("loss", "sft_loss", "vcl_term")]  # training curves
@@ -35,7 +38,7 @@ GEOMETRY = [get_metric(name) for name in ("concentration@3", "effective_rank", "
 
 @ui.register_page_of_one("/jobs/<job_id>", "Job", "/jobs/<job_id>")
 def layout(job, job_id=None, **_query):
-    subject = ui.job_subject(job, ui.Names.fetch())
+    subject = job_subject(job, Names.fetch())
     return ui.page(
         f"Job {job_id} · {job['kind']}" + (f" · {subject}" if subject else ""),
         dcc.Store(id="job-id", data=job_id),
@@ -100,7 +103,7 @@ def _produced(job: dict) -> list:
             )
         )
     names = (
-        ui.Names.fetch()
+        Names.fetch()
         if {"evaluation_id", "model_id", "dataset_id", "created"} & set(result)
         else None
     )
@@ -108,16 +111,16 @@ def _produced(job: dict) -> list:
         evaluation, _ = ui.fetch(f"/evaluations/{result['evaluation_id']}")
         label = names.evaluation(evaluation) if evaluation else "evaluation"
         eid = result["evaluation_id"]
-        links.append(ui.named_link(label, f"/evals/{eid}", "evaluation", eid, id="job-eval-link"))
+        links.append(named_link(label, f"/evals/{eid}", "evaluation", eid, id="job-eval-link"))
     if result.get("run_id"):
-        named, _ = ui.run_names([result["run_id"]])
-        links.append(ui.run_link(named.get(result["run_id"]), result["run_id"], id="job-run-link"))
+        named, _ = run_names([result["run_id"]])
+        links.append(run_link(named.get(result["run_id"]), result["run_id"], id="job-run-link"))
     if result.get("model_id"):
         links.append(names.model_link(result["model_id"], id="job-model-link"))
         links.append(dcc.Link("its evaluations", href=f"/evals?model_id={result['model_id']}"))
         if job["kind"] in TRAINED_SUFFIX:
             name = names.model(result["model_id"])
-            links.append(ui.family_relation_link(name, "job-family-link"))
+            links.append(family_relation_link(name, "job-family-link"))
     if result.get("dataset_id"):
         links.append(names.dataset_link(result["dataset_id"]))
     for dataset_id in (result.get("created") or {}).values():
@@ -149,10 +152,10 @@ def sweep_jobs(job: dict) -> tuple[str, bool]:
 def _view(job: dict, cells: str | None = None):
     rows = [
         ["kind", job["kind"]],
-        ["status", ui.status_badge(job["status"])],
-        ["progress", ui.progress_bar(job)],
+        ["status", status_badge(job["status"])],
+        ["progress", progress_bar(job)],
         ["message", job["message"]],
-        ["ETA", ui.eta(job)],
+        ["ETA", eta(job)],
         ["queue", _waiting(job)],
         *([["its jobs", html.Span(cells, id="job-sweep-progress")]] if cells else []),
         ["attempts", f"{job['attempts']} / {job['max_attempts']}"],
@@ -217,7 +220,7 @@ def refresh(_n, cancel_clicks, retry_clicks, job_id, token, shown):
         return ui.error(err), "", True, True, note, refused, {"display": "none"}, no_update, False
     log = job["log"] or ""
     tail = log[-LOG_TAIL:] if len(log) > LOG_TAIL else log
-    done = job["status"] in ui.TERMINAL
+    done = job["status"] in TERMINAL
     cells, open_cells = sweep_jobs(job) if job["kind"] == "sweep" else (None, False)
     box, figure = {"display": "none"}, no_update
     if job["kind"] == "finetune":
@@ -285,4 +288,4 @@ def curves_figure(metrics: list[dict], geometry: list[dict], err: str | None = N
             yref="paper",
         )
     fig.update_xaxes(title_text="steps done", row=len(titles), col=1)
-    return ui.layout_defaults(fig, None, height=260 * len(titles))
+    return layout_defaults(fig, None, height=260 * len(titles))

@@ -11,6 +11,8 @@ import dash
 from dash import Input, Output, State, callback, dcc, html
 
 from frontend import components as ui
+from frontend.links import Names, job_subject
+from frontend.tables import eta, progress_bar, status_badge
 
 dash.register_page(__name__, path="/jobs", name="Jobs", order=14)
 
@@ -28,15 +30,15 @@ def jobs_table(filters: dict, offset: int) -> html.Div:
     found, err = ui.fetch("/jobs", limit=LIMIT, offset=offset, **params)
     if err:
         return html.P(err, className="error")
-    names = ui.Names.fetch()
+    names = Names.fetch()
     rows = [
         [
             dcc.Link(j["id"], href=f"/jobs/{j['id']}"),
             j["kind"],
-            ui.job_subject(j, names),
-            ui.status_badge(j["status"]),
-            ui.progress_bar(j),
-            ui.eta(j),
+            job_subject(j, names),
+            status_badge(j["status"]),
+            progress_bar(j),
+            eta(j),
             j["error"] or j["message"],
             dcc.Link(f"sweep {j['parent_job_id']}", href=f"/sweeps/{j['parent_job_id']}")
             if j["parent_job_id"]

@@ -15,6 +15,15 @@ from dash import dcc, html
 from backend.metrics import get_metric
 from frontend import components as ui
 from frontend.deleting import delete_panel
+from frontend.links import (
+    Names,
+    aligned_to,
+    family_relation_link,
+    named_link,
+    named_runs,
+    run_link,
+    small_id,
+)
 from frontend.measure import measure_panel
 
 SCORES = [get_metric(n) for n in ("false_refusal_rate", "safety", "f1", "heldout_loss")]
@@ -45,7 +54,7 @@ def _chain(chain: list[dict]) -> html.Div:
             parts.append(html.Span(" → ", className="muted"))
         last = i == len(chain) - 1
         label = html.Strong(m["name"]) if last else dcc.Link(m["name"], href=f"/models/{m['id']}")
-        parts += [label, ui.small_id("model", m["id"])]
+        parts += [label, small_id("model", m["id"])]
     return html.Div(parts, id="model-chain")
 
 
@@ -57,7 +66,7 @@ def _titles(kind: str) -> dict[str, str]:
     return {name: prop.get("title", name) for name, prop in props.items()}
 
 
-def _training(model: dict, names: ui.Names) -> html.Div | None:
+def _training(model: dict, names: Names) -> html.Div | None:
     """The data mix and the training parameters from the model's lineage."""
     lineage = model["lineage"] or {}
     params = lineage.get("params") or lineage  # a finetune's lineage holds its job's params
@@ -83,9 +92,7 @@ def _training(model: dict, names: ui.Names) -> html.Div | None:
         rows.append(
             [
                 "preference pairs",
-                ui.named_link(
-                    dataset["name"], f"/datasets/{dataset['id']}", "dataset", dataset["id"]
-                ),
+                named_link(dataset["name"], f"/datasets/{dataset['id']}", "dataset", dataset["id"]),
                 dataset.get("pairs", ""),
             ]
         )
@@ -106,18 +113,18 @@ def _training(model: dict, names: ui.Names) -> html.Div | None:
     )
 
 
-def _runs(model_id: int, names: ui.Names) -> html.Div:
+def _runs(model_id: int, names: Names) -> html.Div:
     found, err = ui.fetch("/runs", model_id=model_id, limit=100)
     runs = (found or {}).get("data", [])
     if not runs:
         return html.P(err or "No runs yet.", className="error" if err else "muted")
-    named = ui.named_runs(runs)
+    named = named_runs(runs)
     rows = [
         [
-            ui.run_link(named.get(r["id"]), r["id"]),
+            run_link(named.get(r["id"]), r["id"]),
             names.dataset_link(r["dataset_id"]),
             r["n_layers"],
-            ui.aligned_to(r, named),
+            aligned_to(r, named),
             ui.fmt_time(r["created_at"]),
         ]
         for r in runs
@@ -125,7 +132,7 @@ def _runs(model_id: int, names: ui.Names) -> html.Div:
     return ui.table(["run", "prompt set", "layers", "aligned to", "created"], rows, id="model-runs")
 
 
-def _evaluations(model_id: int, names: ui.Names) -> html.Div:
+def _evaluations(model_id: int, names: Names) -> html.Div:
     found, err = ui.fetch("/evaluations", model_id=model_id, limit=100)
     evaluations = (found or {}).get("data", [])
     if not evaluations:
@@ -147,10 +154,10 @@ def _evaluations(model_id: int, names: ui.Names) -> html.Div:
 def layout(model, model_id=None, **_query):
     chain, _ = ui.fetch(f"/models/{model['id']}/lineage")
     chain = chain or [model]
-    names = ui.Names.fetch()
+    names = Names.fetch()
     children, _ = ui.fetch("/models", parent_id=model["id"], limit=100)
     trained = [
-        ui.named_link(m["name"], f"/models/{m['id']}", "model", m["id"])
+        named_link(m["name"], f"/models/{m['id']}", "model", m["id"])
         for m in (children or {}).get("data", [])
     ]
     made_by = (
@@ -163,7 +170,7 @@ def layout(model, model_id=None, **_query):
         html.H2("Lineage"),
         _chain(chain),
         html.P(["Trained by: ", made_by, " · ", model["uri"]], className="muted"),
-        html.Div([ui.family_relation_link(model["name"], "model-family-link")], className="links"),
+        html.Div([family_relation_link(model["name"], "model-family-link")], className="links"),
         _training(model, names),
         html.Div(
             [html.Strong("Trained from it: "), *trained] if trained else [],

@@ -10,6 +10,7 @@ import dash
 from dash import dcc, html
 
 from frontend import components as ui
+from frontend.links import Names, named_link
 
 dash.register_page(__name__, path="/models", name="Models", order=12)
 
@@ -22,10 +23,10 @@ def layout(source=None, q=None, offset=None, **_query):
     source = source if source in SOURCES else None
     found, err = ui.fetch("/models", source=source, q=q or None, limit=LIMIT, offset=offset)
     models = (found or {}).get("data", [])
-    names = ui.Names.fetch()
+    names = Names.fetch()
     rows = [
         [
-            ui.named_link(m["name"], f"/models/{m['id']}", "model", m["id"]),
+            named_link(m["name"], f"/models/{m['id']}", "model", m["id"]),
             m["source"],
             names.model_link(m["parent_id"]) if m["parent_id"] else "",
             dcc.Link(f"job {m['job_id']}", href=f"/jobs/{m['job_id']}") if m["job_id"] else "",

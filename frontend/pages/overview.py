@@ -17,6 +17,9 @@ from dash import Input, Output, callback, dcc, html
 
 from backend.metrics import get_metric
 from frontend import components as ui
+from frontend.figures import layout_defaults
+from frontend.links import Names, job_subject, sweep_link
+from frontend.tables import eta, progress_bar, status_badge, sweep_progress_line, sweeps_table
 
 dash.register_page(__name__, path="/", name="Overview", order=0)
 
@@ -70,7 +73,7 @@ def headline_figure(lines: dict) -> go.Figure:
             )
     fig.update_xaxes(title_text="safety share p of the fine-tuning mix")
     fig.update_yaxes(title_text="rate", range=[0, 1.02])
-    return ui.layout_defaults(fig, None, height=340)
+    return layout_defaults(fig, None, height=340)
 
 
 def headline_sentence(lines: dict) -> str:
@@ -108,10 +111,10 @@ def headline() -> tuple[html.Div, bool]:
             html.P(
                 [
                     html.Strong("Study: "),
-                    ui.sweep_link(summary),
+                    sweep_link(summary),
                     " · ",
-                    ui.status_badge(sweep["progress"]["state"]),
-                    f" {ui.sweep_progress_line(sweep['progress'])}",
+                    status_badge(sweep["progress"]["state"]),
+                    f" {sweep_progress_line(sweep['progress'])}",
                 ]
             ),
             html.P(headline_sentence(lines), id="overview-headline-text"),
@@ -202,15 +205,15 @@ def _kind(job: dict):
 
 def _jobs(found: dict):
     """The queued and running jobs no sweep made (a sweep's are counted on its row)."""
-    names = ui.Names.fetch() if found["data"] else None
+    names = Names.fetch() if found["data"] else None
     rows = [
         [
             dcc.Link(j["id"], href=f"/jobs/{j['id']}"),
             _kind(j),
-            ui.job_subject(j, names),
-            ui.status_badge(j["status"]),
-            ui.progress_bar(j),
-            ui.eta(j),
+            job_subject(j, names),
+            status_badge(j["status"]),
+            progress_bar(j),
+            eta(j),
             j["error"] or j["message"],
             ui.fmt_time(j["created_at"]),
         ]
@@ -255,7 +258,7 @@ def _sweeps(found: dict | None):
     active = [s for s in (found or {}).get("data", []) if s["progress"]["state"] in OPEN]
     if not active:
         return None
-    return ui.sweeps_table(active, id="overview-sweeps-table")
+    return sweeps_table(active, id="overview-sweeps-table")
 
 
 @callback(

@@ -14,6 +14,8 @@ import dash
 from dash import Input, Output, State, callback, dcc, html
 
 from frontend import components as ui
+from frontend.figures import no_data_note, plain_figure
+from frontend.links import run_names, run_title
 
 dash.register_page(__name__, path_template="/points/<run_id>", name="Run points", nav=False)
 
@@ -109,7 +111,7 @@ def _trace(data: dict, xs, ys, key: str, members: list[int], color: str, colour:
 def points_figure(data: dict, layers: list[dict], x: str, y: str, colour: str) -> dict:
     xs = scores(data, x)
     if xs is None:
-        return ui.plain_figure([], "Points", 560, annotations=[ui.no_data_note(f"no {x} scores")])
+        return plain_figure([], "Points", 560, annotations=[no_data_note(f"no {x} scores")])
     ys = None if y == COUNT else scores(data, y)
     traces = [
         _trace(data, xs, ys, key, members, _color(colour, key, n), colour)
@@ -117,7 +119,7 @@ def points_figure(data: dict, layers: list[dict], x: str, y: str, colour: str) -
     ]
     y_title = "prompts" if ys is None else axis_title(data, y, layers)
     symbols = " (○ safe, ✕ unsafe)" if colour == "type" and ys is not None else ""
-    return ui.plain_figure(
+    return plain_figure(
         traces,
         f"Layer {data['layer']}: {len(xs)} prompts{symbols}",
         560,
@@ -163,8 +165,8 @@ def layout(run_id=None, layer=None, x=None, y=None, colour=None, **_query):
         return ui.page(f"Points of run {run_id}", ui.error(err or "This run has no layers."))
     layer = min(max(ui.to_int(layer, len(layers) // 2), 0), len(layers) - 1)
     first, err = ui.fetch(f"/runs/{run_id}/projections", layer=layer)
-    named, _ = ui.run_names([run["id"]])
-    title = f"{ui.run_title(named.get(run['id']), run_id)}: points"
+    named, _ = run_names([run["id"]])
+    title = f"{run_title(named.get(run['id']), run_id)}: points"
     links = html.Div(
         [
             dcc.Link("spectra", href=f"/runs/{run['id']}?layer={layer}"),
@@ -237,5 +239,5 @@ def update(layer, x, y, colour, store):
     data, err = ui.fetch(f"/runs/{store['run_id']}/projections", layer=layer)
     search = ui.query(layer=layer, x=x, y=y, colour=colour)
     if err:
-        return ui.plain_figure([]), [], [], err, search
+        return plain_figure([]), [], [], err, search
     return (*view(data, store["layers"], x, y, colour), "", search)

@@ -28,12 +28,7 @@ from backend.metrics import Scope, get_metric, metrics_for
 from backend.relation_stats import MIN_N, correlate, excludes_zero, strongest
 from frontend import intervention_view
 from frontend.components import (
-    CELL_PARAMS,
-    CELL_SCORES,
     LAYER_METRICS,
-    apply_zoom,
-    cell_params,
-    cell_scores,
     control,
     error,
     fetch,
@@ -43,21 +38,22 @@ from frontend.components import (
     freeze_view,
     graph,
     layer_slider,
-    layout_defaults,
     metric_options,
-    named_link,
     page,
-    parse_zoom,
     query,
-    run_names,
-    run_option,
     summary_lines,
-    sweep_progress_line,
-    sweeps_table,
     table,
     to_int,
-    zoom_from_relayout,
-    zoom_query,
+)
+from frontend.figures import apply_zoom, layout_defaults, parse_zoom, zoom_from_relayout, zoom_query
+from frontend.links import named_link, run_names, run_option
+from frontend.tables import (
+    CELL_PARAMS,
+    CELL_SCORES,
+    cell_params,
+    cell_scores,
+    sweep_progress_line,
+    sweeps_table,
 )
 
 dash.register_page(__name__, path="/relation", name="Relation", order=3)

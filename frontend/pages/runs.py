@@ -10,6 +10,7 @@ import dash
 from dash import dcc, html
 
 from frontend import components as ui
+from frontend.links import Names, aligned_to, named_runs, run_link
 
 dash.register_page(__name__, path="/runs", name="Runs", order=11)
 
@@ -19,21 +20,21 @@ LIMIT = 50
 def layout(model_id=None, dataset_id=None, offset=None, **_query):
     model_id, dataset_id = ui.to_int(model_id), ui.to_int(dataset_id)
     offset = max(ui.to_int(offset, 0), 0)
-    names = ui.Names.fetch()
+    names = Names.fetch()
     found, err = ui.fetch(
         "/runs", model_id=model_id, dataset_id=dataset_id, limit=LIMIT, offset=offset
     )
     runs = (found or {}).get("data", [])
-    named = ui.named_runs(runs)
+    named = named_runs(runs)
     rows = [
         [
-            ui.run_link(named.get(r["id"]), r["id"]),
+            run_link(named.get(r["id"]), r["id"]),
             names.model_link(r["model_id"]),
             names.dataset_link(r["dataset_id"]),
             f"{r['hook']} · {r['position']}",
             r["n_prompts"],
             r["n_layers"],
-            ui.aligned_to(r, named),
+            aligned_to(r, named),
             ui.fmt_time(r["created_at"]),
         ]
         for r in runs

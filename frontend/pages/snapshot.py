@@ -8,14 +8,7 @@ from __future__ import annotations
 
 from dash import dcc, html
 
-from frontend.components import (
-    fmt_time,
-    graph,
-    page,
-    register_page_of_one,
-    summary_lines,
-    table,
-)
+from frontend.components import fmt_time, graph, page, register_page_of_one, summary_lines, table
 
 
 @register_page_of_one("/snapshots/<snapshot_id>", "Snapshot", "/snapshots/<snapshot_id>")

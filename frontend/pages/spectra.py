@@ -6,7 +6,7 @@ direction per layer (its |cos| with PC1..PC5 and the variance along it) and the 
 
 The layout draws the main graph (the layer's scree) and its table itself; the per-layer figures
 follow from a callback, once the main graph is on screen. A layer change redraws the scree and the
-table, then the per-layer figures' marker follows in the browser (``components.markers_follow``:
+table, then the per-layer figures' marker follows in the browser (``figures.markers_follow``:
 moving it costs more than the scree, 1.3 s of 2.1 s on the shared machine); k and the chosen
 metrics rebuild those figures.
 
@@ -24,6 +24,16 @@ from backend.metrics import KS, REFUSAL_PCS, Scope, get_metric, metrics_for
 from frontend import components as ui
 from frontend import probe_view
 from frontend.deleting import delete_panel
+from frontend.figures import (
+    band_trace,
+    marker_shape,
+    markers_follow,
+    no_data_note,
+    plain_figure,
+    row_axis,
+    stacked_rows,
+)
+from frontend.links import run_names, run_title
 
 dash.register_page(__name__, path_template="/runs/<run_id>", name="Run spectra", nav=False)
 
@@ -81,7 +91,7 @@ def layout(run_id=None, layer=None, k=None, scale=None, metrics=None, **_query):
     layers, err = ui.fetch(f"/runs/{run_id}/layers")
     if err or not layers:
         return ui.page(f"Run {run_id}", ui.error(err or "This run has no layers."))
-    named, _ = ui.run_names([run["id"]])
+    named, _ = run_names([run["id"]])
     about = named.get(run["id"]) or {}
     layer, k, scale = _settings(len(layers), layer, k, scale)
     rec = layers[layer]
@@ -96,7 +106,7 @@ def layout(run_id=None, layer=None, k=None, scale=None, metrics=None, **_query):
         ),
     ]
     return ui.page(
-        f"{ui.run_title(about or None, run_id)}: spectra",
+        f"{run_title(about or None, run_id)}: spectra",
         _links(run, named, layer),
         dcc.Location(id="spectra-loc", refresh=False),
         dcc.Store(id="spectra-data", data={"run_id": run["id"], "layers": layers}),
@@ -154,7 +164,7 @@ def layout(run_id=None, layer=None, k=None, scale=None, metrics=None, **_query):
             className="grid",
         ),
         html.Div(layer_card(rec), id="spectra-table", className="card"),
-        delete_panel("run", run["id"], ui.run_title(about or None, run_id), "/runs"),
+        delete_panel("run", run["id"], run_title(about or None, run_id), "/runs"),
         subtitle=subtitle,
     )
 
@@ -183,7 +193,7 @@ def scree_figure(rec: dict, k: int, scale: str, title: str | None = None) -> dic
         _line(xs[: len(cumulative)], cumulative, "cumulative explained variance", ORANGE, "y2"),
     ]
     k_line = {"type": "line", "x0": k + 0.5, "x1": k + 0.5, "xref": "x", "yref": "paper"}
-    return ui.plain_figure(
+    return plain_figure(
         traces,
         title or f"Layer {rec['layer']}: scree and cumulative explained variance",
         xaxis={"title": {"text": "principal component"}},
@@ -217,13 +227,13 @@ def _rows(layers: list[dict], rows: list[list[tuple]], titles: list[str], **layo
     xs = [rec["layer"] for rec in layers]
     traces = []
     for r, row in enumerate(rows, start=1):
-        axis = ui.row_axis(r)
+        axis = row_axis(r)
         for metric, name, color in row:
             values, lo, hi = _series(layers, metric.name)
-            band = ui.band_trace(xs, lo, hi, BLUE_BAND, axis) if metric.interval else None
+            band = band_trace(xs, lo, hi, BLUE_BAND, axis) if metric.interval else None
             traces += [band] if band else []
             traces.append(_line(xs, values, name, color, axis))
-    return ui.plain_figure(traces, **(ui.stacked_rows(titles) | layout))
+    return plain_figure(traces, **(stacked_rows(titles) | layout))
 
 
 def layers_figure(layers: list[dict], layer: int, names: list[str]) -> dict:
@@ -235,7 +245,7 @@ def layers_figure(layers: list[dict], layer: int, names: list[str]) -> dict:
         title="Per layer, with 95% bootstrap bands",
         height=40 + 193 * len(names),
         showlegend=False,
-        shapes=[ui.marker_shape(layer)],
+        shapes=[marker_shape(layer)],
     )
 
 
@@ -252,13 +262,13 @@ def flow_figure(layers: list[dict], layer: int, k: int) -> dict:
     if aligned:
         xs, ys = [x for x, _ in aligned], [y for _, y in aligned]
         traces.append(_line(xs, ys, align_metric.label, GREEN))
-    notes = [] if traces else [ui.no_data_note("no flow (single layer) and no reference run")]
-    return ui.plain_figure(
+    notes = [] if traces else [no_data_note("no flow (single layer) and no reference run")]
+    return plain_figure(
         traces,
         "Flow between layers" + (" and alignment" if aligned else ""),
         xaxis={"title": {"text": "layer"}, "dtick": 1},
         yaxis={"range": [0, 1.02]},
-        shapes=[ui.marker_shape(layer)],
+        shapes=[marker_shape(layer)],
         annotations=notes,
     )
 
@@ -280,13 +290,13 @@ def refusal_figure(layers: list[dict], layer: int) -> dict:
         ["|cos| with the principal components", REFUSAL_VARIANCE.label],
         title="Refusal direction: mean(unsafe) − mean(safe)",
         height=460,
-        shapes=[ui.marker_shape(layer)],
+        shapes=[marker_shape(layer)],
     )
     fig["layout"]["yaxis"]["range"] = [0, 1.02]
     fig["data"][-1]["showlegend"] = False
     if not has_refusal(layers):
         why = "not computed: needs safe and unsafe prompts captured at the last prompt token"
-        fig["layout"]["annotations"].append(ui.no_data_note(why))
+        fig["layout"]["annotations"].append(no_data_note(why))
     return fig
 
 
@@ -311,7 +321,7 @@ def global_card(basis: dict | None) -> list:
 
 def global_scree(basis: dict | None) -> dict:
     if not basis:
-        return ui.plain_figure([], annotations=[ui.no_data_note("This run has no global basis.")])
+        return plain_figure([], annotations=[no_data_note("This run has no global basis.")])
     rec = {"eigenvalues": basis["eigenvalues"], "evr": basis["evr"]}
     return scree_figure(rec, 3, "log", f"Global basis of {basis['n']} rows: scree")
 
@@ -396,7 +406,7 @@ def draw_refusal_and_global(data, layer, basis):
     return refusal_figure(layers, _settings(len(layers), layer, None, None)[0]), global_scree(basis)
 
 
-ui.markers_follow("spectra-summary", "spectra-layer", MARKED, "spectra-marker")
+markers_follow("spectra-summary", "spectra-layer", MARKED, "spectra-marker")
 
 
 @callback(

@@ -15,6 +15,15 @@ from dash import Input, Output, State, callback, dcc, html
 
 from frontend import components as ui
 from frontend import intervention_view, similarity_view
+from frontend.links import named_link
+from frontend.tables import (
+    CELL_PARAMS,
+    CELL_SCORES,
+    cell_params,
+    cell_scores,
+    status_badge,
+    sweep_progress_line,
+)
 
 dash.register_page(__name__, path_template="/sweeps/<job_id>", name="Sweep", nav=False)
 
@@ -76,7 +85,7 @@ def sweep_body(found: dict) -> list:
                 [
                     dcc.Link(kind, href=f"/jobs/{c['jobs'][kind]}"),
                     " ",
-                    ui.status_badge(c["status"][kind]),
+                    status_badge(c["status"][kind]),
                 ],
                 style={"marginRight": "0.8em"},
             )
@@ -85,27 +94,27 @@ def sweep_body(found: dict) -> list:
         ]
         produced = []
         if c["run_id"]:
-            produced.append(ui.named_link("spectra", f"/runs/{c['run_id']}", "run", c["run_id"]))
+            produced.append(named_link("spectra", f"/runs/{c['run_id']}", "run", c["run_id"]))
         if c["evaluation_id"]:
             eid = c["evaluation_id"]
-            produced.append(ui.named_link("evaluation", f"/evals/{eid}", "evaluation", eid))
+            produced.append(named_link("evaluation", f"/evals/{eid}", "evaluation", eid))
         rows.append(
             [
                 intervention_view.method_label(c),
-                *ui.cell_params(c),
+                *cell_params(c),
                 *([system_prompt_cell(c["system_prompt"])] if prompted else []),
                 html.Span(jobs),
                 html.Span(produced, className="links"),
-                *ui.cell_scores(c),
+                *cell_scores(c),
             ]
         )
     columns = [
         "method",
-        *ui.CELL_PARAMS,
+        *CELL_PARAMS,
         *(["system prompt"] if prompted else []),
         "jobs",
         "results",
-        *[m.label for m in ui.CELL_SCORES],
+        *[m.label for m in CELL_SCORES],
     ]
     similarity, similar = similarity_view.sweep_similarity(job["params"], cells)
     for row, value in zip(rows, similar, strict=True):
@@ -123,8 +132,8 @@ def sweep_body(found: dict) -> list:
     if run_ids:
         links.append(dcc.Link("compare the runs", href=f"/compare?runs={run_ids}"))
     status = [
-        ui.status_badge(progress["state"]),
-        html.Span(f" {ui.sweep_progress_line(progress)}", id="sweep-progress"),
+        status_badge(progress["state"]),
+        html.Span(f" {sweep_progress_line(progress)}", id="sweep-progress"),
         html.Span(f" · {len(cells)} cells", className="muted"),
     ]
     if job["message"] and job["status"] != "succeeded":  # its expansion's own word

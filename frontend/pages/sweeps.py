@@ -10,6 +10,7 @@ import dash
 from dash import dcc, html
 
 from frontend import components as ui
+from frontend.tables import sweeps_table
 
 dash.register_page(__name__, path="/sweeps", name="Sweeps", order=13)
 
@@ -33,7 +34,7 @@ def layout(state=None, offset=None, **_query):
         ),
         html.P(err, className="error") if err else None,
         ui.pager("/sweeps", offset, LIMIT, found["count"], state=state) if found else None,
-        ui.sweeps_table(sweeps, id="sweeps-list")
+        sweeps_table(sweeps, id="sweeps-list")
         if sweeps
         else html.P("No sweeps match.", className="muted", id="sweeps-none"),
     )

@@ -78,7 +78,7 @@ def answered(relation, monkeypatch):
         return ANSWERS[path], None
 
     monkeypatch.setattr(relation, "fetch", fetch)
-    monkeypatch.setattr(sys.modules["frontend.components"], "fetch", fetch)  # run_names'
+    monkeypatch.setattr(sys.modules["frontend.links"], "fetch", fetch)  # run_names'
     return asked
 
 
