@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import and_, exists, select, update
 from sqlalchemy.orm import Session, aliased
 
-from backend.jobs.params import devices_owned
+from backend.jobs.params.base import devices_owned
 from backend.models import Job, JobDependency, JobStatus, utcnow
 
 LOG_TAIL_CHARS = 20_000

@@ -28,7 +28,7 @@ import time
 from pathlib import Path
 
 from backend import queue
-from backend.jobs.params import devices_owned
+from backend.jobs.params.base import devices_owned
 from backend.models import Job, JobStatus
 from worker.context import JobContext, JobError, JobLost
 

@@ -16,7 +16,8 @@ from sqlalchemy.orm import Session
 from backend import dataset_roles
 from backend.errors import FieldError
 from backend.jobs.lora_targets import lora_targets
-from backend.jobs.params import classifier_model, devices_owned
+from backend.jobs.params.base import devices_owned
+from backend.jobs.params.classifiers import classifier_model
 from backend.model_dirs import check_safetensors_file
 from backend.models import Dataset, Evaluation, Job, JobStatus, Model, Run, Worker, utcnow
 

@@ -15,22 +15,28 @@ from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
 from backend.jobs import checks
-from backend.jobs.params import (
-    CaptureSpectraParams,
+from backend.jobs.params.datasets import (
     DatasetStatsParams,
-    DataSimilarityParams,
-    DPOParams,
-    EchoParams,
-    EvaluateParams,
-    FinetuneParams,
     ImportHubDatasetParams,
-    InterventionSweepParams,
-    PreferenceDataParams,
-    ProbeParams,
-    ReclassifyParams,
     RegisterBuiltinParams,
-    SelectDirectionParams,
+)
+from backend.jobs.params.diagnostic import EchoParams
+from backend.jobs.params.evaluation import (
+    EvaluateParams,
+    InterventionSweepParams,
+    ReclassifyParams,
     SweepParams,
+)
+from backend.jobs.params.geometry import (
+    CaptureSpectraParams,
+    DataSimilarityParams,
+    ProbeParams,
+    SelectDirectionParams,
+)
+from backend.jobs.params.training import (
+    DPOParams,
+    FinetuneParams,
+    PreferenceDataParams,
     TrainDemoModelParams,
 )
 

@@ -10,7 +10,9 @@ from pydantic import ValidationError
 
 from backend.api.main import create_app
 from backend.config import Settings
-from backend.jobs.params import EchoParams, JobParams, SweepParams
+from backend.jobs.params.base import JobParams
+from backend.jobs.params.diagnostic import EchoParams
+from backend.jobs.params.evaluation import SweepParams
 
 
 @pytest.fixture

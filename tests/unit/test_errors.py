@@ -11,7 +11,7 @@ from backend.api.main import create_app
 from backend.config import Settings
 from backend.db import write_session
 from backend.errors import FieldError, FlowLensError, format_api_errors
-from backend.jobs.params import FinetuneParams
+from backend.jobs.params.training import FinetuneParams
 from backend.models import Model
 from frontend.api import Api, WriteRefused
 

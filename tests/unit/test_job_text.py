@@ -9,7 +9,7 @@ from backend import cli, queue
 from backend.db import write_session
 from backend.job_text import JobWatcher, event_line, job_text, params_help
 from backend.jobs.kinds import KINDS
-from backend.jobs.params import FinetuneParams
+from backend.jobs.params.training import FinetuneParams
 from backend.models import Job
 
 

@@ -7,7 +7,7 @@ import pytest
 from model_fixtures import build_tiny_model_dir
 
 from backend.errors import FieldError
-from backend.jobs.params import RULE_CLASSIFIERS, classifier_model, classifier_name
+from backend.jobs.params.classifiers import RULE_CLASSIFIERS, classifier_model, classifier_name
 from worker.models.loading import LoadedModel, load_model
 from worker.science import judges
 from worker.science.judges import (

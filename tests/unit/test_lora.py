@@ -151,7 +151,7 @@ def test_saved_adapter_loads_on_the_plain_model_and_equals_the_merge(demo_dir, t
 
 def test_the_schema_groups_the_lora_fields_under_human_labels() -> None:
     """The submit form (frontend/pages/submit.py) puts a schema "group" under one heading."""
-    from backend.jobs.params import FinetuneParams
+    from backend.jobs.params.training import FinetuneParams
 
     props = FinetuneParams.model_json_schema()["properties"]
     lora = [name for name, prop in props.items() if prop.get("group") == "LoRA"]
@@ -162,7 +162,7 @@ def test_the_schema_groups_the_lora_fields_under_human_labels() -> None:
 
 
 def test_finetune_and_dpo_share_one_lora_shape_and_read_the_old_finetune_shape() -> None:
-    from backend.jobs.params import DPOParams, FinetuneParams
+    from backend.jobs.params.training import DPOParams, FinetuneParams
 
     ft = {"base_model_id": 1, "general_dataset_id": 1, "safety_dataset_id": 1}
     dpo = {"base_model_id": 1, "dataset_id": 1}
@@ -192,7 +192,7 @@ def test_fsdp_refuses_what_it_cannot_shard_naming_the_field(extra, why) -> None:
     merged adapter and rank 0's geometry captures need the whole model on one rank."""
     from pydantic import ValidationError
 
-    from backend.jobs.params import FinetuneParams
+    from backend.jobs.params.training import FinetuneParams
 
     base = {"base_model_name": "m", "general_dataset_id": 1, "safety_dataset_id": 2}
     with pytest.raises(ValidationError) as raised:

@@ -7,7 +7,7 @@ from types import SimpleNamespace
 import pytest
 from pydantic import ValidationError
 
-from backend.jobs.params import DPOParams, PreferenceDataParams
+from backend.jobs.params.training import DPOParams, PreferenceDataParams
 from worker.science.preference import Pair, build_pairs, pair_rows, rows_to_pairs
 
 C, R, P, U = "full_compliance", "full_refusal", "partial_refusal", "unparsed"

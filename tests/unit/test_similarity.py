@@ -8,7 +8,7 @@ import math
 import numpy as np
 import pytest
 
-from backend.jobs.params import DataSimilarityParams
+from backend.jobs.params.geometry import DataSimilarityParams
 from backend.ngram_overlap import ngram_overlap, ngram_set, words
 from worker.science.similarity import layer_overlaps, principal_cosines, principal_subspace
 

@@ -9,7 +9,8 @@ import torch
 from model_fixtures import PROMPTS, build_tiny_model_dir
 from pydantic import ValidationError
 
-from backend.jobs.params import FinetuneParams, SweepParams
+from backend.jobs.params.evaluation import SweepParams
+from backend.jobs.params.training import FinetuneParams
 from worker.models.demo import encode_example
 from worker.models.loading import LoadedModel, load_model
 from worker.science.batching import collate_sft

@@ -8,7 +8,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from backend.artifacts import PROJECTIONS_FILE
-from backend.jobs.params import CaptureSpectraParams
+from backend.jobs.params.geometry import CaptureSpectraParams
 from backend.models import Run, RunLayer
 from worker import faults
 from worker.context import JobContext, JobError

@@ -8,7 +8,11 @@ from typing import Any
 from sqlalchemy import select
 
 from backend.dataset_import import ImportFormatError, ImportTooLarge, Limits, parse_records
-from backend.jobs.params import DatasetStatsParams, ImportHubDatasetParams, RegisterBuiltinParams
+from backend.jobs.params.datasets import (
+    DatasetStatsParams,
+    ImportHubDatasetParams,
+    RegisterBuiltinParams,
+)
 from backend.models import Dataset, DatasetRow, add_dataset
 from worker.context import JobContext, JobError
 from worker.science.corpus import BUILTIN_DATASETS, builtin_dataset

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from backend.artifacts import replacing
-from backend.jobs.params import TrainDemoModelParams
+from backend.jobs.params.training import TrainDemoModelParams
 from backend.models import Model
 from worker.context import JobContext, JobError
 from worker.jobs.common import CACHE, store

@@ -8,7 +8,7 @@ import time
 
 import torch
 
-from backend.jobs.params import EchoParams
+from backend.jobs.params.diagnostic import EchoParams
 from worker.context import JobContext, JobError
 from worker.jobs.common import store
 

@@ -10,7 +10,7 @@ import numpy as np
 from safetensors.numpy import load_file
 from sqlalchemy import select
 
-from backend.jobs.params import InterventionParams, SelectDirectionParams
+from backend.jobs.params.geometry import InterventionParams, SelectDirectionParams
 from backend.models import Run, RunLayer
 from worker.context import JobContext, JobError
 from worker.jobs.common import CACHE, dataset_rows, load_registered_model, residuals_run, store

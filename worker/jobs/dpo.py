@@ -12,7 +12,7 @@ from sqlalchemy import delete, select
 
 from backend.artifacts import replacing
 from backend.jobs.lora_targets import lora_targets
-from backend.jobs.params import DPOParams
+from backend.jobs.params.training import DPOParams
 from backend.models import Dataset, Model
 from worker.context import JobContext, JobError, JobLost
 from worker.jobs.common import CACHE, dataset_rows, model_source, registered_model, store

@@ -13,7 +13,7 @@ import numpy as np
 import torch
 from sqlalchemy import delete
 
-from backend.jobs.params import EvaluateParams
+from backend.jobs.params.evaluation import EvaluateParams
 from backend.models import Evaluation, add_completions
 from worker.context import JobContext
 from worker.jobs.common import dataset_rows, load_registered_model

@@ -17,7 +17,7 @@ from pathlib import Path
 from sqlalchemy import delete, select
 
 from backend.jobs.lora_targets import lora_targets
-from backend.jobs.params import CPU_FSDP, FinetuneParams
+from backend.jobs.params.training import CPU_FSDP, FinetuneParams
 from backend.models import Model, TrainMetric
 from worker.context import JobContext, JobError, JobLost
 from worker.distributed import is_main_process

@@ -5,12 +5,8 @@ alpha x mean norm x the direction at each layer for each alpha."""
 
 from __future__ import annotations
 
-from backend.jobs.params import (
-    CaptureSpectraParams,
-    EvaluateParams,
-    InterventionParams,
-    InterventionSweepParams,
-)
+from backend.jobs.params.evaluation import EvaluateParams, InterventionSweepParams
+from backend.jobs.params.geometry import CaptureSpectraParams, InterventionParams
 from worker.context import JobContext
 from worker.jobs.sweep import _child, expanded
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import random
 from collections import Counter
 
-from backend.jobs.params import PreferenceDataParams
+from backend.jobs.params.training import PreferenceDataParams
 from worker.context import JobContext, JobError
 from worker.jobs.common import dataset_rows, load_registered_model
 from worker.jobs.datasets import check_name_free, store_dataset

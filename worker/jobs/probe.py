@@ -11,7 +11,7 @@ import numpy as np
 from safetensors.numpy import load_file, save_file
 from sqlalchemy import delete, select
 
-from backend.jobs.params import ProbeParams
+from backend.jobs.params.geometry import ProbeParams
 from backend.models import DatasetRow, Probe
 from worker.context import JobContext, JobError
 from worker.jobs.common import CACHE, residuals_run, store

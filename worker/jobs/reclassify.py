@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from sqlalchemy import delete, select
 
-from backend.jobs.params import ReclassifyParams
+from backend.jobs.params.evaluation import ReclassifyParams
 from backend.models import Completion, Evaluation, Verdict
 from worker.context import JobContext, JobError
 from worker.jobs.common import load_registered_model

@@ -16,7 +16,7 @@ import numpy as np
 from safetensors.numpy import load_file
 from sqlalchemy import select
 
-from backend.jobs.params import DataSimilarityParams
+from backend.jobs.params.geometry import DataSimilarityParams
 from backend.models import Model, Run
 from backend.ngram_overlap import ngram_overlap
 from worker.context import JobContext, JobError

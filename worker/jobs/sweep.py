@@ -12,14 +12,9 @@ from pydantic import BaseModel
 from sqlalchemy import select
 
 from backend import queue
-from backend.jobs.params import (
-    CaptureSpectraParams,
-    DPOParams,
-    EvaluateParams,
-    FinetuneParams,
-    PreferenceDataParams,
-    SweepParams,
-)
+from backend.jobs.params.evaluation import EvaluateParams, SweepParams
+from backend.jobs.params.geometry import CaptureSpectraParams
+from backend.jobs.params.training import DPOParams, FinetuneParams, PreferenceDataParams
 from backend.models import Dataset, Job
 from worker.context import JobContext, JobError
 
