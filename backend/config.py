@@ -112,13 +112,6 @@ class Settings(BaseSettings):
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
 
-    def sqlite_path(self) -> Path | None:
-        """The database file of a SQLite URL (None for in-memory or other databases)."""
-        if not self.is_sqlite:
-            return None
-        path = self.database_url.split(":///", 1)[1]
-        return Path(path) if path and path != ":memory:" else None
-
 
 def is_loopback(host: str) -> bool:
     """127.0.0.0/8, ::1 and ``localhost``; anything else (0.0.0.0, a LAN address) is not."""

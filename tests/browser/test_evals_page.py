@@ -7,12 +7,8 @@ from pathlib import Path
 
 import httpx
 import pytest
-from headless import Page, require_browser
-from seed import seed_sweep
-from support import serve_dashboard
-
-from backend import auth, migrate
-from backend.db import write_session
+from headless import require_browser
+from seed import seeded_dashboard
 
 SAMPLE = Path(__file__).resolve().parents[1] / "data" / "import" / "xstest_completions_sample.csv"
 
@@ -21,20 +17,8 @@ SAMPLE = Path(__file__).resolve().parents[1] / "data" / "import" / "xstest_compl
 def seeded(tmp_path_factory):
     require_browser()
     tmp = tmp_path_factory.mktemp("evals-ui")
-    url = f"sqlite:///{tmp / 'flowlens.db'}"
-    migrate.upgrade(url)
-    ids = seed_sweep(url)
-    with write_session(url) as session:
-        ids["token"] = auth.create_token(session, "browser")
-    with serve_dashboard(url, tmp, auth="on", public_read="true") as (api, ui):
-        yield {**ids, "api": api, "ui": ui}
-
-
-@pytest.fixture
-def tab(chromium, seeded):
-    tab = Page(chromium, seeded["ui"])
-    yield tab
-    tab.close()
+    with seeded_dashboard(tmp, auth="on", public_read="true") as seeded:
+        yield seeded
 
 
 def test_ticking_two_evaluations_compares_them(tab, seeded):

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import httpx
 import pytest
-from headless import SHOTS, Page, require_browser, wait_idle
+from headless import SHOTS, require_browser, wait_idle
 from seed import seed_sweep, seed_verdicts
 from support import serve_dashboard
 
@@ -23,13 +23,6 @@ def seeded(tmp_path_factory):
     flipped = seed_verdicts(url, evaluation_id)
     with serve_dashboard(url, tmp) as (api, ui):
         yield {"api": api, "ui": ui, "evaluation_id": evaluation_id, "flipped": flipped}
-
-
-@pytest.fixture
-def tab(chromium, seeded):
-    tab = Page(chromium, seeded["ui"])
-    yield tab
-    tab.close()
 
 
 def card(page, name: str):

@@ -10,7 +10,7 @@ from datetime import timedelta
 
 import httpx
 import pytest
-from headless import SHOTS, Page, require_browser, wait_idle
+from headless import SHOTS, require_browser, wait_idle
 from seed import _done, seed_sweep
 from support import serve_dashboard, wait_until
 
@@ -81,13 +81,6 @@ def seeded(tmp_path_factory):
     ids |= _extras(url, ids)
     with serve_dashboard(url, tmp) as (api, ui):
         yield {**ids, "api": api, "ui": ui}
-
-
-@pytest.fixture
-def tab(chromium, seeded):
-    tab = Page(chromium, seeded["ui"])
-    yield tab
-    tab.close()
 
 
 def _texts(page, selector: str) -> list[str]:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import httpx
 import numpy as np
 import pytest
-from headless import Page, require_browser, wait_idle
+from headless import require_browser, wait_idle
 from seed import seed_sweep
 from seed_points import seed_points
 from sqlalchemy import select
@@ -40,13 +40,6 @@ def seeded(tmp_path_factory):
     points = seed_points(url, tmp / "artifacts", run_id)
     with serve_dashboard(url, tmp) as (api, ui):
         yield {**ids, "api": api, "ui": ui, "run_id": run_id, "points": points}
-
-
-@pytest.fixture
-def tab(chromium, seeded):
-    tab = Page(chromium, seeded["ui"])
-    yield tab
-    tab.close()
 
 
 def test_the_projection_route_serves_the_stored_scores_with_their_prompts(seeded):

@@ -9,31 +9,15 @@ from __future__ import annotations
 import httpx
 import pytest
 from headless import SHOTS, Page, require_browser, wait_idle
-from seed import seed_sweep
-from support import serve_dashboard
-
-from backend import auth, migrate
-from backend.db import write_session
+from seed import seeded_dashboard
 
 
 @pytest.fixture(scope="module")
 def seeded(tmp_path_factory):
     require_browser()
     tmp = tmp_path_factory.mktemp("sweep-ui")
-    url = f"sqlite:///{tmp / 'flowlens.db'}"
-    migrate.upgrade(url)
-    ids = seed_sweep(url)
-    with write_session(url) as session:
-        ids["token"] = auth.create_token(session, "browser")
-    with serve_dashboard(url, tmp, auth="on", public_read="true") as (api, ui):
-        yield {**ids, "api": api, "ui": ui}
-
-
-@pytest.fixture
-def tab(chromium, seeded):
-    tab = Page(chromium, seeded["ui"])
-    yield tab
-    tab.close()
+    with seeded_dashboard(tmp, auth="on", public_read="true") as seeded:
+        yield seeded
 
 
 def test_the_seeded_sweep_is_served(seeded):
