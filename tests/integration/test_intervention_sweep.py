@@ -99,6 +99,7 @@ def test_cells_are_served_and_shown_with_their_method(lab, expanded):
     assert len(ablated["layers"]["concentration@3"]) == 2  # the direction run's layers
 
     from frontend.app import create_app
+    from frontend.relation_view import cell_label
 
     create_app("http://127.0.0.1:9")  # registers the pages; the similarity line finds no API
     page, relation = sys.modules["pages.sweep"], sys.modules["pages.relation"]
@@ -117,4 +118,4 @@ def test_cells_are_served_and_shown_with_their_method(lab, expanded):
     columns, rows = relation.cells_rows(cells, [True] * 7, "concentration@3", "safety", 0)
     assert columns[:2] == ["enters", "method"]
     assert [r[1] for r in rows[:3]] == ["as is", "ablate (layer 0)", "ablate (layer 1)"]
-    assert relation.cell_label(cells[3]).startswith("add α=-1 at layer 0 · p=0")
+    assert cell_label(cells[3]).startswith("add α=-1 at layer 0 · p=0")
