@@ -3,6 +3,8 @@ submit-time check, the memory estimate and the jobs read them; docs/training.md,
 
 from __future__ import annotations
 
+from backend.errors import FieldError
+
 # Attention projections per config.model_type (checked against transformers' modules built
 # from each config class in tests/unit/test_lora.py); a dotted name matches a name suffix.
 LLAMA_LIKE = ("q_proj", "k_proj", "v_proj", "o_proj")
@@ -22,13 +24,14 @@ DEFAULT_TARGETS: dict[str, tuple[str, ...]] = {
 
 
 def lora_targets(model_type: str, targets: list[str] | None) -> list[str]:
-    """``targets``, or the defaults of ``model_type`` (ValueError naming the field if none)."""
+    """``targets``, or the defaults of ``model_type`` (a ``FieldError`` if it has none)."""
     if targets:
         return list(targets)
     if model_type not in DEFAULT_TARGETS:
         known = ", ".join(sorted(DEFAULT_TARGETS))
-        raise ValueError(
-            f"lora_target_modules: no default targets for model type {model_type!r} "
-            f"(defaults exist for {known}); give lora_target_modules"
+        raise FieldError(
+            "lora_target_modules",
+            f"no default targets for model type {model_type!r} (defaults exist for {known}); "
+            "give lora_target_modules",
         )
     return list(DEFAULT_TARGETS[model_type])

@@ -10,7 +10,8 @@ import torch
 import transformers as T
 from transformers.pytorch_utils import Conv1D
 
-from backend.jobs.lora_targets import DEFAULT_TARGETS
+from backend.errors import FieldError
+from backend.jobs.lora_targets import DEFAULT_TARGETS, lora_targets
 from worker.models.demo import encode_example
 from worker.models.loading import LoadedModel, load_model
 from worker.science.batching import collate_sft
@@ -88,6 +89,14 @@ def test_an_unknown_target_names_the_field_and_the_modules_there_are(demo_dir) -
     message = str(err.value)
     assert message.startswith("lora_target_modules: no module named 'qkv' in 'demo' (has: ")
     assert all(m in message for m in ("q_proj", "k_proj", "v_proj", "o_proj", "down_proj"))
+
+
+def test_an_architecture_without_defaults_is_a_field_error_naming_the_option() -> None:
+    assert lora_targets("bert", ["query"]) == ["query"]
+    with pytest.raises(FieldError) as err:
+        lora_targets("bert", None)
+    assert err.value.field == "lora_target_modules"
+    assert err.value.message.startswith("no default targets for model type 'bert' (defaults ")
 
 
 def test_vcl_reaches_only_the_adapter_weights(demo_dir) -> None:
