@@ -37,15 +37,19 @@ DB_ATTEMPTS = 15
 DB_RETRY_S = 2.0
 
 
-def _exit_when_orphaned(worker_pid: int) -> None:
-    """Exit once the worker that started this job is gone (its fork server, our parent, lives
-    on while any job it forked does)."""
-    while True:
-        try:
-            os.kill(worker_pid, 0)
-        except ProcessLookupError:
-            os._exit(70)
-        time.sleep(0.5)
+def exit_when_gone(pid: int) -> None:
+    """From a daemon thread, exit this process (status 70) once process ``pid`` is gone: a
+    job's child watches its worker, a rank the child that launched it."""
+
+    def watch() -> None:
+        while True:
+            try:
+                os.kill(pid, 0)
+            except ProcessLookupError:
+                os._exit(70)
+            time.sleep(0.5)
+
+    threading.Thread(target=watch, daemon=True).start()
 
 
 def job_function(kind: JobKind):
@@ -72,7 +76,7 @@ def run_job(lease: queue.Lease, kind_name: str, params: dict, settings: Settings
     """Validate the parameters, run the job function, record success or failure."""
     worker = multiprocessing.parent_process()  # None when run in-process (tests)
     worker_pid = worker.pid if worker is not None else os.getppid()
-    threading.Thread(target=_exit_when_orphaned, args=(worker_pid,), daemon=True).start()
+    exit_when_gone(worker_pid)  # the worker, not our parent: the fork server outlives it
     if settings.threads_per_job:  # the runner's share of the cores (not set for inline runs)
         own_threads(settings.threads_per_job)
     devices = device_list(settings.device)

@@ -11,32 +11,21 @@ from __future__ import annotations
 import json
 import os
 import sys
-import threading
-import time
 import traceback
 from pathlib import Path
 
 from backend import queue
 from backend.config import Settings
 from backend.jobs.kinds import get_kind
-from worker.child import job_function
+from worker.child import exit_when_gone, job_function
 from worker.context import JobContext, JobError, JobLost
 from worker.distributed import rank_device
-
-
-def _exit_when_gone(pid: int) -> None:
-    while True:
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            os._exit(70)
-        time.sleep(0.5)
 
 
 def run_rank(run_dir: Path) -> int:
     spec = json.loads((run_dir / "spec.json").read_text())
     rank, local_rank = int(os.environ["RANK"]), int(os.environ["LOCAL_RANK"])
-    threading.Thread(target=_exit_when_gone, args=(spec["child_pid"],), daemon=True).start()
+    exit_when_gone(spec["child_pid"])
     device = rank_device(spec["devices"], local_rank)
     settings = Settings(**spec["settings"]).model_copy(update={"device": device})
     ctx = JobContext(queue.Lease(**spec["lease"]), settings)

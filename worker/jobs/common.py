@@ -6,6 +6,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from backend.artifacts import ArtifactStore
 from backend.jobs.lora_targets import lora_targets
@@ -35,13 +36,18 @@ def model_source(ctx: JobContext, model: Model) -> str:
     return model.uri
 
 
+def by_id_or(session: Session, table, row_id: int | None, column, value):
+    """The ``table`` row with primary key ``row_id``, else the one whose ``column`` is ``value``
+    (None if there is none)."""
+    if row_id is not None:
+        return session.get(table, row_id)
+    return session.scalar(select(table).where(column == value))
+
+
 def registered_model(ctx: JobContext, model_id: int | None, model_name: str | None = None) -> Model:
     """The model row given by id or by unique name."""
     with ctx.transaction() as session:
-        if model_id is not None:
-            model = session.get(Model, model_id)
-        else:
-            model = session.scalar(select(Model).where(Model.name == model_name))
+        model = by_id_or(session, Model, model_id, Model.name, model_name)
     if model is None:
         raise JobError(f"model {model_id if model_id is not None else repr(model_name)} not found")
     return model
@@ -116,10 +122,7 @@ def residuals_run(
     """The capture run given by id or by the capture job that made it, which kept its
     last-prompt residuals (probes and refusal directions read them); detached."""
     with ctx.transaction() as session:
-        if run_id is not None:
-            run = session.get(Run, run_id)
-        else:
-            run = session.scalar(select(Run).where(Run.job_id == capture_job_id))
+        run = by_id_or(session, Run, run_id, Run.job_id, capture_job_id)
         if run is None:
             which = run_id or f"of capture job {capture_job_id}"
             raise JobError(f"{field}: run {which} not found")

@@ -6,7 +6,7 @@ from layer l on")."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
 import numpy as np
 from fastapi import APIRouter, HTTPException, Query, Request
@@ -22,6 +22,7 @@ from backend.models import Completion, Evaluation, Probe, Run
 
 router = APIRouter(tags=["probes"])
 REFUSED = ("full_refusal", "partial_refusal")
+LayerQuery = Annotated[int | None, Query(ge=0, description="Default: the probe's best layer.")]
 
 
 class ProbePublic(BaseModel):
@@ -62,21 +63,21 @@ class EvaluationProbe(BaseModel):
     )
 
 
-def _p_unsafe(request: Request, probe: Probe) -> dict[str, np.ndarray]:
+def _p_unsafe_at(
+    request: Request, probe: Probe, layer: int | None
+) -> tuple[int, dict[str, np.ndarray]]:
+    """The layer asked for (None: the probe's best; 422 beyond its layers) and the probe's
+    saved tensors: ``idx`` (the prompts' positions) and ``p_unsafe`` (layer x prompt)."""
+    if layer is None:
+        layer = probe.best_layer
+    elif not 0 <= layer < len(probe.layers):
+        raise HTTPException(422, f"layer: expected 0..{len(probe.layers) - 1}, got {layer}")
     store = ArtifactStore(request.app.state.settings.artifact_root)
     try:
         with store.open_file(store.key_of(probe.p_unsafe_uri)) as handle:
-            return load(handle.read())
+            return layer, load(handle.read())
     except OSError:
         raise HTTPException(404, f"probe {probe.id}: its P(unsafe) file is missing") from None
-
-
-def _layer(probe: Probe, layer: int | None) -> int:
-    if layer is None:
-        return probe.best_layer
-    if not 0 <= layer < len(probe.layers):
-        raise HTTPException(422, f"layer: expected 0..{len(probe.layers) - 1}, got {layer}")
-    return layer
 
 
 @router.get("/runs/{run_id}/probes", response_model=list[ProbePublic])
@@ -94,15 +95,11 @@ def read_probe(probe_id: int, session: SessionDep) -> Probe:
 
 @router.get("/probes/{probe_id}/prompts", response_model=ProbePrompts)
 def read_probe_prompts(
-    probe_id: int,
-    request: Request,
-    session: SessionDep,
-    layer: int | None = Query(None, ge=0, description="Default: the probe's best layer."),
+    probe_id: int, request: Request, session: SessionDep, layer: LayerQuery = None
 ) -> ProbePrompts:
     """Each prompt's held-out P(unsafe) at ``layer``, with its text, label and type."""
     probe = get_or_404(session, Probe, probe_id, "probe")
-    layer = _layer(probe, layer)
-    tensors = _p_unsafe(request, probe)
+    layer, tensors = _p_unsafe_at(request, probe, layer)
     dataset_id = session.get(Run, probe.run_id).dataset_id
     return ProbePrompts(
         probe_id=probe.id,
@@ -128,7 +125,7 @@ def read_evaluation_probe(
     evaluation_id: int,
     request: Request,
     session: SessionDep,
-    layer: int | None = Query(None, ge=0, description="Default: the probe's best layer."),
+    layer: LayerQuery = None,
     all_layers: bool = Query(False, description="Also the split at every layer (per_layer)."),
 ) -> EvaluationProbe:
     """P(unsafe) at ``layer`` of the safe prompts the evaluation refused, against those it
@@ -141,8 +138,7 @@ def read_evaluation_probe(
             f"evaluation {evaluation_id}: no probe of its model on its prompt set (capture the "
             "model on that set, then run a probe job on the run)",
         )
-    layer = _layer(probe, layer)
-    tensors = _p_unsafe(request, probe)
+    layer, tensors = _p_unsafe_at(request, probe, layer)
     row_of = {idx: row for row, idx in enumerate(tensors["idx"].tolist())}
     safe = select(Completion.idx, Completion.verdict).where(
         Completion.evaluation_id == evaluation_id, Completion.label == "safe"
