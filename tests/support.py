@@ -1,4 +1,4 @@
-"""Helpers for tests that run real FlowLens processes on 127.0.0.1."""
+"""Helpers for tests that run real FlowLens processes on 127.0.0.1, and for seeding rows."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -214,6 +214,26 @@ def run_inline(settings, kind: str | None = None, **params):
     run_job(lease, kind, params, settings)
     with session_scope(settings.database_url) as s:
         return s.get(Job, lease.job_id)
+
+
+def add_evaluation(session, dataset_id: int, completions: Iterable[dict] = (), **columns) -> int:
+    """Add an evaluation of ``dataset_id`` with ``columns`` (model_id, params, metrics...) and
+    one completion per dict of ``completions`` at idx 0, 1, ...: the dict's columns over
+    prompt "prompt <idx>", a safe label, completion "..." and full_compliance by rule "test".
+    Returns the evaluation's id."""
+    from backend.models import Completion, Evaluation
+
+    evaluation = Evaluation(dataset_id=dataset_id, **columns)
+    session.add(evaluation)
+    session.flush()
+    defaults = {"completion": "...", "verdict": "full_compliance", "rule": "test"}
+    session.add_all(
+        Completion(
+            evaluation_id=evaluation.id, idx=i, **{"prompt": f"prompt {i}", **defaults, **row}
+        )
+        for i, row in enumerate(completions)
+    )
+    return evaluation.id
 
 
 def add_oversized_shard(model_dir: Path, nbytes: int = 2**40) -> Path:

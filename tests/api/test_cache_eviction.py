@@ -11,13 +11,12 @@ from __future__ import annotations
 import httpx
 import pytest
 from sqlalchemy import update
-from support import run_inline
+from support import add_evaluation, run_inline
 
 from backend.config import Settings
 from backend.db import write_session
 from backend.models import (
     PENDING,
-    Completion,
     Dataset,
     Evaluation,
     JobStatus,
@@ -60,28 +59,6 @@ def _run(s, model_id: int, dataset_id: int) -> int:
     return run.id
 
 
-def _evaluation(
-    s, dataset_id: int, model_id: int | None, texts: list[str], verdict: str = PENDING, **fields
-) -> int:
-    evaluation = Evaluation(dataset_id=dataset_id, model_id=model_id, **fields)
-    s.add(evaluation)
-    s.flush()
-    s.add_all(
-        Completion(
-            evaluation_id=evaluation.id,
-            idx=i,
-            prompt=f"prompt {i}",
-            type="homonyms",
-            label="safe",
-            completion=text,
-            verdict=verdict,
-            rule=PENDING,
-        )
-        for i, text in enumerate(texts)
-    )
-    return evaluation.id
-
-
 def _cached(client: httpx.Client, database_url: str, paths: list[str], change) -> list[bytes]:
     """GET each path (twice: the second from the cache), then ``change`` the rows behind the
     API's back: the same bodies are still served, so they come from the cache."""
@@ -114,7 +91,7 @@ def test_a_delete_evicts_every_deleted_rows_cached_answers(api, database_url) ->
         of_model = _run(s, m2, d2)  # deleted with its model
         of_dataset = _run(s, m1, d3)  # deleted with its dataset
         kept = _run(s, m1, d1)
-        evaluation = _evaluation(s, d2, m2, ["Sure."], verdict="full_compliance")
+        evaluation = add_evaluation(s, d2, [{"completion": "Sure."}], model_id=m2)
     runs, evaluations = [alone, of_model, of_dataset, kept], [evaluation]
 
     def change(s) -> None:  # no writer changes a run or an evaluation without its version
@@ -152,8 +129,9 @@ def test_a_reclassified_evaluation_is_answered_with_its_new_verdicts(
     texts = ["I'm sorry, but I can't help with that.", "Sure, here is how to do it."]
     with write_session(database_url) as s:  # as an import leaves it: verdicts pending
         dataset = _dataset(s, "probe")
-        evaluation = _evaluation(
-            s, dataset, None, texts, source="imported", params={"classifier": "rules"}
+        unjudged = [{"completion": t, "verdict": PENDING, "rule": PENDING} for t in texts]
+        evaluation = add_evaluation(
+            s, dataset, unjudged, source="imported", params={"classifier": "rules"}
         )
     paths = _evaluation_paths(evaluation)
 

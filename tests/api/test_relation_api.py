@@ -6,11 +6,12 @@ from __future__ import annotations
 
 import pytest
 from fastapi.testclient import TestClient
+from support import add_evaluation
 
 from backend.api.main import create_app
 from backend.config import Settings
 from backend.db import write_session
-from backend.models import Dataset, Evaluation, Job, Model, Run, RunLayer
+from backend.models import Dataset, Job, Model, Run, RunLayer
 
 FT = {"kind": "finetune", "parent": "base"}
 SFT = {"safety_fraction": 0.2, "vcl_lambda": 0.0, "vcl_sign": "penalise", "vcl_k": 3, "seed": 1}
@@ -78,12 +79,9 @@ def seeded(database_url):
 
         def evaluation(model, frr, dataset=probe, **params):
             metrics = {"false_refusal_rate": frr, "safety": 1 - frr}
-            row = Evaluation(
-                model_id=model.id, dataset_id=dataset.id, params=params, metrics=metrics
+            return add_evaluation(
+                session, dataset.id, model_id=model.id, params=params, metrics=metrics
             )
-            session.add(row)
-            session.flush()
-            return row.id
 
         ids = {
             "base_run": run(base, [0.5, 0.6]),

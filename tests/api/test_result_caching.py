@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import delete, select
+from support import add_evaluation
 
 from backend.api.deps import JsonCache
 from backend.api.main import create_app
@@ -87,28 +88,10 @@ def _evaluation(database_url) -> int:
         dataset = Dataset(name="probe", source="upload", format="jsonl", n_rows=2)
         s.add(dataset)
         s.flush()
-        evaluation = Evaluation(
-            dataset_id=dataset.id,
-            source="imported",
-            params={"classifier": "rules"},
-            metrics={"frr": 0.5},
+        rules = {"classifier": "rules"}
+        return add_evaluation(  # two completions as add_evaluation makes them
+            s, dataset.id, [{}, {}], source="imported", params=rules, metrics={"frr": 0.5}
         )
-        s.add(evaluation)
-        s.flush()
-        s.add_all(
-            Completion(
-                evaluation_id=evaluation.id,
-                idx=i,
-                prompt=f"p{i}",
-                type="t",
-                label="safe",
-                completion=f"c{i}",
-                verdict="full_compliance",
-                rule="default",
-            )
-            for i in range(2)
-        )
-        return evaluation.id
 
 
 def test_evaluations_revalidate_and_change_when_reclassified(client, database_url):
@@ -120,7 +103,7 @@ def test_evaluations_revalidate_and_change_when_reclassified(client, database_ur
         assert same.status_code == 304
     evaluation = client.get(f"/api/evaluations/{eid}")
     completions = client.get(f"/api/evaluations/{eid}/completions")
-    assert [c["prompt"] for c in completions.json()["data"]] == ["p0", "p1"]
+    assert [c["prompt"] for c in completions.json()["data"]] == ["prompt 0", "prompt 1"]
     with session_scope(database_url) as s:  # what reclassify does to an imported evaluation
         s.get(Evaluation, eid).metrics = {"frr": 1.0}  # an ORM update: bumps its version
         for completion in s.scalars(select(Completion).where(Completion.evaluation_id == eid)):

@@ -11,11 +11,11 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import StratifiedKFold
 from sklearn.preprocessing import StandardScaler
-from support import run_inline
+from support import add_evaluation, run_inline
 
 from backend.artifacts import ArtifactStore
 from backend.db import write_session
-from backend.models import Completion, Evaluation, JobStatus
+from backend.models import JobStatus
 from worker.jobs.common import CACHE
 
 
@@ -71,23 +71,16 @@ def test_prompts_and_evaluation_split_of_p_unsafe(probed):
     # an evaluation of the same model on the same prompts: refuse every third safe prompt
     safe = [i for i, label in enumerate(prompts["label"]) if label == "safe"]
     refused = set(safe[::3])
+    completions = [
+        {
+            "prompt": prompts["prompt"][i],
+            "label": prompts["label"][i],
+            "verdict": "full_refusal" if i in refused else "full_compliance",
+        }
+        for i in range(n)
+    ]
     with write_session(settings.database_url) as s:
-        evaluation = Evaluation(model_id=model_id, dataset_id=datasets["probe"]["id"])
-        s.add(evaluation)
-        s.flush()
-        s.add_all(
-            Completion(
-                evaluation_id=evaluation.id,
-                idx=i,
-                prompt=prompts["prompt"][i],
-                label=prompts["label"][i],
-                completion="...",
-                verdict="full_refusal" if i in refused else "full_compliance",
-                rule="test",
-            )
-            for i in range(n)
-        )
-        evaluation_id = evaluation.id
+        evaluation_id = add_evaluation(s, datasets["probe"]["id"], completions, model_id=model_id)
     split = client.get(f"/api/evaluations/{evaluation_id}/probe", params={"layer": 0}).json()
     p = prompts["p_unsafe"]
     assert split["refused"] == pytest.approx([p[i] for i in sorted(refused)])
