@@ -288,21 +288,76 @@ def freeze_view(token: str | None, **snapshot) -> tuple:
     )
 
 
-def csv_download(id: str, state: str, make: Callable[[Any], tuple[str, str]]) -> Callable:
-    """Register the callback of ``csv_button(id)``: ``make`` (the ``data`` of the store
-    ``state``) gives (filename, CSV text)."""
+def csv_download(id: str, *states: dash.State) -> Callable:
+    """Register the decorated function as the callback of ``csv_button(id)``: given the values
+    of ``states``, it returns (filename, CSV text)."""
 
-    @dash.callback(
-        dash.Output(id, "data"),
-        dash.Input(f"{id}-button", "n_clicks"),
-        dash.State(state, "data"),
-        prevent_initial_call=True,
-    )
-    def download(_n, data):
-        filename, content = make(data)
-        return {"content": content, "filename": filename}
+    def register(make: Callable[..., tuple[str, str]]) -> Callable:
+        @dash.callback(
+            dash.Output(id, "data"),
+            dash.Input(f"{id}-button", "n_clicks"),
+            *states,
+            prevent_initial_call=True,
+        )
+        def download(_n, *values):
+            filename, content = make(*values)
+            return {"content": content, "filename": filename}
 
-    return download
+        return make
+
+    return register
+
+
+def live_refresh(body: str, tick: str, state: str) -> Callable:
+    """Register the decorated function as what redraws the children of ``body`` at each tick of
+    the dcc.Interval ``tick``: given the data of the store ``state``, it returns the children and
+    whether the ticking stops (nothing left to wait for)."""
+
+    def register(redraw: Callable[[Any], tuple[Any, bool]]) -> Callable:
+        @dash.callback(
+            dash.Output(body, "children"),
+            dash.Output(tick, "disabled"),
+            dash.Input(tick, "n_intervals"),
+            dash.State(state, "data"),
+            prevent_initial_call=True,
+        )
+        def refresh(_n, data):
+            return redraw(data)
+
+        return redraw
+
+    return register
+
+
+def action_row(controls: list, label: str, button: str, result: str, button_class="button"):
+    """A ``controls`` row ending in the button ``button``, and under it the div ``result`` that
+    the button's callback fills."""
+    return [
+        html.Div(
+            [*controls, html.Button(label, id=button, className=button_class)],
+            className="controls",
+        ),
+        html.Div(id=result),
+    ]
+
+
+def write_form(name: str, title: str, needs: str, about: str, controls: list, label: str):
+    """A form that writes, as a page's section: the heading ``title``, the ``token_hint`` of
+    ``needs``, then ``about`` and the :func:`action_row` of ``controls`` (button
+    ``<name>-button`` labelled ``label``, result ``<name>-result``) in the write-control div
+    ``<name>-section``, which a reader without a token (team mode) does not see."""
+    return [
+        html.H2(title),
+        token_hint(needs),
+        html.Div(
+            [
+                html.P(about, className="muted"),
+                *action_row(controls, label, f"{name}-button", f"{name}-result"),
+            ],
+            className="write-control",
+            id=f"{name}-section",
+        ),
+    ]
 
 
 def upload_field(id: str) -> html.Div:

@@ -3,8 +3,8 @@ DPO) job's page that queues its capture_spectra and evaluate jobs, after the job
 when that has not finished (dependent jobs), the capture aligned to a reference run: by default
 the nearest ancestor's newest run on the same prompt set (the base model's run), or one picked.
 
-``queue_measurements`` is the one way to queue them; a form that submits a fine-tune calls
-``queue_after_training`` with the job it created.
+``queue_measurements`` is the one way to queue them; a form that submits a fine-tune queues them
+on ``trained_model`` of the job it created, after that job.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from __future__ import annotations
 from dash import Input, Output, State, callback, dcc, html, no_update
 
 from frontend.api import WriteRefused
-from frontend.components import api, control, fetch
+from frontend.components import action_row, api, control, fetch
 from frontend.links import named_link, run_names, run_title
 
 TRAINED_SUFFIX = {"finetune": "ft", "dpo": "dpo"}  # as worker/jobs/{finetune,dpo}.py name results
@@ -53,15 +53,11 @@ def queue_measurements(
     return jobs[0], jobs[1]
 
 
-def queue_after_training(
-    token: str | None,
-    job: dict,
-    probe_dataset_id: int,
-    reference_run_id: int | None = None,
-    heldout_dataset_id: int | None = None,
-) -> tuple[dict, dict]:
-    """Queue capture and evaluate of the model a just-submitted finetune/dpo ``job`` will
-    register, to run once it succeeds (cancelled with it if it fails)."""
+def trained_model(job: dict) -> dict:
+    """The model a just-submitted finetune/dpo ``job`` will register, as ``queue_measurements``
+    takes it ({"model_name": ...}; queued with ``depends_on=[job["id"]]``, the measurements run
+    once it succeeds and are cancelled with it if it fails). Raises WriteRefused when its name
+    cannot be told."""
     base_name = None
     if not job["params"].get("base_model_name") and job["params"].get("base_model_id"):
         base, _ = fetch(f"/models/{job['params']['base_model_id']}")
@@ -69,14 +65,7 @@ def queue_after_training(
     name = trained_model_name(job, base_name)
     if name is None:
         raise WriteRefused(None, f"job {job['id']}: cannot tell the name of the model it trains")
-    return queue_measurements(
-        token,
-        {"model_name": name},
-        probe_dataset_id,
-        reference_run_id,
-        heldout_dataset_id,
-        depends_on=[job["id"]],
-    )
+    return {"model_name": name}
 
 
 def _datasets() -> list[dict]:
@@ -144,7 +133,7 @@ def measure_panel(model: dict, ancestors: list[int], depends_on: list[int], what
                 data={"model": model, "ancestors": ancestors, "depends_on": depends_on},
             ),
             dcc.Store(id={"type": "auth-401", "page": "measure"}),
-            html.Div(
+            *action_row(
                 [
                     control("Probe set", dcc.Dropdown(_options(probes), probe, id="measure-probe")),
                     control(
@@ -161,15 +150,11 @@ def measure_panel(model: dict, ancestors: list[int], depends_on: list[int], what
                             placeholder="none",
                         ),
                     ),
-                    html.Button(
-                        "Capture and evaluate",
-                        id="measure-submit",
-                        className="button",
-                    ),
                 ],
-                className="controls",
+                "Capture and evaluate",
+                "measure-submit",
+                "measure-result",
             ),
-            html.Div(id="measure-result"),
         ],
         className="card write-control",  # a reader without a token (team mode) sees none
         id="measure-panel",

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dash import Input, Output, State, callback, dcc, html, no_update
 
 from frontend.api import WriteRefused
-from frontend.components import api, control, error, fetch, fmt, table
+from frontend.components import action_row, api, control, error, fetch, fmt, table
 from frontend.links import named_link
 
 NS = ("1", "2", "3")
@@ -49,19 +49,16 @@ def dataset_section(dataset: dict, datasets: list[dict]) -> html.Div:
             ),
             dcc.Store(id="similarity-dataset", data=dataset["id"]),
             dcc.Store(id={"type": "auth-401", "page": "similarity"}),
-            html.Div(
+            *action_row(
                 [
                     control("Other set", dcc.Dropdown(others, None, id="similarity-other")),
                     control("Model", dcc.Dropdown(model_options, None, id="similarity-model")),
-                    html.Button(
-                        "Measure on this model",
-                        id="similarity-submit",
-                        className="button write-control",
-                    ),
                 ],
-                className="controls",
+                "Measure on this model",
+                "similarity-submit",
+                "similarity-queued",
+                button_class="button write-control",
             ),
-            html.Div(id="similarity-queued"),
             html.Div(id="similarity-result"),
         ],
         className="card",

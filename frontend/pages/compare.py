@@ -183,20 +183,12 @@ def view(run_ids: list[int], metric: str, named: dict[int, dict]) -> tuple:
     )
 
 
-@callback(
-    Output("compare-csv", "data"),
-    Input("compare-csv-button", "n_clicks"),
-    State("compare-data", "data"),
-    prevent_initial_call=True,
-)
-def download(_n, data):
+@ui.csv_download("compare-csv", State("compare-data", "data"))
+def download(data):
     rows = [
         [run_id, layer, value]
         for run_id, values in (data or {}).get("series", {}).items()
         for layer, value in enumerate(values)
     ]
     metric = (data or {}).get("metric", "metric")
-    return {
-        "content": ui.csv_text(["run_id", "layer", metric], rows),
-        "filename": f"compare_{metric}.csv",
-    }
+    return f"compare_{metric}.csv", ui.csv_text(["run_id", "layer", metric], rows)

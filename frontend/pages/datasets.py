@@ -15,7 +15,16 @@ import dash
 from dash import Input, Output, State, callback, dcc, html, no_update
 
 from frontend.api import WriteRefused
-from frontend.components import api, control, error, fetch, page, token_hint
+from frontend.components import (
+    api,
+    control,
+    error,
+    fetch,
+    live_refresh,
+    page,
+    upload_name_callback,
+    write_form,
+)
 from frontend.tables import stats_table
 
 dash.register_page(__name__, path="/datasets", name="Datasets", order=1)
@@ -82,44 +91,37 @@ def layout(side="prompts", **_query):
         html.Div(stats_table(listed, side, "datasets-stats") if datasets else None, id="datasets"),
         dcc.Interval(id="datasets-tick", interval=3000, disabled=not computing(listed)),
         dcc.Store(id="datasets-side", data=side),
-        html.H2("Upload a dataset"),
-        token_hint("Uploading a dataset"),
-        html.Div(
+        *write_form(
+            "upload",
+            "Upload a dataset",
+            "Uploading a dataset",
+            FORMAT_HELP,
             [
-                html.P(FORMAT_HELP, className="muted"),
-                html.Div(
-                    [
-                        control("Name", dcc.Input(id="upload-name", type="text")),
-                        control(
-                            "Format",
-                            dcc.Dropdown(FORMATS, "jsonl", id="upload-format", clearable=False),
-                        ),
-                        control(
-                            "Label of rows without one",
-                            dcc.Dropdown(LABELS, "", id="upload-label", clearable=False),
-                        ),
-                        control(
-                            "OR-Bench split",
-                            dcc.Dropdown(
-                                [
-                                    {"label": "Hard-1K (safe)", "value": "hard-1k"},
-                                    {"label": "80K (safe)", "value": "80k"},
-                                    {"label": "Toxic (unsafe)", "value": "toxic"},
-                                ],
-                                None,
-                                id="upload-split",
-                                placeholder="orbench only",
-                            ),
-                        ),
-                        file_drop("upload-file", (limits or {}).get("max_bytes")),
-                        html.Button("Upload", id="upload-button", className="button"),
-                    ],
-                    className="controls",
+                control("Name", dcc.Input(id="upload-name", type="text")),
+                control(
+                    "Format",
+                    dcc.Dropdown(FORMATS, "jsonl", id="upload-format", clearable=False),
                 ),
-                html.Div(id="upload-result"),
+                control(
+                    "Label of rows without one",
+                    dcc.Dropdown(LABELS, "", id="upload-label", clearable=False),
+                ),
+                control(
+                    "OR-Bench split",
+                    dcc.Dropdown(
+                        [
+                            {"label": "Hard-1K (safe)", "value": "hard-1k"},
+                            {"label": "80K (safe)", "value": "80k"},
+                            {"label": "Toxic (unsafe)", "value": "toxic"},
+                        ],
+                        None,
+                        id="upload-split",
+                        placeholder="orbench only",
+                    ),
+                ),
+                file_drop("upload-file", (limits or {}).get("max_bytes")),
             ],
-            className="write-control",
-            id="upload-section",
+            "Upload",
         ),
         dcc.Store(id={"type": "auth-401", "page": "datasets"}),
     )
@@ -129,14 +131,8 @@ def computing(datasets: list[dict]) -> bool:
     return any(d["stats"] is None for d in datasets)
 
 
-@callback(
-    Output("datasets", "children"),
-    Output("datasets-tick", "disabled"),
-    Input("datasets-tick", "n_intervals"),
-    State("datasets-side", "data"),
-    prevent_initial_call=True,
-)
-def refresh(_n, side):
+@live_refresh("datasets", "datasets-tick", "datasets-side")
+def refresh(side):
     """Every 3 s while some dataset's stats are computing."""
     datasets, err = fetch("/datasets")
     if err:
@@ -145,13 +141,7 @@ def refresh(_n, side):
     return stats_table(listed, side, "datasets-stats"), not computing(listed)
 
 
-@callback(
-    Output("upload-file-name", "children"),
-    Input("upload-file", "filename"),
-    prevent_initial_call=True,
-)
-def show_filename(filename):
-    return filename or "Drop a file or click"
+show_filename = upload_name_callback("upload-file")
 
 
 @callback(

@@ -26,9 +26,9 @@ from frontend.components import (
     parse_ids,
     table,
     to_int,
-    token_hint,
     upload_field,
     upload_name_callback,
+    write_form,
 )
 
 dash.register_page(__name__, path="/evals", name="Evaluations", order=4)
@@ -126,36 +126,23 @@ def comparison(evaluations: list[dict], names: dict, datasets: dict) -> html.Div
 
 
 def _import_form() -> list:
+    about = (
+        "A CSV (XSTest's published completions) or JSONL file with prompt and completion, "
+        "optional type, label (safe/unsafe) and human label (final_label or verdict). A job "
+        "judges the completions with the classifier."
+    )
+    controls = [
+        control("Name of its prompt set", dcc.Input(id="import-name", type="text")),
+        control(
+            "Format",
+            dcc.Dropdown(["csv", "jsonl"], "csv", id="import-format", clearable=False),
+        ),
+        control("Classifier", dcc.Input(id="import-classifier", value="rules")),
+        upload_field("import-file"),
+    ]
     return [
-        html.H2("Import completions"),
-        token_hint("Importing completions"),
-        html.Div(
-            [
-                html.P(
-                    "A CSV (XSTest's published completions) or JSONL file with prompt and "
-                    "completion, optional type, label (safe/unsafe) and human label (final_label "
-                    "or verdict). A job judges the completions with the classifier.",
-                    className="muted",
-                ),
-                html.Div(
-                    [
-                        control("Name of its prompt set", dcc.Input(id="import-name", type="text")),
-                        control(
-                            "Format",
-                            dcc.Dropdown(
-                                ["csv", "jsonl"], "csv", id="import-format", clearable=False
-                            ),
-                        ),
-                        control("Classifier", dcc.Input(id="import-classifier", value="rules")),
-                        upload_field("import-file"),
-                        html.Button("Import", id="import-button", className="button"),
-                    ],
-                    className="controls",
-                ),
-                html.Div(id="import-result"),
-            ],
-            className="write-control",
-            id="import-section",
+        *write_form(
+            "import", "Import completions", "Importing completions", about, controls, "Import"
         ),
         dcc.Store(id={"type": "auth-401", "page": "evals"}),
     ]

@@ -542,8 +542,6 @@ def probe_figure(layer, data):
     return probe_view.distribution_figure(data["splits"][layer], layer)
 
 
-download_labels = csv_download(
-    "eval-labels-csv",
-    "eval-id",
-    lambda evaluation_id: (f"evaluation-{evaluation_id}-labels.csv", labels_csv(evaluation_id)),
-)
+@csv_download("eval-labels-csv", State("eval-id", "data"))
+def download_labels(evaluation_id):
+    return f"evaluation-{evaluation_id}-labels.csv", labels_csv(evaluation_id)

@@ -8,7 +8,7 @@ that no sweep made; a sweep's own jobs are on its page)
 from __future__ import annotations
 
 import dash
-from dash import Input, Output, State, callback, dcc, html
+from dash import dcc, html
 
 from frontend import components as ui
 from frontend.links import Names, job_subject
@@ -110,14 +110,8 @@ def layout(status=None, kind=None, all=None, offset=None, **_query):
 ui.url_filters("jobs", FILTERS)
 
 
-@callback(
-    Output("jobs-body", "children"),
-    Output("jobs-tick", "disabled"),
-    Input("jobs-tick", "n_intervals"),
-    State("jobs-query", "data"),
-    prevent_initial_call=True,
-)
-def refresh(_n, shown):
+@ui.live_refresh("jobs-body", "jobs-tick", "jobs-query")
+def refresh(shown):
     body = jobs_table(shown["filters"], shown["offset"])
     active, _ = ui.fetch("/jobs", status="queued,running", limit=1)
     return body, not (active or {}).get("count")

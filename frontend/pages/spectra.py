@@ -409,21 +409,17 @@ def draw_refusal_and_global(data, layer, basis):
 markers_follow("spectra-summary", "spectra-layer", MARKED, "spectra-marker")
 
 
-@callback(
-    Output("spectra-scree-csv", "data"),
-    Input("spectra-scree-csv-button", "n_clicks"),
-    State("spectra-layer", "value"),
-    State("spectra-data", "data"),
-    prevent_initial_call=True,
+@ui.csv_download(
+    "spectra-scree-csv", State("spectra-layer", "value"), State("spectra-data", "data")
 )
-def download_scree(_n, layer, data):
+def download_scree(layer, data):
     rec = data["layers"][_settings(len(data["layers"]), layer, 3, "log")[0]]
     total, rows = 0.0, []
     for i, (value, ratio) in enumerate(zip(rec["eigenvalues"], rec["evr"], strict=False), start=1):
         total += ratio
         rows.append([rec["layer"], i, value, ratio, total])
     text = ui.csv_text(["layer", "component", "eigenvalue", "evr", "cumulative_evr"], rows)
-    return {"content": text, "filename": f"run{data['run_id']}_layer{rec['layer']}_scree.csv"}
+    return f"run{data['run_id']}_layer{rec['layer']}_scree.csv", text
 
 
 def layers_csv(layers: list[dict]) -> str:
@@ -441,14 +437,9 @@ def layers_csv(layers: list[dict]) -> str:
     return ui.csv_text(["layer", *names, *[column for _, _, column in bounds]], rows)
 
 
-@callback(
-    Output("spectra-layers-csv", "data"),
-    Input("spectra-layers-csv-button", "n_clicks"),
-    State("spectra-data", "data"),
-    prevent_initial_call=True,
-)
-def download_layers(_n, data):
-    return {"content": layers_csv(data["layers"]), "filename": f"run{data['run_id']}_layers.csv"}
+@ui.csv_download("spectra-layers-csv", State("spectra-data", "data"))
+def download_layers(data):
+    return f"run{data['run_id']}_layers.csv", layers_csv(data["layers"])
 
 
 @callback(

@@ -16,7 +16,7 @@ from dash.exceptions import PreventUpdate
 from frontend import job_form
 from frontend.api import WriteRefused
 from frontend.components import api, control, error, fetch, page, token_hint
-from frontend.measure import queue_after_training
+from frontend.measure import queue_measurements, trained_model
 
 dash.register_page(__name__, path_template="/submit/<kind>", name="Submit", nav=False)
 TRAINS_A_MODEL = ("finetune", "dpo")
@@ -175,7 +175,8 @@ def submit(n_clicks, values, data, token, after_values=()):
     }
     if after.get("measure"):
         try:
-            queue_after_training(token, job, after["probe"], after["reference"], after["heldout"])
+            measured = (after["probe"], after["reference"], after["heldout"])
+            queue_measurements(token, trained_model(job), *measured, depends_on=[job["id"]])
         except WriteRefused as refused:  # the fine-tune is queued: say so, and why not the rest
             summary = refused.describe(f"Job {job['id']} queued; capture and evaluate not")
             return [""] * len(error_names), summary, no_update, no_update

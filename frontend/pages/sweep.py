@@ -11,7 +11,7 @@ URL: /sweeps/<job id>   (/sweeps/new is the sweep submit form, as /submit/sweep)
 from __future__ import annotations
 
 import dash
-from dash import Input, Output, State, callback, dcc, html
+from dash import dcc, html
 
 from frontend import components as ui
 from frontend import intervention_view, similarity_view
@@ -60,14 +60,8 @@ def layout(job_id=None, **query):
     )
 
 
-@callback(
-    Output("sweep-body", "children"),
-    Output("sweep-tick", "disabled"),
-    Input("sweep-tick", "n_intervals"),
-    State("sweep-id", "data"),
-    prevent_initial_call=True,
-)
-def refresh(_n, job_id):
+@ui.live_refresh("sweep-body", "sweep-tick", "sweep-id")
+def refresh(job_id):
     found, err = ui.fetch(f"/sweeps/{job_id}")
     if err:
         return ui.error(err), False
