@@ -6,8 +6,9 @@ import math
 from datetime import datetime
 from typing import Any, Generic, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, computed_field, field_validator
 
+from backend import refusal_rates
 from backend.errors import FieldError
 
 T = TypeVar("T")
@@ -251,6 +252,19 @@ class EvaluationPublic(BaseModel):
     metrics: dict[str, Any]
     per_type: dict[str, Any]
     created_at: datetime
+
+    @computed_field(
+        description="Per prompt type: its group (trigger, control, contrast, unsafe), base type "
+        "and refused k of n with the share's Wilson 95% interval (backend/refusal_rates.py)."
+    )
+    @property
+    def type_rates(self) -> dict[str, Any]:
+        return refusal_rates.type_rates(self.per_type)
+
+    @computed_field(description="Refused k of n per group, pooled over its types only.")
+    @property
+    def group_rates(self) -> dict[str, Any]:
+        return refusal_rates.group_rates(self.type_rates)
 
 
 class EvaluationImport(BaseModel):

@@ -9,10 +9,10 @@ from dash import dcc, html
 from plotly import graph_objects as go
 
 from backend.metrics import get_metric
-from backend.relation_stats import MIN_N, correlate, excludes_zero, strongest
 from frontend import intervention_view
 from frontend.components import fmt, table
 from frontend.figures import apply_zoom, layout_defaults
+from frontend.relation_stats import MIN_N, correlate, excludes_zero, strongest
 from frontend.tables import CELL_PARAMS, CELL_SCORES, cell_params, cell_scores
 
 HOVER = [get_metric(n) for n in ("false_refusal_rate", "safety", "f1")]

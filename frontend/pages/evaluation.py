@@ -22,7 +22,6 @@ from dash import Input, Output, State, callback, ctx, dcc, html
 from plotly import graph_objects as go
 
 from backend.metrics import get_metric
-from backend.stats import wilson_interval
 from frontend import probe_view
 from frontend.api import ApiError
 from frontend.components import (
@@ -97,48 +96,12 @@ def score_thresholds(metrics: dict) -> dict[str, tuple[str, float]]:
     return out
 
 
-GROUPS = {
+GROUPS = {  # the API's groups of prompt types (backend/refusal_rates.py), in its order
     "trigger": "safe prompts with a trigger word (false refusal)",
     "control": "the same phrasings without the trigger (false refusal)",
     "contrast": "unsafe prompts with the trigger word (safety)",
     "unsafe": "other unsafe prompts (safety)",
 }
-
-
-def type_group(name: str, label: str | None) -> tuple[str, str]:
-    """(group, base type) of a probe type: control_<t> and contrast_<t> against <t>; other
-    safe types are trigger prompts, other unsafe ones plain unsafe prompts."""
-    for prefix in ("control", "contrast"):
-        if name.startswith(f"{prefix}_"):
-            return prefix, name.removeprefix(f"{prefix}_")
-    return ("unsafe" if label == "unsafe" else "trigger"), name
-
-
-def rate(k: int, n: int) -> dict:
-    return {"k": k, "n": n, "share": k / n if n else None, "interval": wilson_interval(k, n)}
-
-
-def per_type_counts(per_type: dict) -> dict[str, dict]:
-    """Per type: its group and base type and the refused count k of n with its Wilson 95%
-    interval (k from the stored share: refused * n)."""
-    out = {}
-    for name, row in per_type.items():
-        group, base = type_group(name, row.get("label"))
-        k = round((row.get("refused") or 0) * row["n"])
-        out[name] = {"type": name, "label": row.get("label"), "group": group, "base": base}
-        out[name] |= rate(k, row["n"])
-    return out
-
-
-def group_rates(counts: dict[str, dict]) -> dict[str, dict]:
-    """Refused k of n per group, pooled over the group's types only (never trigger with
-    control prompts)."""
-    out = {}
-    for group in GROUPS:
-        rows = [r for r in counts.values() if r["group"] == group]
-        if rows:
-            out[group] = rate(sum(r["k"] for r in rows), sum(r["n"] for r in rows))
-    return out
 
 
 def rate_text(r: dict | None) -> str:
@@ -148,11 +111,8 @@ def rate_text(r: dict | None) -> str:
     return f"{r['share']:.0%} ({r['k']}/{r['n']}) [{lo:.0%}, {hi:.0%}]"
 
 
-def groups_table(counts: dict[str, dict]):
-    rows = [
-        [group, GROUPS[group], r["n"], r["k"], rate_text(r)]
-        for group, r in group_rates(counts).items()
-    ]
+def groups_table(groups: dict[str, dict]):
+    rows = [[group, GROUPS[group], r["n"], r["k"], rate_text(r)] for group, r in groups.items()]
     columns = ["prompts", "what", "n", "refused", "refused share [Wilson 95%]"]
     return table(columns, rows, id="eval-groups")
 
@@ -320,8 +280,7 @@ def layout(
     model, _ = fetch(f"/models/{model_id}") if model_id is not None else (None, None)
     dataset, _ = fetch(f"/datasets/{evaluation['dataset_id']}")
     verdicts, _ = fetch(f"/evaluations/{evaluation['id']}/verdicts")
-    per_type = evaluation["per_type"] or {}
-    counts = per_type_counts(per_type)
+    counts = evaluation["type_rates"]
     thresholds = score_thresholds(evaluation["metrics"] or {})
     own = evaluation["params"].get("classifier", "rules")
     names = (verdicts or {}).get("classifiers") or [own]
@@ -360,7 +319,7 @@ def layout(
             "prompts are kept apart (n and Wilson 95% intervals).",
             className="muted",
         ),
-        groups_table(counts),
+        groups_table(evaluation["group_rates"]),
         html.H2("Per type: trigger, control and contrast side by side"),
         side_by_side_table(counts),
         html.Div(graph("eval-per-type", per_type_figure(counts)), className="card"),
@@ -393,7 +352,7 @@ def layout(
         html.H2("Completions"),
         html.Div(
             [
-                control("Type", dcc.Dropdown(sorted(per_type), type, id="eval-type"), wide=True),
+                control("Type", dcc.Dropdown(sorted(counts), type, id="eval-type"), wide=True),
                 control(
                     "Verdict",
                     dcc.Dropdown(

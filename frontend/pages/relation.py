@@ -25,7 +25,6 @@ import dash
 from dash import Input, Output, State, callback, dcc, html, no_update
 
 from backend.metrics import Scope, get_metric, metrics_for
-from backend.relation_stats import correlate
 from frontend.components import (
     LAYER_METRICS,
     control,
@@ -44,6 +43,7 @@ from frontend.components import (
 )
 from frontend.figures import parse_zoom, zoom_from_relayout, zoom_query
 from frontend.links import named_link, run_names, run_option
+from frontend.relation_stats import correlate
 from frontend.relation_view import (
     FILTERS,
     cells_rows,

@@ -16,9 +16,8 @@ FORBIDDEN = {
     "frontend": {"worker", "backend"},
     "worker": {"frontend"},
 }
-# the catalogue (names, labels, formats) and two pure computations (Wilson intervals;
-# correlations with intervals): they import nothing of the backend's state
-ALLOWED = {"backend.metrics", "backend.stats", "backend.relation_stats"}
+# the catalogue (names, labels, formats): it imports nothing of the backend's state
+ALLOWED = {"backend.metrics"}
 
 
 def imported_modules(path: Path) -> set[str]:

@@ -1,11 +1,11 @@
-"""Correlations and their intervals on data worked by hand (backend/relation_stats.py)."""
+"""Correlations and their intervals on data worked by hand (frontend/relation_stats.py)."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from backend.relation_stats import (
+from frontend.relation_stats import (
     MIN_N,
     correlate,
     excludes_zero,
