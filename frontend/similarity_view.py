@@ -37,6 +37,8 @@ def dataset_section(dataset: dict, datasets: list[dict]) -> html.Div:
     others = [{"label": d["name"], "value": d["id"]} for d in datasets if d["id"] != dataset["id"]]
     models, _ = fetch("/models", limit=200)
     model_options = [{"label": m["name"], "value": m["id"]} for m in (models or {}).get("data", [])]
+    model = control("Model", dcc.Dropdown(model_options, None, id="similarity-model"))
+    model.className += " write-control"  # only the submit reads it: hidden with the button
     return html.Div(
         [
             html.H2("Similarity to another set"),
@@ -52,7 +54,7 @@ def dataset_section(dataset: dict, datasets: list[dict]) -> html.Div:
             *action_row(
                 [
                     control("Other set", dcc.Dropdown(others, None, id="similarity-other")),
-                    control("Model", dcc.Dropdown(model_options, None, id="similarity-model")),
+                    model,
                 ],
                 "Measure on this model",
                 "similarity-submit",

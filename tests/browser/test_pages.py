@@ -157,3 +157,37 @@ def test_valid_submit_opens_the_job_page_until_it_succeeds(tab, dashboard):
     page.wait_for_url("**/runs/*")
     page.wait_for_selector("#spectra-scree .main-svg", timeout=20_000)
     assert tab.errors == []
+
+
+def test_layers_csv_download_holds_the_catalogue_and_what_the_api_serves(tab, dashboard):
+    import csv
+
+    from backend.metrics import Scope, metrics_for
+
+    run_id = dashboard["run_id"]
+    page = tab.open(f"/runs/{run_id}?layer=0")
+    page.wait_for_selector("#spectra-scree .main-svg")
+    with page.expect_download() as download:
+        page.click("#spectra-layers-csv-button")
+    assert download.value.suggested_filename == f"run{run_id}_layers.csv"
+    with open(download.value.path(), newline="") as f:
+        header, *rows = list(csv.reader(f))
+    layer_metrics = metrics_for(Scope.LAYER)
+    bounds = [f"{m.name}_{end}" for m in layer_metrics if m.interval for end in ("lo", "hi")]
+    assert header == ["layer", *[m.name for m in layer_metrics], *bounds]
+    served = httpx.get(f"{dashboard['api']}/runs/{run_id}/layers").json()
+    assert all("concentration@1" in layer["intervals"] for layer in served)  # bootstrap 20
+    assert [int(r[0]) for r in rows] == [x["layer"] for x in served]
+    for row, layer in zip(rows, served, strict=True):
+        cells = dict(zip(header, row, strict=True))
+        for m in layer_metrics:
+            value = layer["values"][m.name]
+            if value is None:
+                assert cells[m.name] == "", m.name
+            else:
+                assert float(cells[m.name]) == pytest.approx(value, rel=1e-12), m.name
+            if m.interval and m.name in layer["intervals"]:
+                lo, hi = layer["intervals"][m.name]
+                assert float(cells[f"{m.name}_lo"]) == pytest.approx(lo, rel=1e-12)
+                assert float(cells[f"{m.name}_hi"]) == pytest.approx(hi, rel=1e-12)
+    assert tab.errors == []

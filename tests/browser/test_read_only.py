@@ -52,7 +52,10 @@ def _pages(seeded) -> dict[str, tuple[str, list[str]]]:
         "models": ("/models", ["#nav-new"]),
         "model": (f"/models/{cell['model_id']}", ["#delete-button", "#measure-submit"]),
         "datasets": ("/datasets", ["#upload-button", "#upload-file"]),
-        "dataset": (f"/datasets/{seeded['probe']}", ["#delete-button", "#similarity-submit"]),
+        "dataset": (
+            f"/datasets/{seeded['probe']}",
+            ["#delete-button", "#similarity-submit", "#similarity-model"],
+        ),
         "evals": ("/evals", ["#import-button", "#import-file"]),
         "evaluation": (
             f"/evals/{cell['evaluation_id']}",
