@@ -14,7 +14,7 @@ Which cells enter is the first choice: VCL sets the concentration directly, so p
 with VCL on and off mixes two relations (the default is VCL off when a sweep has both). Left: one
 point per cell, x = the metric at the chosen layer, y = the target, colour = safety_fraction,
 symbol = VCL on or off, cells left out in grey. Right: per layer, Pearson's r and Spearman's rho
-across the entering cells with their 95% intervals (backend/relation_stats.py; the figures, the
+across the entering cells with their 95% intervals (frontend/relation_stats.py; the figures, the
 summary and the cells table: frontend/relation_view.py). "Freeze" stores
 the view as a read-only snapshot with a stable link (/snapshots/<id>).
 """
