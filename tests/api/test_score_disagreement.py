@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import pytest
 from fastapi.testclient import TestClient
+from support import add_evaluation
 
 from backend.api.main import create_app
 from backend.config import Settings
 from backend.db import write_session
-from backend.models import Completion, Dataset, Evaluation
+from backend.models import Dataset
 
 C, R, P = "full_compliance", "full_refusal", "partial_refusal"
 # idx: (verdict, refusal_score)
@@ -22,24 +23,12 @@ def seeded(database_url):
         dataset = Dataset(name="probe", source="upload", format="csv", n_rows=len(SEED))
         session.add(dataset)
         session.flush()
-        evaluation = Evaluation(dataset_id=dataset.id, source="imported", params={})
-        session.add(evaluation)
-        session.flush()
-        for idx, (verdict, score) in enumerate(SEED):
-            session.add(
-                Completion(
-                    evaluation_id=evaluation.id,
-                    idx=idx,
-                    prompt=f"p{idx}",
-                    type="homonyms",
-                    label="safe",
-                    completion="c",
-                    verdict=verdict,
-                    rule="seeded",
-                    refusal_score=score,
-                )
-            )
-        eid = evaluation.id
+        rows = [
+            {"prompt": f"p{idx}", "type": "homonyms", "completion": "c", "verdict": verdict}
+            | {"rule": "seeded", "refusal_score": score}
+            for idx, (verdict, score) in enumerate(SEED)
+        ]
+        eid = add_evaluation(session, dataset.id, rows, source="imported", params={})
     with TestClient(create_app(Settings(database_url=database_url))) as client:
         yield client, eid
 
