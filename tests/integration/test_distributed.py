@@ -144,7 +144,8 @@ def runs(lab, tmp_path_factory):
 
 def assert_same_run(settings, two: int, one: int, steps: int) -> None:
     """The two-rank job's curves and final weights are the one-process job's."""
-    assert finished(settings, two).status == "succeeded"
+    job = finished(settings, two)
+    assert job.status == "succeeded", f"{job.error}\n{job.log}"
     mine, theirs = curves(settings, two), curves(settings, one)
     assert sorted(mine) == sorted(theirs) == list(range(steps))
     for step in range(steps):
