@@ -38,7 +38,8 @@ FAILURES = "failures.json"
 
 
 class RankFailed(Exception):
-    """A rank died without reporting an error (a signal, the OOM killer): re-queue the job."""
+    """A rank died without reporting an error (a signal, the OOM killer) or lost its peers:
+    re-queue the job."""
 
 
 def device_list(device: str) -> list[str]:
@@ -142,14 +143,17 @@ def stop_group(proc: subprocess.Popen) -> None:
 
 def outcome(ctx: JobContext, run_dir: Path, returncode: int) -> dict | None:
     """Rank 0's result; or the error of the rank that failed first, as a job error, a lost job,
-    or ``RankFailed`` for a rank that died by a signal or without a word."""
+    or ``RankFailed`` (re-queued) for a rank that died by a signal or without a word, or whose
+    communication with its peers failed (``torch.distributed.DistError``) while none raised
+    anything else (a peer's error or death comes first: it caused the others')."""
     reports = {
         int(path.stem.split("-")[1]): json.loads(path.read_text())
         for path in run_dir.glob("rank-*.json")
     }
     main = reports.get(0, {})
     for rank, report in sorted(reports.items()):  # rank 0's log, and failed ranks' tracebacks
-        _add_lines(ctx, report.get("log", []) if rank == 0 or "error" in report else [])
+        told = rank == 0 or "error" in report or "transient" in report
+        _add_lines(ctx, report.get("log", []) if told else [])
     if returncode == 0 and "result" in main:
         return main["result"]
     if main.get("lost"):
@@ -161,6 +165,9 @@ def outcome(ctx: JobContext, run_dir: Path, returncode: int) -> dict | None:
     for rank in [f["rank"] for f in failures] + sorted(reports):
         if "error" in reports.get(rank, {}):
             raise JobError(f"rank {rank}: {reports[rank]['error']}")
+    for rank, report in sorted(reports.items()):  # no rank's own error: try again
+        if "transient" in report:
+            raise RankFailed(f"rank {rank}: {report['transient']}")
     for failure in failures:
         how = f"signal {failure['signal']}" if failure["signal"] else f"code {failure['exitcode']}"
         raise RankFailed(f"rank {failure['rank']} exited with {how}")

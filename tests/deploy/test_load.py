@@ -36,7 +36,7 @@ def test_concurrent_readers_with_workers_busy(postgres_server, tmp_path):
     port = free_port()
     env = flowlens_env(url, port=port, heartbeat_seconds=1)
     procs = [start(["api"], env, tmp_path / "api.log")]
-    procs += [start(["worker"], env, tmp_path / f"w{i}.log") for i in range(2)]
+    procs += [start(["worker", "--kinds", "echo"], env, tmp_path / f"w{i}.log") for i in range(2)]
     try:
         wait_http(f"http://127.0.0.1:{port}/api/health", timeout=60)
         paths = [f"/api/runs/{r}/layers" for r in run_ids] + ["/api/runs?limit=50"]

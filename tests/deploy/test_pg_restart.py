@@ -37,7 +37,9 @@ def test_workers_survive_a_postgresql_restart(tmp_path):
             lease_seconds=15,
             poll_seconds=0.2,
         )
-        workers = [start(["worker"], env, tmp_path / f"w{i}.log") for i in range(2)]
+        workers = [
+            start(["worker", "--kinds", "echo"], env, tmp_path / f"w{i}.log") for i in range(2)
+        ]
 
         def statuses() -> list[str]:
             with session_scope(url) as s:

@@ -36,7 +36,8 @@ def all_finished(url: str, ids) -> dict[int, Job] | None:
 
 @pytest.fixture
 def workers(database_url, tmp_path):
-    """Start worker processes on demand; all are stopped at the end of the test."""
+    """Start worker processes on demand; all are stopped at the end of the test. They serve
+    echo jobs only, so their fork servers do not import the trainer (runner.preload)."""
     procs = []
 
     def launch(concurrency: int = 1, **settings):
@@ -44,7 +45,8 @@ def workers(database_url, tmp_path):
         env = flowlens_env(
             database_url, artifact_root=tmp_path / "artifacts", **{**FAST, **settings}
         )
-        proc = start(["worker", "--concurrency", str(concurrency)], env, log)
+        args = ["worker", "--kinds", "echo", "--concurrency", str(concurrency)]  # model-free
+        proc = start(args, env, log)
         procs.append(proc)
         return proc
 

@@ -28,3 +28,27 @@ def test_the_fork_servers_preload_leaves_cuda_alone() -> None:
     found = json.loads(out.stdout.strip().splitlines()[-1])
     assert "worker.science.trainer" in found["preload"]  # torch, transformers, TransformerLens
     assert found["calls"] == [] and found["initialised"] is False
+
+
+MODEL_FREE = """
+import importlib, json, sys
+from worker.runner import MODEL_FREE_KINDS, preload
+modules = preload(sorted(MODEL_FREE_KINDS))
+for module in modules:
+    importlib.import_module(module)
+heavy = sorted(m for m in ("transformers", "transformer_lens", "peft", "trl") if m in sys.modules)
+print(json.dumps({"modules": modules, "heavy": heavy}))
+"""
+
+
+def test_a_worker_of_model_free_kinds_preloads_no_model_library() -> None:
+    """``--kinds echo,...`` of kinds that load no model: their job modules, and neither the
+    trainer nor transformers (what makes such a worker start seconds sooner)."""
+    out = subprocess.run([sys.executable, "-c", MODEL_FREE], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    found = json.loads(out.stdout.strip().splitlines()[-1])
+    assert found["heavy"] == []
+    assert found["modules"] == ["worker.child", "worker.jobs.datasets", "worker.jobs.diagnostic"]
+    from worker.runner import PRELOAD, preload
+
+    assert preload(None) == preload(["echo", "capture_spectra"]) == list(PRELOAD)
