@@ -182,14 +182,15 @@ def postgres_instance() -> Iterator[PgServer]:
         shutil.rmtree(root, ignore_errors=True)
 
 
-def create_pg_database(server_url: str) -> str:
-    """A new empty database on the server; returns its URL."""
+def create_pg_database(server_url: str, template: str | None = None) -> str:
+    """A new database on the server, empty or a copy of ``template``; returns its URL."""
     import psycopg
 
     name = f"t_{uuid.uuid4().hex[:12]}"
     plain = server_url.replace("postgresql+psycopg://", "postgresql://")
+    copy = f' TEMPLATE "{template}"' if template else ""
     with psycopg.connect(f"{plain}/postgres", autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
+        conn.execute(f'CREATE DATABASE "{name}"{copy}')
     return f"{server_url}/{name}"
 
 
