@@ -86,7 +86,7 @@ def test_preference_data_then_dpo_killed_and_resumed(lab, tmp_path) -> None:
     try:
         wait_until(
             lambda: (
-                any(checkpoints.glob("checkpoint-*/trainer_state.json"))
+                any(checkpoints.glob("checkpoint-*/checkpoint-complete"))
                 or _finished(settings, job_id)
                 or getattr(_finished(settings, pd_id), "status", None) == "failed"
             ),

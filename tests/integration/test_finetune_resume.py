@@ -49,7 +49,7 @@ def test_a_killed_finetune_resumes_to_the_same_model(lab, tmp_path) -> None:
     first = start(["worker", "--kinds", "finetune"], env, tmp_path / "w1.log")
     try:
         wait_until(
-            lambda: any(checkpoints.glob("checkpoint-*/trainer_state.json")),
+            lambda: any(checkpoints.glob("checkpoint-*/checkpoint-complete")),
             240,
             "the first checkpoint",
             every=0.02,

@@ -120,7 +120,7 @@ def test_loss_is_hf_loss_plus_lambda_times_the_vcl_term(demo, tmp_path, lam) -> 
 
 
 def test_callback_writes_each_step_and_stops_when_the_job_is_lost(demo, tmp_path) -> None:
-    from worker.science.trainer import JobCallback, StepTotals
+    from worker.science.trainer import COMPLETE, JobCallback, StepTotals
 
     class Lost(Exception):
         pass
@@ -144,19 +144,24 @@ def test_callback_writes_each_step_and_stops_when_the_job_is_lost(demo, tmp_path
     assert rows[0][1]["grad_norm"] > 0 and rows[1][1]["learning_rate"] > 0
     saved = sorted(p.name for p in (tmp_path / "out").iterdir())
     assert saved == ["checkpoint-2"]  # nothing saved at the stop
+    assert (tmp_path / "out" / "checkpoint-2" / COMPLETE).is_file()  # marked by on_save
 
 
 def test_last_checkpoint_skips_a_partial_write(tmp_path) -> None:
-    from worker.science.trainer import last_checkpoint
+    from worker.science.trainer import COMPLETE, last_checkpoint
 
     assert last_checkpoint(tmp_path) is None
     for step, state in [(10, {"global_step": 10}), (20, None), (3, {"global_step": 3})]:
         folder = tmp_path / f"checkpoint-{step}"
         folder.mkdir()
+        (folder / COMPLETE).touch()
         if state:
             (folder / "trainer_state.json").write_text(json.dumps(state))
     (tmp_path / "checkpoint-30").mkdir()
     (tmp_path / "checkpoint-30" / "trainer_state.json").write_text('{"glob')  # cut short
+    (tmp_path / "checkpoint-30" / COMPLETE).touch()
+    (tmp_path / "checkpoint-40").mkdir()  # rank 0's files, not yet marked: a rank still saving
+    (tmp_path / "checkpoint-40" / "trainer_state.json").write_text('{"global_step": 40}')
     assert last_checkpoint(tmp_path) == tmp_path / "checkpoint-10"
 
 

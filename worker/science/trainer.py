@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from worker.models.loading import LoadedModel
 
 CHECKPOINT = re.compile(r"^checkpoint-(\d+)$")
+COMPLETE = "checkpoint-complete"  # rank 0 writes it once every rank has saved its part
 
 
 @dataclass(frozen=True)
@@ -228,13 +229,15 @@ class VCLTrainer(Trainer):
 
 
 def last_checkpoint(folder: Path) -> Path | None:
-    """The newest complete ``checkpoint-N`` in ``folder``: the Trainer writes its
-    ``trainer_state.json`` last, so a folder without a readable one is a partial write."""
+    """The newest complete ``checkpoint-N`` in ``folder``: one that ``JobCallback.on_save``
+    marked ``COMPLETE`` (every rank's files written) with a readable ``trainer_state.json``."""
     found = []
     for path in folder.glob("checkpoint-*"):
         match = CHECKPOINT.match(path.name)
         try:
-            if match and json.loads((path / "trainer_state.json").read_text()):
+            if not (match and (path / COMPLETE).is_file()):
+                continue
+            if json.loads((path / "trainer_state.json").read_text()):
                 found.append((int(match.group(1)), path))
         except (OSError, ValueError):
             continue
@@ -272,6 +275,15 @@ class JobCallback(TrainerCallback):
     def on_step_end(self, args, state, control, **kwargs):
         if state.global_step >= state.max_steps:
             control.should_save = False  # the final weights are saved as the model instead
+
+    def on_save(self, args, state, control, **kwargs):
+        """Mark the checkpoint complete once every rank has written its part: rank 0 writes the
+        weights, optimizer and ``trainer_state.json``, each rank its own RNG state, with no
+        wait between them (a rank killed in between would resume from another's state)."""
+        if torch.distributed.is_available() and torch.distributed.is_initialized():
+            torch.distributed.barrier()
+        if args.should_save:
+            (Path(args.output_dir) / f"checkpoint-{state.global_step}" / COMPLETE).touch()
 
     def on_log(self, args, state, control, logs=None, **kwargs):
         if not logs or "loss" not in logs or self.stopped is not None:
