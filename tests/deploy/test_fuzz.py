@@ -31,7 +31,7 @@ from backend.api.main import create_app  # noqa: E402
 from backend.config import Settings  # noqa: E402
 from backend.db import write_session  # noqa: E402
 
-EXAMPLES = 12  # per operation and generation mode
+EXAMPLES = 8  # per operation and generation mode
 BUDGET_S = 50  # per database
 
 
@@ -171,7 +171,7 @@ def test_non_finite_and_huge_numbers_in_every_json_body_are_4xx(database_url, tm
 
 # --- stateful: create / read / cancel / retry / delete links, with a worker moving jobs -------
 
-STATEFUL_EXAMPLES = 12  # state machines per database
+STATEFUL_EXAMPLES = 8  # state machines per database
 STATEFUL_STEPS = 40  # rules per machine
 FINISHED = ("succeeded", "failed", "cancelled")
 

@@ -21,7 +21,7 @@ sys.path.insert(0, str(ROOT))
 from bench.load import hammer, summary  # noqa: E402
 
 READERS = int(os.environ.get("FLOWLENS_LOAD_READERS", "200"))
-SECONDS = float(os.environ.get("FLOWLENS_LOAD_SECONDS", "20"))
+SECONDS = float(os.environ.get("FLOWLENS_LOAD_SECONDS", "12"))
 
 
 def test_concurrent_readers_with_workers_busy(postgres_server, tmp_path):
