@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -131,7 +132,7 @@ def trainer_arguments(
         logging_steps=1,
         save_strategy="steps" if checkpoint_every else "no",
         save_steps=checkpoint_every or 500,
-        save_total_limit=1,
+        save_total_limit=None,  # JobCallback.on_save removes the older ones, once marked
         eval_strategy="no",
         report_to=[],
         dataloader_num_workers=0,
@@ -277,13 +278,18 @@ class JobCallback(TrainerCallback):
             control.should_save = False  # the final weights are saved as the model instead
 
     def on_save(self, args, state, control, **kwargs):
-        """Mark the checkpoint complete once every rank has written its part: rank 0 writes the
+        """Mark the checkpoint complete once every rank has written its part (rank 0 writes the
         weights, optimizer and ``trainer_state.json``, each rank its own RNG state, with no
-        wait between them (a rank killed in between would resume from another's state)."""
+        wait between them), then remove the older ones: a complete one is always on disk."""
         if torch.distributed.is_available() and torch.distributed.is_initialized():
             torch.distributed.barrier()
-        if args.should_save:
-            (Path(args.output_dir) / f"checkpoint-{state.global_step}" / COMPLETE).touch()
+        if not args.should_save:
+            return
+        newest = Path(args.output_dir) / f"checkpoint-{state.global_step}"
+        (newest / COMPLETE).touch()
+        for older in Path(args.output_dir).glob("checkpoint-*"):  # only now: one is complete
+            if older != newest and CHECKPOINT.match(older.name):
+                shutil.rmtree(older, ignore_errors=True)
 
     def on_log(self, args, state, control, logs=None, **kwargs):
         if not logs or "loss" not in logs or self.stopped is not None:
