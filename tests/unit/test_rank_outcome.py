@@ -46,10 +46,11 @@ def test_a_lost_peer_requeues_and_a_bug_fails(ctx, tmp_path) -> None:
 
 def test_a_killed_rank_is_blamed_before_its_peers_errors(ctx, tmp_path) -> None:
     write(tmp_path, 0, {"error": "RuntimeError: peer gone", "log": []})
-    failures = [{"rank": 1, "exitcode": -9, "signal": "SIGKILL"}, {"rank": 0, "exitcode": 1}]
-    (tmp_path / "failures.json").write_text(
-        json.dumps([{**failures[1], "signal": None}, failures[0]])
-    )
+    failures = [  # as torchrun saw them: rank 0's exit first, the killed rank after it
+        {"rank": 0, "exitcode": 1, "signal": None},
+        {"rank": 1, "exitcode": -9, "signal": "SIGKILL"},
+    ]
+    (tmp_path / "failures.json").write_text(json.dumps(failures))
     with pytest.raises(RankFailed, match="rank 1 exited with signal SIGKILL"):
         outcome(ctx, tmp_path, 1)
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -23,6 +22,7 @@ from safetensors.torch import load_file, save_file
 from transformers import Trainer, TrainerCallback
 from transformers.trainer_callback import PrinterCallback
 
+from backend.artifacts import remove_path
 from worker.models.saving import hf_state_dict, save_hf, trainable_state_dict
 from worker.science.vcl import capture_residuals, sft_loss, vcl_term
 
@@ -289,7 +289,7 @@ class JobCallback(TrainerCallback):
         (newest / COMPLETE).touch()
         for older in Path(args.output_dir).glob("checkpoint-*"):  # only now: one is complete
             if older != newest and CHECKPOINT.match(older.name):
-                shutil.rmtree(older, ignore_errors=True)
+                remove_path(older)
 
     def on_log(self, args, state, control, logs=None, **kwargs):
         if not logs or "loss" not in logs or self.stopped is not None:
